@@ -1,0 +1,10 @@
+"""Notifications: learns of the world only through shop.events signals; wired in by init_app."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Connect the signal receivers. The outbox, senders and campaigns arrive with their issues."""
+    app.extensions["omnishop-notifications"] = {"receivers": []}

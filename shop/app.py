@@ -1,0 +1,72 @@
+"""create_app(): configuration, extensions, blueprints, error handlers, CLI and notifications."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+import notifications
+from shop import config as settings
+from shop import errors
+from shop.extensions import api, cors, db, limiter, migrate
+from shop.logs import configure_logging
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+CORS_HEADERS = ["Authorization", "Content-Type", "If-Match", "Idempotency-Key", "X-Request-ID",
+                "X-Channel"]
+CORS_EXPOSED = ["ETag", "X-Request-ID", "Retry-After", "Location"]
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the WSGI app; `config` overrides what the environment says (tests use it)."""
+    app = Flask(__name__, instance_path=settings.INSTANCE_DIR.as_posix())
+    app.config.update(settings.load())
+    if config:
+        app.config.update(config)
+    app.config["SQLALCHEMY_DATABASE_URI"] = settings.normalize_database_url(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    configure_logging(app)
+    _register_models()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    limiter.init_app(app)
+    cors.init_app(
+        app,
+        resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
+        allow_headers=CORS_HEADERS,
+        expose_headers=CORS_EXPOSED,
+        supports_credentials=False,
+    )
+    api.init_app(app)
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "description": "POST /auth/tokens"}
+    )
+    _register_blueprints(app)
+    errors.register(app)
+
+    from shop.cli import shop_cli
+
+    app.cli.add_command(shop_cli)
+    notifications.init_app(app)
+    return app
+
+
+def _register_models() -> None:
+    """Import every model module so the metadata (and Alembic) sees all tables."""
+    import inventory.models  # noqa: F401
+    import shop.auth_models  # noqa: F401
+    import stores.models  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from shop.health import bp as health_bp
+    from shop.views.accounts import blp as accounts_blp
+
+    prefix = "/api/v1"
+    api.register_blueprint(accounts_blp, url_prefix=prefix)
+    app.register_blueprint(health_bp)

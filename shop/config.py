@@ -1,0 +1,66 @@
+"""Every setting, read from the environment, each with a documented default (docs/configuration.md)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = Path(os.environ.get("OMNISHOP_INSTANCE_DIR", PROJECT_ROOT / "instance"))
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the usual postgres:// spellings and use psycopg 3 for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def load() -> dict:
+    """The configuration as a dict for app.config, read now (so tests can set the environment)."""
+    default_db = f"sqlite:///{INSTANCE_DIR / 'omnishop.db'}"
+    return {
+        "SECRET_KEY": _env("SECRET_KEY", "dev-only-change-me"),
+        "SQLALCHEMY_DATABASE_URI": normalize_database_url(_env("DATABASE_URL", default_db)),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "CUSTOMER_TOKEN_TTL_SECONDS": _env_int("CUSTOMER_TOKEN_TTL_SECONDS", 30 * 24 * 3600),
+        "STAFF_TOKEN_TTL_SECONDS": _env_int("STAFF_TOKEN_TTL_SECONDS", 12 * 3600),
+        "TOKEN_RATE_LIMIT_PER_ADDRESS": _env("TOKEN_RATE_LIMIT_PER_ADDRESS", "20/minute"),
+        "TOKEN_RATE_LIMIT_PER_ACCOUNT": _env("TOKEN_RATE_LIMIT_PER_ACCOUNT", "5/minute"),
+        "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "CORS_ORIGINS": _env_list("CORS_ORIGINS"),
+        "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),
+        "MAX_PAGE_SIZE": _env_int("MAX_PAGE_SIZE", 100),
+        "INSTANCE_DIR": str(INSTANCE_DIR),
+        # flask-smorest / OpenAPI
+        "API_TITLE": "Omnishop",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "/docs",
+        "OPENAPI_SWAGGER_UI_URL": _env(
+            "OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+        ),
+        "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 1024 * 1024),
+    }

@@ -1,0 +1,46 @@
+"""Normalising contact details: emails via email-validator, phone numbers to E.164 via phonenumbers."""
+
+from __future__ import annotations
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from marshmallow import ValidationError, fields
+
+
+def normalize_email(value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValidationError(f"Not a valid email address: {exc}") from exc
+
+
+def normalize_phone(value: str, region: str | None = None) -> str:
+    """E.164 form of a phone number; without a region the number must start with +."""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError("Not a valid phone number: use E.164, e.g. +14155550123.") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError("Not a valid phone number: use E.164, e.g. +14155550123.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mask_phone(value: str | None) -> str | None:
+    """A phone number fit for logs: the last two digits only."""
+    if not value:
+        return value
+    return "*" * max(0, len(value) - 2) + value[-2:]
+
+
+class Email(fields.String):
+    """A validated, normalised (lower-cased) email address."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return normalize_email(super()._deserialize(value, attr, data, **kwargs))
+
+
+class Phone(fields.String):
+    """A phone number stored and returned in E.164."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return normalize_phone(super()._deserialize(value, attr, data, **kwargs))

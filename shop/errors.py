@@ -1,0 +1,140 @@
+"""DomainError and the one error handler that renders every error as application/problem+json."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, json
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from shop.extensions import PROBLEM_CONTENT_TYPE, db
+
+log = logging.getLogger(__name__)
+
+TYPE_BASE = "https://omnishop.dev/problems/"
+
+
+class DomainError(Exception):
+    """A business rule said no: carries the HTTP status, a machine code and optional extra fields."""
+
+    def __init__(
+        self, status: int, code: str, detail: str, *, headers: dict | None = None, **extra: Any
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.extra = extra
+        self.headers = headers or {}
+
+
+def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Response:
+    """Build one problem+json response; the only place the error body shape is written."""
+    body = {
+        "type": TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
+    request_id = g.get("request_id")
+    if request_id:
+        body["request_id"] = request_id
+    return Response(json.dumps(body), status=status, mimetype=PROBLEM_CONTENT_TYPE)
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    428: "precondition_required",
+    429: "rate_limited",
+}
+
+
+def _title(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _rollback() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # pragma: no cover - a broken connection must not hide the original error
+        log.exception("rollback failed while handling an error")
+
+
+def handle_domain_error(exc: DomainError) -> Response:
+    _rollback()
+    resp = problem(exc.status, exc.code, _title(exc.status), exc.detail, **exc.extra)
+    resp.headers.update(exc.headers)
+    return resp
+
+
+def handle_http_exception(exc: HTTPException) -> Response:
+    _rollback()
+    status = exc.code or 500
+    data = getattr(exc, "data", None) or {}
+    extra: dict[str, Any] = {}
+    detail = exc.description or _title(status)
+    code = _HTTP_CODES.get(status, "http_error")
+    messages = data.get("messages") if isinstance(data, dict) else None
+    if messages:
+        # webargs: {"json": {...}} or {"query": {...}}; flatten one level for clients
+        errors: dict[str, Any] = {}
+        for location, fields_ in messages.items():
+            if isinstance(fields_, dict):
+                errors.update(fields_)
+            else:
+                errors[location] = fields_
+        extra["errors"] = errors
+        if status == 422:
+            detail = "The request did not validate: see errors by field."
+        elif status == 400 and "_schema" not in errors:
+            code = "malformed_request"
+            detail = "The request body is not valid JSON."
+    resp = problem(status, code, _title(status), detail, **extra)
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        resp.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+    for key, value in data.get("headers", {}).items() if isinstance(data, dict) else ():
+        resp.headers[key] = value
+    if status == 401:
+        resp.headers.setdefault("WWW-Authenticate", 'Bearer realm="omnishop"')
+    return resp
+
+
+def handle_integrity_error(exc: IntegrityError) -> Response:
+    _rollback()
+    log.info("integrity error turned into 409: %s", type(exc.orig).__name__)
+    return problem(409, "conflict", "Conflict", "The request conflicts with existing data.")
+
+
+def handle_unexpected(exc: Exception) -> Response:
+    _rollback()
+    log.exception("unhandled error")
+    return problem(
+        500, "internal_error", "Internal Server Error", "Something went wrong on our side."
+    )
+
+
+def register(app: Flask) -> None:
+    """Install the handlers last, so they win over flask-smorest's own JSON error handler."""
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(IntegrityError, handle_integrity_error)
+    app.register_error_handler(Exception, handle_unexpected)
