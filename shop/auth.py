@@ -8,7 +8,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 
-from flask import current_app, g, request
+from flask import current_app, request
 from flask_smorest import Blueprint
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -67,8 +67,9 @@ def _bearer() -> str | None:
 
 
 def current_token() -> ApiToken | None:
-    """The caller's valid token (cached per request), or None for an anonymous caller."""
-    if "api_token" not in g:
+    """The caller's valid token (cached on the request), or None for an anonymous caller."""
+    cache = request.environ
+    if "omnishop.api_token" not in cache:
         plain = _bearer()
         token = None
         if plain:
@@ -79,8 +80,8 @@ def current_token() -> ApiToken | None:
                 token.revoked_at or token.expires_at <= utcnow() or not token.user.active
             ):
                 token = None
-        g.api_token = token
-    return g.api_token
+        cache["omnishop.api_token"] = token
+    return cache["omnishop.api_token"]
 
 
 def current_user() -> User | None:

@@ -111,8 +111,8 @@ def handle_http_exception(exc: HTTPException) -> Response:
     resp = problem(status, code, _title(status), detail, **extra)
     if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
         resp.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
-    for key, value in data.get("headers", {}).items() if isinstance(data, dict) else ():
-        resp.headers[key] = value
+    if isinstance(data, dict) and isinstance(data.get("headers"), dict):
+        resp.headers.update(data["headers"])
     if status == 401:
         resp.headers.setdefault("WWW-Authenticate", 'Bearer realm="omnishop"')
     return resp

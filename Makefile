@@ -1,0 +1,42 @@
+# Omnishop: `make run` serves the demo, `make test` runs the whole suite; both install what they need.
+PYTHON ?= python3
+VENV   ?= .venv
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+BIN    := $(VENV)/bin
+export FLASK_APP := wsgi:app
+
+.PHONY: install run test test-sqlite test-postgres lint bench clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/activate pyproject.toml constraints.txt
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask shop demo
+	HOST=$(HOST) PORT=$(PORT) VENV=$(VENV) scripts/run.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+test: lint test-sqlite test-postgres
+
+test-sqlite: install
+	TEST_DB=sqlite $(BIN)/pytest -q
+
+test-postgres: install
+	TEST_DB=postgres $(BIN)/pytest -q
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
