@@ -9,7 +9,7 @@ cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait || true; }
 trap cleanup INT TERM EXIT
 
 "$VENV/bin/gunicorn" --no-control-socket --workers "${WORKERS:-2}" --bind "$HOST:$PORT" \
-  --access-logfile - wsgi:app &
+  wsgi:app &
 pids+=($!)
 if "$VENV/bin/flask" scheduler --help >/dev/null 2>&1; then
   "$VENV/bin/flask" scheduler run &
