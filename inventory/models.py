@@ -14,13 +14,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.extensions import UTCDateTime, db
+from shop.extensions import UTCDateTime, clock, db
 
 LEDGER_REASONS = ("receipt", "sale", "return", "count", "damage", "reservation", "release", "pickup")
 
 
 def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return clock.now()
 
 
 class Product(db.Model):

@@ -64,9 +64,12 @@ def _register_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from inventory.views import products, reservations, stock
     from shop.health import bp as health_bp
-    from shop.views.accounts import blp as accounts_blp
+    from shop.views import accounts
+    from stores import views as stores
 
     prefix = "/api/v1"
-    api.register_blueprint(accounts_blp, url_prefix=prefix)
+    for module in (accounts, stores, products, stock, reservations):
+        api.register_blueprint(module.blp, url_prefix=prefix)
     app.register_blueprint(health_bp)

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.extensions import UTCDateTime, db
+from shop.extensions import UTCDateTime, clock, db
 
 ROLES = ("customer", "staff", "marketing", "admin")
 
@@ -20,7 +20,7 @@ user_stores = Table(
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return clock.now()
 
 
 class User(db.Model):

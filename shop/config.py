@@ -50,6 +50,7 @@ def load() -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "CORS_ORIGINS": _env_list("CORS_ORIGINS"),
         "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),
+        "RESERVATION_TTL_SECONDS": _env_int("RESERVATION_TTL_SECONDS", 15 * 60),
         "MAX_PAGE_SIZE": _env_int("MAX_PAGE_SIZE", 100),
         "INSTANCE_DIR": str(INSTANCE_DIR),
         # flask-smorest / OpenAPI

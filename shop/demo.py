@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from inventory import ledger
+from inventory import ledger, stock
 from inventory.models import Product, Stock
 from shop import accounts
 from shop.auth_models import User
@@ -77,12 +77,10 @@ def _stock(stores: list[Store], products: list[Product]) -> None:
             quantity = rng.choice([0, 1, 2, 3, 5, 8, 12, 20, 40])
             if db.session.get(Stock, (store.id, product.id)) is not None:
                 continue
-            ledger.ensure_stock_row(store.id, product.id)
-            stock = db.session.get(Stock, (store.id, product.id))
-            stock.safety_stock = 1 if quantity >= 5 else 0
+            row = stock.lock_rows(store.id, [product.id])[product.id]
+            row.safety_stock = 1 if quantity >= 5 else 0
             if quantity:
-                ledger.record(store.id, product.id, reason="receipt", delta_on_hand=quantity,
-                              source="demo:initial")
+                ledger.apply(row, reason="receipt", delta_on_hand=quantity, source="demo:initial")
 
 
 def _user(email: str, role: str, store_ids: list[int]) -> tuple[str, str, str]:

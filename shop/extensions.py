@@ -15,6 +15,7 @@ from flask_sqlalchemy import SQLAlchemy
 from marshmallow import Schema, fields
 from sqlalchemy import DateTime, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
+from werkzeug.routing import IntegerConverter
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -52,6 +53,16 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)
 
 
+class Clock:
+    """The one source of "now" (aware UTC), so tests can freeze or move time."""
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+
+clock = Clock()
+
+
 class ProblemSchema(Schema):
     """RFC 9457 problem details, as every error of the API is rendered."""
 
@@ -66,6 +77,20 @@ class ProblemSchema(Schema):
 
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+MAX_DB_INT = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in URLs, bounded to what an integer column holds: a bigger id is a 404, not a 500."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", MAX_DB_INT)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def _id_param_schema(converter) -> dict:
+    return {"type": "integer", "minimum": converter.min, "maximum": converter.max}
 
 
 class Api(SmorestApi):
@@ -84,6 +109,11 @@ class Api(SmorestApi):
         response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
         prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+    def init_app(self, app, *, spec_kwargs=None):
+        app.url_map.converters["int"] = IdConverter
+        super().init_app(app, spec_kwargs=spec_kwargs)
+        self.register_converter(IdConverter, _id_param_schema)
 
 
 db = SQLAlchemy(model_class=Base)

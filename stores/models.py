@@ -7,11 +7,11 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, String, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.extensions import UTCDateTime, db
+from shop.extensions import UTCDateTime, clock, db
 
 
 def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return clock.now()
 
 
 class Store(db.Model):

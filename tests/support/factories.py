@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 
 from inventory import ledger
+from inventory import stock as inventory_stock
 from inventory.models import Product
 from shop import accounts, auth
 from shop.extensions import db
@@ -39,15 +40,13 @@ def product(sku: str | None = None, price: int = 1000, **kw) -> Product:
     return p
 
 
-def stock(store_: Store, product_: Product, on_hand: int, safety_stock: int = 0) -> None:
-    ledger.ensure_stock_row(store_.id, product_.id)
+def stock(store_: Store, product_: Product, on_hand: int, safety_stock: int = 0):
+    row = inventory_stock.lock_rows(store_.id, [product_.id])[product_.id]
     if on_hand:
-        ledger.record(store_.id, product_.id, reason="receipt", delta_on_hand=on_hand,
-                      source="test")
-    from inventory.models import Stock
-
-    db.session.get(Stock, (store_.id, product_.id)).safety_stock = safety_stock
+        ledger.apply(row, reason="receipt", delta_on_hand=on_hand, source="test")
+    row.safety_stock = safety_stock
     db.session.flush()
+    return row
 
 
 def user(role: str = "customer", stores: list[Store] = (), email: str | None = None,

@@ -1,0 +1,79 @@
+"""The item master: products by SKU, searched with keyset pagination. Never commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import or_
+
+from inventory.models import Product
+from inventory.pagination import decode_cursor, page
+from shop.errors import DomainError
+from shop.extensions import db
+
+
+def get_product(sku: str) -> Product:
+    product = db.session.scalar(db.select(Product).where(Product.sku == sku))
+    if product is None:
+        raise DomainError(404, "product_not_found", f"No product with SKU {sku}.")
+    return product
+
+
+def products_by_sku(skus: Iterable[str], *, active_only: bool = False) -> dict[str, Product]:
+    """The products for these SKUs in one query; one 422 naming every unknown (or inactive) SKU."""
+    wanted = list(dict.fromkeys(skus))
+    found = {
+        p.sku: p for p in db.session.scalars(db.select(Product).where(Product.sku.in_(wanted)))
+    }
+    unknown = [s for s in wanted if s not in found or (active_only and not found[s].active)]
+    if unknown:
+        raise DomainError(
+            422, "unknown_sku", f"Unknown SKU: {', '.join(unknown)}.", skus=unknown
+        )
+    return found
+
+
+def _check_unique(data: dict, product_id: int | None = None) -> None:
+    for field in ("sku", "gtin"):
+        value = data.get(field)
+        if value is None:
+            continue
+        stmt = db.select(Product.id).where(getattr(Product, field) == value)
+        if product_id is not None:
+            stmt = stmt.where(Product.id != product_id)
+        if db.session.scalar(stmt) is not None:
+            raise DomainError(409, f"{field}_taken", f"{field.upper()} {value} is already in the catalog.")
+
+
+def create_product(data: dict) -> Product:
+    _check_unique(data)
+    product = Product(**data)
+    db.session.add(product)
+    db.session.flush()
+    return product
+
+
+def update_product(product: Product, data: dict) -> Product:
+    _check_unique(data, product.id)
+    for key, value in data.items():
+        setattr(product, key, value)
+    db.session.flush()
+    return product
+
+
+def search(q: str | None, limit: int, cursor: str | None) -> dict:
+    """Products whose SKU starts with, or whose name contains, `q`; ordered by SKU."""
+    stmt = db.select(Product).order_by(Product.sku).limit(limit + 1)
+    if q:
+        text = q.strip().lower()
+        stmt = stmt.where(
+            or_(
+                db.func.lower(Product.sku).startswith(text, autoescape=True),
+                db.func.lower(Product.name).contains(text, autoescape=True),
+                Product.gtin == text,
+            )
+        )
+    after = decode_cursor(cursor, str)
+    if after is not None:
+        stmt = stmt.where(Product.sku > after)
+    return page(list(db.session.scalars(stmt)), limit, key=lambda p: p.sku)

@@ -1,0 +1,207 @@
+"""Reservations: promise units at one store all-or-nothing, then release, consume or let them expire.
+
+Lock order everywhere: stock rows (by product id, inventory.stock.lock_rows), then reservation
+rows through a conditional UPDATE of their status. Expired reservations never count as reserved:
+readers subtract them (inventory.stock.figures_query) and writers release them before they check.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from inventory import ledger
+from inventory.models import Product, Reservation, ReservationLine
+from inventory.stock import available, lock_rows
+from shop import events
+from shop.errors import DomainError
+from shop.extensions import clock, db
+
+
+def _claim(reservation_id: int, new_status: str) -> bool:
+    """Move an active reservation to `new_status`; False if someone else already moved it."""
+    result = db.session.execute(
+        update(Reservation)
+        .where(Reservation.id == reservation_id, Reservation.status == "active")
+        .values(status=new_status)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _release_lines(reservation: Reservation, stocks, reason_source: str, actor_id=None) -> None:
+    for line in reservation.lines:
+        ledger.apply(stocks[line.product_id], reason="release", delta_reserved=-line.quantity,
+                     source=reason_source, actor_id=actor_id)
+
+
+def _expired_touching(store_id: int, product_ids, now: dt.datetime) -> list[Reservation]:
+    stmt = (
+        select(Reservation)
+        .join(ReservationLine)
+        .where(
+            Reservation.store_id == store_id,
+            Reservation.status == "active",
+            Reservation.expires_at <= now,
+            ReservationLine.product_id.in_(list(product_ids)),
+        )
+        .distinct()
+    )
+    return list(db.session.scalars(stmt))
+
+
+def _expire_locked(reservations: list[Reservation], stocks) -> int:
+    done = 0
+    for reservation in reservations:
+        if _claim(reservation.id, "expired"):
+            _release_lines(reservation, stocks, f"reservation:{reservation.id}:expired")
+            done += 1
+    return done
+
+
+def reserve(
+    store_id: int,
+    quantities: Mapping[Product, int],
+    reference: str,
+    ttl: dt.timedelta | None = None,
+    actor_id: int | None = None,
+) -> Reservation:
+    """Reserve every line or nothing; a 409 `insufficient_stock` lists each short SKU."""
+    now = clock.now()
+    ttl = ttl or dt.timedelta(seconds=current_app.config["RESERVATION_TTL_SECONDS"])
+    wanted = {p.id: (p, q) for p, q in quantities.items()}
+    with db.session.begin_nested():
+        expired = _expired_touching(store_id, wanted, now)
+        touched = set(wanted) | {line.product_id for r in expired for line in r.lines}
+        stocks = lock_rows(store_id, touched)
+        _expire_locked(expired, stocks)
+        short = []
+        for pid in sorted(wanted):
+            product, qty = wanted[pid]
+            s = stocks[pid]
+            free = available(s.on_hand, s.reserved, s.safety_stock)
+            if free < qty:
+                short.append({"sku": product.sku, "requested": qty, "available": free})
+        if short:
+            raise DomainError(
+                409, "insufficient_stock",
+                "Not enough stock for: " + ", ".join(s["sku"] for s in short) + ".",
+                short=short,
+            )
+        reservation = Reservation(store_id=store_id, reference=reference, expires_at=now + ttl)
+        reservation.lines = [
+            ReservationLine(product_id=pid, quantity=wanted[pid][1]) for pid in sorted(wanted)
+        ]
+        db.session.add(reservation)
+        db.session.flush()
+        for pid in sorted(wanted):
+            ledger.apply(stocks[pid], reason="reservation", delta_reserved=wanted[pid][1],
+                         source=f"reservation:{reservation.id}", actor_id=actor_id)
+    return reservation
+
+
+def get_reservation(reservation_id: int) -> Reservation:
+    reservation = db.session.get(Reservation, reservation_id)
+    if reservation is None:
+        raise DomainError(404, "reservation_not_found", f"No reservation {reservation_id}.")
+    return reservation
+
+
+def _not_active(reservation: Reservation) -> DomainError:
+    return DomainError(409, "reservation_not_active",
+                       f"Reservation {reservation.id} is {reservation.status}.",
+                       status_now=reservation.status)
+
+
+def release(reservation: Reservation, actor_id: int | None = None) -> Reservation:
+    """Give the units back; an expired reservation counts as released already."""
+    stocks = lock_rows(reservation.store_id, [line.product_id for line in reservation.lines])
+    if _claim(reservation.id, "released"):
+        _release_lines(reservation, stocks, f"reservation:{reservation.id}", actor_id)
+    db.session.refresh(reservation)
+    if reservation.status not in ("released", "expired"):
+        raise _not_active(reservation)
+    return reservation
+
+
+def consume(
+    reservation: Reservation, taken: Mapping[int, int] | None = None, actor_id: int | None = None
+) -> Reservation:
+    """Hand over: take `taken[product_id]` units (default all) out of stock, release the rest."""
+    stocks = lock_rows(reservation.store_id, [line.product_id for line in reservation.lines])
+    if reservation.expires_at <= clock.now() and reservation.status == "active":
+        _expire_locked([reservation], stocks)
+    if not _claim(reservation.id, "consumed"):
+        db.session.refresh(reservation)
+        raise _not_active(reservation)
+    source = f"reservation:{reservation.id}"
+    for line in reservation.lines:
+        qty = line.quantity if taken is None else min(line.quantity, taken.get(line.product_id, 0))
+        if qty:
+            ledger.apply(stocks[line.product_id], reason="pickup", delta_on_hand=-qty,
+                         delta_reserved=-qty, source=source, actor_id=actor_id)
+        if line.quantity > qty:
+            ledger.apply(stocks[line.product_id], reason="release",
+                         delta_reserved=-(line.quantity - qty), source=source, actor_id=actor_id)
+    db.session.refresh(reservation)
+    return reservation
+
+
+def release_expired(limit: int = 500) -> int:
+    """The sweep: release reservations past their expiry. Safe to run twice or on two nodes."""
+    now = clock.now()
+    candidates = list(
+        db.session.scalars(
+            select(Reservation)
+            .where(Reservation.status == "active", Reservation.expires_at <= now)
+            .order_by(Reservation.store_id, Reservation.id)
+            .limit(limit)
+        )
+    )
+    done = 0
+    by_store: dict[int, list[Reservation]] = {}
+    for r in candidates:
+        by_store.setdefault(r.store_id, []).append(r)
+    for store_id in sorted(by_store):
+        group = by_store[store_id]
+        stocks = lock_rows(store_id, {line.product_id for r in group for line in r.lines})
+        done += _expire_locked(group, stocks)
+    return done
+
+
+def refresh_at_risk(store_id: int, product_id: int, on_hand: int) -> list[Reservation]:
+    """Mark the live reservations of a SKU that on_hand no longer covers (oldest keep their units).
+
+    Returns the reservations that became at risk just now; a signal goes out for each.
+    """
+    now = clock.now()
+    rows = db.session.execute(
+        select(ReservationLine, Reservation)
+        .join(Reservation)
+        .where(
+            Reservation.store_id == store_id,
+            Reservation.status == "active",
+            Reservation.expires_at > now,
+            ReservationLine.product_id == product_id,
+        )
+        .order_by(Reservation.created_at, Reservation.id)
+    ).all()
+    covered, newly = max(0, on_hand), []
+    for line, reservation in rows:
+        line.at_risk = line.quantity > covered
+        covered = max(0, covered - line.quantity)
+        was = reservation.at_risk
+        reservation.at_risk = any(item.at_risk for item in reservation.lines)
+        if reservation.at_risk and not was:
+            newly.append(reservation)
+    for reservation in newly:
+        events.reservation_at_risk.send(
+            current_app._get_current_object(),
+            reservation_id=reservation.id,
+            store_id=store_id,
+            reference=reservation.reference,
+        )
+    return newly

@@ -1,0 +1,95 @@
+"""Till and back-room events (receipt, sale, return, count, damage), idempotent by event_id.
+
+They record what physically happened: a till sale is accepted even when it takes a unit promised
+online; the reservations it leaves uncovered are marked at risk, never dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from inventory import ledger
+from inventory.models import Product, StockEvent
+from inventory.reservations import refresh_at_risk
+from inventory.stock import available, lock_rows
+from shop import events
+from shop.errors import DomainError
+from shop.extensions import db
+
+EVENT_TYPES = ("receipt", "sale", "return", "count", "damage")
+_SIGN = {"receipt": 1, "return": 1, "sale": -1, "damage": -1}
+
+
+def _fingerprint(event_type: str, lines: list[tuple[str, int]]) -> str:
+    body = json.dumps({"type": event_type, "lines": sorted(lines)}, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _replay(existing: StockEvent, fingerprint: str) -> tuple[dict, bool]:
+    if existing.request_hash != fingerprint:
+        raise DomainError(409, "event_id_reused",
+                          f"Event {existing.event_id} was already recorded with other contents.")
+    return existing.result, True
+
+
+def _find(store_id: int, event_id: str) -> StockEvent | None:
+    return db.session.scalar(
+        select(StockEvent).where(StockEvent.store_id == store_id, StockEvent.event_id == event_id)
+    )
+
+
+def record_event(
+    store_id: int,
+    event_id: str,
+    event_type: str,
+    lines: dict[Product, int],
+    actor_id: int | None = None,
+) -> tuple[dict, bool]:
+    """Apply the event once; returns (result, replayed). A retried event_id changes nothing."""
+    fingerprint = _fingerprint(event_type, [(p.sku, q) for p, q in lines.items()])
+    existing = _find(store_id, event_id)
+    if existing is not None:
+        return _replay(existing, fingerprint)
+    event = StockEvent(store_id=store_id, event_id=event_id, type=event_type,
+                       request_hash=fingerprint, result={}, actor_id=actor_id)
+    try:
+        with db.session.begin_nested():
+            db.session.add(event)
+            db.session.flush()  # claims the event_id; a concurrent twin waits here, then fails
+    except IntegrityError:
+        return _replay(_find(store_id, event_id), fingerprint)
+
+    by_id = {p.id: (p, q) for p, q in lines.items()}
+    stocks = lock_rows(store_id, by_id)
+    result_lines, at_risk = [], []
+    for pid in sorted(by_id):
+        product, qty = by_id[pid]
+        stock = stocks[pid]
+        delta = qty - stock.on_hand if event_type == "count" else _SIGN[event_type] * qty
+        ledger.apply(stock, reason=event_type, delta_on_hand=delta,
+                     source=f"event:{event_id}", actor_id=actor_id)
+        at_risk += [r.id for r in refresh_at_risk(store_id, pid, stock.on_hand)]
+        result_lines.append({
+            "sku": product.sku,
+            "quantity": qty,
+            "delta_on_hand": delta,
+            "on_hand": stock.on_hand,
+            "available": available(stock.on_hand, stock.reserved, stock.safety_stock),
+        })
+        events.stock_changed.send(current_app._get_current_object(), store_id=store_id,
+                                  sku=product.sku, on_hand=stock.on_hand)
+    event.result = {
+        "event_id": event_id,
+        "store_id": store_id,
+        "type": event_type,
+        "lines": result_lines,
+        "at_risk_reservation_ids": sorted(set(at_risk)),
+        "recorded_at": event.created_at.isoformat(),
+    }
+    db.session.flush()
+    return event.result, False

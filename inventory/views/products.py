@@ -1,0 +1,48 @@
+"""Catalog endpoints: search and read products (anyone); create and change them (admin)."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from inventory import catalog
+from inventory.schemas import ProductPageSchema, ProductPatchSchema, ProductQuerySchema, ProductSchema
+from shop import auth
+from shop.extensions import db
+
+blp = Blueprint("products", __name__, description="The catalog: SKUs, names, prices")
+
+
+@blp.route("/products")
+class Products(MethodView):
+    @blp.arguments(ProductQuerySchema, location="query")
+    @blp.response(200, ProductPageSchema)
+    def get(self, args):
+        """Search by SKU prefix, name or GTIN; ordered by SKU, paginated by `cursor`."""
+        return catalog.search(args.get("q"), args["limit"], args.get("cursor"))
+
+    @auth.roles_required("admin")
+    @blp.arguments(ProductSchema)
+    @blp.response(201, ProductSchema)
+    def post(self, data):
+        """Add a product (admin)."""
+        product = catalog.create_product(data)
+        db.session.commit()
+        return product
+
+
+@blp.route("/products/<string:sku>")
+class ProductItem(MethodView):
+    @blp.response(200, ProductSchema)
+    def get(self, sku):
+        """One product by SKU."""
+        return catalog.get_product(sku)
+
+    @auth.roles_required("admin")
+    @blp.arguments(ProductPatchSchema(partial=True))
+    @blp.response(200, ProductSchema)
+    def patch(self, data, sku):
+        """Change name, price, currency, GTIN or the active flag (admin)."""
+        product = catalog.update_product(catalog.get_product(sku), data)
+        db.session.commit()
+        return product

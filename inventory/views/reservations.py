@@ -1,0 +1,72 @@
+"""Store holds: staff reserve units for a customer at the counter or on the phone, and release them.
+
+Checkout reserves through the same service (inventory.reservations), not through this endpoint.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from inventory import catalog, reservations
+from inventory.schemas import ReservationCreateSchema, ReservationSchema
+from shop import auth
+from shop.errors import DomainError
+from shop.extensions import db
+from stores.services import get_store
+
+blp = Blueprint("reservations", __name__, description="Holding units at a store")
+
+
+@blp.route("/stores/<int:store_id>/reservations")
+class StoreReservations(MethodView):
+    @auth.store_staff_required
+    @blp.arguments(ReservationCreateSchema)
+    @blp.response(201, ReservationSchema)
+    def post(self, data, store_id):
+        """Hold units at the store, all lines or none (409 `insufficient_stock` lists the short SKUs)."""
+        get_store(store_id)
+        products = catalog.products_by_sku((line["sku"] for line in data["lines"]), active_only=True)
+        user = auth.current_user()
+        reservation = reservations.reserve(
+            store_id,
+            {products[line["sku"]]: line["quantity"] for line in data["lines"]},
+            data.get("reference") or f"hold:{uuid.uuid4().hex}",
+            dt.timedelta(minutes=data["ttl_minutes"]),
+            actor_id=user.id,
+        )
+        db.session.commit()
+        return reservation
+
+
+def _staff_reservation(reservation_id: int):
+    reservation = reservations.get_reservation(reservation_id)
+    if not auth.is_staff_of(auth.require_role("staff", "admin"), reservation.store_id):
+        # Staff of another store must not learn that the reservation exists.
+        raise DomainError(404, "reservation_not_found", f"No reservation {reservation_id}.")
+    return reservation
+
+
+@blp.route("/reservations/<int:reservation_id>")
+class ReservationItem(MethodView):
+    @auth.login_required
+    @blp.response(200, ReservationSchema)
+    def get(self, reservation_id):
+        """One reservation (staff of its store)."""
+        return _staff_reservation(reservation_id)
+
+
+@blp.route("/reservations/<int:reservation_id>/release")
+class ReservationRelease(MethodView):
+    @auth.login_required
+    @blp.response(200, ReservationSchema)
+    def post(self, reservation_id):
+        """Give the held units back (staff of its store); releasing twice changes nothing."""
+        reservation = reservations.release(
+            _staff_reservation(reservation_id), auth.current_user().id
+        )
+        db.session.commit()
+        return reservation

@@ -1,0 +1,124 @@
+"""Stock endpoints: figures per store, availability near a point, till events and the ledger."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from inventory import catalog, stock
+from inventory.models import LedgerEntry
+from inventory.pagination import decode_cursor, page
+from inventory.schemas import (
+    AvailabilityQuerySchema,
+    AvailabilitySchema,
+    LedgerPageSchema,
+    LedgerQuerySchema,
+    SafetyStockSchema,
+    StockEventResultSchema,
+    StockEventSchema,
+    StockFiguresSchema,
+    StockQuerySchema,
+    split_skus,
+)
+from inventory.stock_events import record_event
+from shop import auth
+from shop.extensions import clock, db
+from stores.schemas import parse_near
+from stores.services import DEFAULT_RADIUS_KM, find_stores, get_store
+
+blp = Blueprint("stock", __name__, description="Stock per store and SKU, till events, ledger")
+
+PUBLIC_FIELDS = ("sku", "available")
+
+
+@blp.route("/stores/<int:store_id>/stock")
+class StoreStock(MethodView):
+    @blp.arguments(StockQuerySchema, location="query")
+    @blp.response(200, StockFiguresSchema(many=True))
+    def get(self, args, store_id):
+        """Availability of up to 100 SKUs at a store; its staff also see on_hand, reserved, safety."""
+        get_store(store_id)
+        products = catalog.products_by_sku(split_skus(args["skus"]))
+        rows = stock.store_stock(store_id, products, clock.now())
+        if auth.is_staff_of(auth.current_user(), store_id):
+            return rows
+        return [{k: row[k] for k in PUBLIC_FIELDS} for row in rows]
+
+
+@blp.route("/stores/<int:store_id>/stock/<string:sku>")
+class StockItem(MethodView):
+    @auth.store_staff_required
+    @blp.arguments(SafetyStockSchema)
+    @blp.response(200, StockFiguresSchema)
+    def patch(self, data, store_id, sku):
+        """Set the safety stock: units kept back from online sale (staff of the store)."""
+        get_store(store_id)
+        product = catalog.get_product(sku)
+        row = stock.lock_rows(store_id, [product.id])[product.id]
+        row.safety_stock = data["safety_stock"]
+        db.session.commit()
+        return stock.store_stock(store_id, {sku: product}, clock.now())[0]
+
+
+@blp.route("/availability")
+class Availability(MethodView):
+    @blp.arguments(AvailabilityQuerySchema, location="query")
+    @blp.response(200, AvailabilitySchema(many=True))
+    def get(self, args):
+        """Where a SKU can be had: per store, nearest first when `near` is given."""
+        product = catalog.get_product(args["sku"])
+        near = parse_near(args["near"]) if "near" in args else None
+        now = clock.now()
+        figures = stock.sku_everywhere(product, now)
+        radius = args.get("radius_km", DEFAULT_RADIUS_KM)
+        return [
+            {
+                "store_id": v.id,
+                "store_code": v.code,
+                "store_name": v.name,
+                "available": figures.get(v.id, {}).get("available", 0),
+                "distance_km": v.distance_km,
+            }
+            for v in find_stores(now, near, radius, None, limit=100)
+        ]
+
+
+@blp.route("/stores/<int:store_id>/stock-events")
+class StockEvents(MethodView):
+    @auth.store_staff_required
+    @blp.arguments(StockEventSchema)
+    @blp.response(201, StockEventResultSchema)
+    @blp.alt_response(200, schema=StockEventResultSchema, description="A replayed event_id")
+    def post(self, data, store_id):
+        """Record a till or back-room event; a repeated event_id returns the first result."""
+        get_store(store_id)
+        products = catalog.products_by_sku(line["sku"] for line in data["lines"])
+        lines = {products[line["sku"]]: line["quantity"] for line in data["lines"]}
+        result, replayed = record_event(
+            store_id, data["event_id"], data["type"], lines, auth.current_user().id
+        )
+        db.session.commit()
+        return result, 200 if replayed else 201
+
+
+@blp.route("/stores/<int:store_id>/ledger")
+class Ledger(MethodView):
+    @auth.store_staff_required
+    @blp.arguments(LedgerQuerySchema, location="query")
+    @blp.response(200, LedgerPageSchema)
+    def get(self, args, store_id):
+        """The stock ledger of a store, newest first (staff of the store)."""
+        get_store(store_id)
+        stmt = (
+            select(LedgerEntry)
+            .where(LedgerEntry.store_id == store_id)
+            .order_by(LedgerEntry.id.desc())
+            .limit(args["limit"] + 1)
+        )
+        if "sku" in args:
+            stmt = stmt.where(LedgerEntry.product_id == catalog.get_product(args["sku"]).id)
+        before = decode_cursor(args.get("cursor"), int)
+        if before is not None:
+            stmt = stmt.where(LedgerEntry.id < before)
+        return page(list(db.session.scalars(stmt)), args["limit"], key=lambda e: e.id)

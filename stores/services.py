@@ -1,0 +1,113 @@
+"""Store services: create, update, look up, and find stores near a point. Never commits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy.orm import selectinload
+
+from shop.errors import DomainError
+from shop.extensions import db
+from stores.geo import distance_km
+from stores.hours import OpenState, open_state
+from stores.models import OpeningException, OpeningHours, Store
+
+DEFAULT_RADIUS_KM = 50.0
+
+
+@dataclass
+class StoreView:
+    """A store as a reader sees it: its own fields plus distance and open state at `now`."""
+
+    store: Store
+    state: OpenState
+    distance_km: float | None = None
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+    @property
+    def is_open_now(self) -> bool:
+        return self.state.is_open_now
+
+    @property
+    def opens_at(self):
+        return self.state.opens_at
+
+    @property
+    def closes_at(self):
+        return self.state.closes_at
+
+
+def get_store(store_id: int) -> Store:
+    store = db.session.get(Store, store_id)
+    if store is None:
+        raise DomainError(404, "store_not_found", f"No store with id {store_id}.")
+    return store
+
+
+def view(store: Store, now: dt.datetime, distance: float | None = None) -> StoreView:
+    return StoreView(store, open_state(store, now), None if distance is None else round(distance, 2))
+
+
+def _apply(store: Store, data: dict) -> None:
+    for key, value in data.items():
+        if key == "hours":
+            store.hours = [OpeningHours(**h) for h in value]
+        elif key == "exceptions":
+            store.exceptions = [OpeningException(**e) for e in value]
+        else:
+            setattr(store, key, value)
+
+
+def create_store(data: dict) -> Store:
+    if db.session.scalar(db.select(Store.id).where(Store.code == data["code"])) is not None:
+        raise DomainError(409, "store_code_taken", f"Store code {data['code']} is in use.")
+    store = Store()
+    _apply(store, data)
+    db.session.add(store)
+    db.session.flush()
+    return store
+
+
+def update_store(store: Store, data: dict) -> Store:
+    if "code" in data and data["code"] != store.code:
+        create_conflict = db.session.scalar(db.select(Store.id).where(Store.code == data["code"]))
+        if create_conflict is not None:
+            raise DomainError(409, "store_code_taken", f"Store code {data['code']} is in use.")
+    if "hours" in data:
+        store.hours.clear()
+        db.session.flush()  # delete the old spans before the unique (store, weekday) ones arrive
+    if "exceptions" in data:
+        store.exceptions.clear()
+        db.session.flush()
+    _apply(store, data)
+    db.session.flush()
+    return store
+
+
+def find_stores(
+    now: dt.datetime,
+    near: tuple[float, float] | None = None,
+    radius_km: float | None = None,
+    open_now: bool | None = None,
+    limit: int = 50,
+) -> list[StoreView]:
+    """Stores sorted by great-circle distance from `near` (or by code), filtered by radius and open state."""
+    stmt = db.select(Store).options(selectinload(Store.hours), selectinload(Store.exceptions))
+    stores = db.session.scalars(stmt.order_by(Store.code)).all()
+    views = []
+    for store in stores:
+        distance = None
+        if near is not None:
+            distance = distance_km(near[0], near[1], store.latitude, store.longitude)
+            if distance > (radius_km or DEFAULT_RADIUS_KM):
+                continue
+        item = view(store, now, distance)
+        if open_now is not None and item.is_open_now != open_now:
+            continue
+        views.append(item)
+    if near is not None:
+        views.sort(key=lambda v: v.distance_km)
+    return views[:limit]

@@ -1,0 +1,51 @@
+"""Store endpoints: find stores near a point, read one, and (admin) create and change them."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from shop import auth
+from shop.extensions import clock, db
+from stores import services
+from stores.schemas import StorePatchSchema, StoreQuerySchema, StoreSchema, parse_near
+
+blp = Blueprint("stores", __name__, description="Stores, opening hours and pickup settings")
+
+
+@blp.route("/stores")
+class Stores(MethodView):
+    @blp.arguments(StoreQuerySchema, location="query")
+    @blp.response(200, StoreSchema(many=True))
+    def get(self, args):
+        """Stores by distance from `near`, with whether each is open now in its own local time."""
+        near = parse_near(args["near"]) if "near" in args else None
+        return services.find_stores(
+            clock.now(), near, args.get("radius_km"), args.get("open_now"), args["limit"]
+        )
+
+    @auth.roles_required("admin")
+    @blp.arguments(StoreSchema)
+    @blp.response(201, StoreSchema)
+    def post(self, data):
+        """Open a store (admin)."""
+        store = services.create_store(data)
+        db.session.commit()
+        return services.view(store, clock.now())
+
+
+@blp.route("/stores/<int:store_id>")
+class StoreItem(MethodView):
+    @blp.response(200, StoreSchema)
+    def get(self, store_id):
+        """One store with its opening hours and exceptions."""
+        return services.view(services.get_store(store_id), clock.now())
+
+    @auth.roles_required("admin")
+    @blp.arguments(StorePatchSchema(partial=True))
+    @blp.response(200, StoreSchema)
+    def patch(self, data, store_id):
+        """Change a store (admin); `hours` or `exceptions`, when given, replace the old ones."""
+        store = services.update_store(services.get_store(store_id), data)
+        db.session.commit()
+        return services.view(store, clock.now())
