@@ -29,7 +29,7 @@ class ExceptionSchema(Schema):
 
 
 def _unique(items, key: str, what: str) -> None:
-    seen = [item[key] for item in items]
+    seen = [item.get(key) for item in items if isinstance(item, dict) and key in item]
     if len(seen) != len(set(seen)):
         raise ValidationError(f"Each {what} may appear once.")
 
