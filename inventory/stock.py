@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from sqlalchemy import and_, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import lazyload
 
 from inventory.models import Product, Reservation, ReservationLine, Stock
 from shop.extensions import db
@@ -37,7 +38,8 @@ def lock_rows(store_id: int, product_ids: Iterable[int]) -> dict[int, Stock]:
         select(Stock)
         .where(Stock.store_id == store_id, Stock.product_id.in_(ids))
         .order_by(Stock.product_id)
-        .with_for_update()
+        .options(lazyload(Stock.product))
+        .with_for_update(of=Stock)
         .execution_options(populate_existing=True)
     )
     return {row.product_id: row for row in db.session.scalars(stmt)}
