@@ -33,7 +33,6 @@ def ensure_rows(store_id: int, product_ids: Iterable[int]) -> None:
 def lock_rows(store_id: int, product_ids: Iterable[int]) -> dict[int, Stock]:
     """Lock (and create if missing) the stock rows of these products at this store, in key order."""
     ids = sorted(set(product_ids))
-    ensure_rows(store_id, ids)
     stmt = (
         select(Stock)
         .where(Stock.store_id == store_id, Stock.product_id.in_(ids))
@@ -42,7 +41,11 @@ def lock_rows(store_id: int, product_ids: Iterable[int]) -> dict[int, Stock]:
         .with_for_update(of=Stock)
         .execution_options(populate_existing=True)
     )
-    return {row.product_id: row for row in db.session.scalars(stmt)}
+    rows = {row.product_id: row for row in db.session.scalars(stmt)}
+    if len(rows) < len(ids):  # first stock of a SKU at this store: create, then lock again
+        ensure_rows(store_id, [pid for pid in ids if pid not in rows])
+        rows = {row.product_id: row for row in db.session.scalars(stmt)}
+    return rows
 
 
 def expired_reserved(store_id: int | None, now: dt.datetime):

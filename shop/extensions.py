@@ -116,7 +116,8 @@ class Api(SmorestApi):
         self.register_converter(IdConverter, _id_param_schema)
 
 
-db = SQLAlchemy(model_class=Base)
+# One commit per request, at its end: objects need not be reloaded from the database after it.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate(render_as_batch=True, compare_type=True)
 api = Api()
 limiter = Limiter(key_func=get_remote_address, headers_enabled=True)

@@ -1,0 +1,50 @@
+"""`make bench`: Omnishop endpoints under gunicorn on PostgreSQL beside a bare-Flask baseline.
+
+Makes its own database, seeds it, starts both servers on 127.0.0.1, drives each with the same
+closed-loop client, prints a table, and cleans up. Figures are for reading, never pass/fail.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+
+from bench import load, scenarios
+from bench.servers import bench_database, gunicorn
+
+THREADS = int(os.environ.get("BENCH_THREADS", "8"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", str(2 * (os.cpu_count() or 1))))
+
+
+def table(results: list[load.Result], baseline: load.Result) -> str:
+    head = (f"{'scenario':44} {'requests':>9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+            f"{'errors':>7} {'vs baseline':>12}")
+    lines = [head, "-" * len(head)]
+    for r in results:
+        lines.append(
+            f"{r.name:44} {r.requests:9d} {r.rps:9.1f} {r.pct(50):8.2f} {r.pct(99):8.2f} "
+            f"{r.errors:7d} {r.rps / baseline.rps:11.0%}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+          f"gunicorn sync x{WORKERS}, client threads {THREADS}, {SECONDS:.0f} s per scenario")
+    with bench_database() as (url, seed):
+        env = {"DATABASE_URL": url, "BENCH_STORE_ID": str(seed.store_id),
+               "BENCH_PRODUCT_ID": str(seed.baseline_product_id), "LOG_LEVEL": "WARNING"}
+        results = []
+        with gunicorn("bench.baseline_app:app", env, WORKERS) as base_url:
+            baseline = load.run("baseline: PK read + conditional UPDATE",
+                                scenarios.baseline(base_url), THREADS, SECONDS)
+        results.append(baseline)
+        with gunicorn("wsgi:app", env, WORKERS) as url_:
+            for name, step in scenarios.omnishop(url_, seed):
+                results.append(load.run(name, step, THREADS, SECONDS))
+        print(table(results, baseline))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Bench plumbing: a throw-away PostgreSQL database with seed data, and gunicorn on a free port."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import flask_migrate
+import psycopg
+import requests
+from sqlalchemy import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@dataclass
+class Seed:
+    store_id: int
+    baseline_product_id: int
+    skus: list[str]
+    token: str
+
+
+def _conninfo(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _seed(url: str) -> Seed:
+    from inventory import ledger, stock
+    from shop import auth
+    from shop.app import create_app
+    from shop.extensions import db
+    from tests.support import factories as f
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "LOG_LEVEL": "WARNING"})
+    with app.app_context():
+        flask_migrate.upgrade()
+        store = f.store(code="BENCH")
+        products = [f.product(sku=f"B-{i:03d}") for i in range(100)]
+        baseline = f.product(sku="BASELINE")
+        for p in [*products, baseline]:
+            row = stock.lock_rows(store.id, [p.id])[p.id]
+            ledger.apply(row, reason="receipt", delta_on_hand=10**9, source="bench")
+        staff = f.user("staff", [store])
+        plain, _ = auth.issue_token(staff)
+        db.session.commit()
+        seed = Seed(store.id, baseline.id, [p.sku for p in products], plain)
+        db.engine.dispose()
+    return seed
+
+
+@contextlib.contextmanager
+def bench_database():
+    name = f"omnishop_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(_conninfo(ADMIN_URL), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url, _seed(url)
+    finally:
+        with psycopg.connect(_conninfo(ADMIN_URL), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(target: str, env: dict, workers: int):
+    port = _free_port()
+    cmd = [sys.executable, "-m", "gunicorn", "--no-control-socket", "--workers", str(workers),
+           "--bind", f"127.0.0.1:{port}", "--log-level", "warning", target]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                requests.get(url + "/", timeout=5)
+                break
+            except requests.RequestException:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
