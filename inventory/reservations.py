@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from inventory import ledger
 from inventory.models import Product, Reservation, ReservationLine
@@ -21,15 +22,19 @@ from shop.errors import DomainError
 from shop.extensions import clock, db
 
 
-def _claim(reservation_id: int, new_status: str) -> bool:
+def _claim(reservation: Reservation, new_status: str) -> bool:
     """Move an active reservation to `new_status`; False if someone else already moved it."""
     result = db.session.execute(
         update(Reservation)
-        .where(Reservation.id == reservation_id, Reservation.status == "active")
+        .where(Reservation.id == reservation.id, Reservation.status == "active")
         .values(status=new_status)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    if result.rowcount == 1:
+        set_committed_value(reservation, "status", new_status)
+        return True
+    db.session.refresh(reservation, ["status"])
+    return False
 
 
 def _release_lines(reservation: Reservation, stocks, reason_source: str, actor_id=None) -> None:
@@ -56,7 +61,7 @@ def _expired_touching(store_id: int, product_ids, now: dt.datetime) -> list[Rese
 def _expire_locked(reservations: list[Reservation], stocks) -> int:
     done = 0
     for reservation in reservations:
-        if _claim(reservation.id, "expired"):
+        if _claim(reservation, "expired"):
             _release_lines(reservation, stocks, f"reservation:{reservation.id}:expired")
             done += 1
     return done
@@ -73,33 +78,35 @@ def reserve(
     now = clock.now()
     ttl = ttl or dt.timedelta(seconds=current_app.config["RESERVATION_TTL_SECONDS"])
     wanted = {p.id: (p, q) for p, q in quantities.items()}
-    with db.session.begin_nested():
-        expired = _expired_touching(store_id, wanted, now)
-        touched = set(wanted) | {line.product_id for r in expired for line in r.lines}
-        stocks = lock_rows(store_id, touched)
-        _expire_locked(expired, stocks)
-        short = []
-        for pid in sorted(wanted):
-            product, qty = wanted[pid]
-            s = stocks[pid]
-            free = available(s.on_hand, s.reserved, s.safety_stock)
-            if free < qty:
-                short.append({"sku": product.sku, "requested": qty, "available": free})
-        if short:
-            raise DomainError(
-                409, "insufficient_stock",
-                "Not enough stock for: " + ", ".join(s["sku"] for s in short) + ".",
-                short=short,
-            )
-        reservation = Reservation(store_id=store_id, reference=reference, expires_at=now + ttl)
-        reservation.lines = [
-            ReservationLine(product_id=pid, quantity=wanted[pid][1]) for pid in sorted(wanted)
-        ]
-        db.session.add(reservation)
-        db.session.flush()
-        for pid in sorted(wanted):
-            ledger.apply(stocks[pid], reason="reservation", delta_reserved=wanted[pid][1],
-                         source=f"reservation:{reservation.id}", actor_id=actor_id)
+    expired = _expired_touching(store_id, wanted, now)
+    touched = set(wanted) | {line.product_id for r in expired for line in r.lines}
+    stocks = lock_rows(store_id, touched)
+    _expire_locked(expired, stocks)
+    short = []
+    for pid in sorted(wanted):
+        product, qty = wanted[pid]
+        s = stocks[pid]
+        free = available(s.on_hand, s.reserved, s.safety_stock)
+        if free < qty:
+            short.append({"sku": product.sku, "requested": qty, "available": free})
+    if short:
+        # Nothing was reserved; the caller's rollback (every DomainError gets one) also undoes
+        # the expiries above, which the next writer or the sweep will redo.
+        raise DomainError(
+            409, "insufficient_stock",
+            "Not enough stock for: " + ", ".join(s["sku"] for s in short) + ".",
+            short=short,
+        )
+    reservation = Reservation(store_id=store_id, reference=reference, expires_at=now + ttl)
+    reservation.lines = [
+        ReservationLine(product_id=pid, product=wanted[pid][0], quantity=wanted[pid][1])
+        for pid in sorted(wanted)
+    ]
+    db.session.add(reservation)
+    db.session.flush()
+    for pid in sorted(wanted):
+        ledger.apply(stocks[pid], reason="reservation", delta_reserved=wanted[pid][1],
+                     source=f"reservation:{reservation.id}", actor_id=actor_id)
     return reservation
 
 
@@ -119,10 +126,9 @@ def _not_active(reservation: Reservation) -> DomainError:
 def release(reservation: Reservation, actor_id: int | None = None) -> Reservation:
     """Give the units back; an expired reservation counts as released already."""
     stocks = lock_rows(reservation.store_id, [line.product_id for line in reservation.lines])
-    if _claim(reservation.id, "released"):
+    if _claim(reservation, "released"):
         _release_lines(reservation, stocks, f"reservation:{reservation.id}", actor_id)
-    db.session.refresh(reservation)
-    if reservation.status not in ("released", "expired"):
+    elif reservation.status not in ("released", "expired"):
         raise _not_active(reservation)
     return reservation
 
@@ -134,8 +140,7 @@ def consume(
     stocks = lock_rows(reservation.store_id, [line.product_id for line in reservation.lines])
     if reservation.expires_at <= clock.now() and reservation.status == "active":
         _expire_locked([reservation], stocks)
-    if not _claim(reservation.id, "consumed"):
-        db.session.refresh(reservation)
+    if not _claim(reservation, "consumed"):
         raise _not_active(reservation)
     source = f"reservation:{reservation.id}"
     for line in reservation.lines:
@@ -146,7 +151,6 @@ def consume(
         if line.quantity > qty:
             ledger.apply(stocks[line.product_id], reason="release",
                          delta_reserved=-(line.quantity - qty), source=source, actor_id=actor_id)
-    db.session.refresh(reservation)
     return reservation
 
 
