@@ -17,6 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import lazyload
 
 from inventory.models import Product, Reservation, ReservationLine, Stock
+from shop.errors import DomainError
 from shop.extensions import db
 
 
@@ -97,13 +98,29 @@ def figures(stock: Stock, product: Product, effective_reserved: int) -> dict:
     }
 
 
-def store_stock(store_id: int, products: dict[str, Product], now: dt.datetime) -> list[dict]:
-    """Figures for these SKUs at one store in one query; SKUs never stocked there show zeros."""
-    ids = [p.id for p in products.values()]
-    rows = db.session.execute(figures_query(now, store_id).where(Stock.product_id.in_(ids)))
-    found = {product.sku: figures(stock, product, res) for stock, product, res in rows}
-    empty = {"store_id": store_id, "on_hand": 0, "reserved": 0, "safety_stock": 0, "available": 0}
-    return [found.get(sku) or {"sku": sku, **empty} for sku in products]
+def store_stock(store_id: int, skus: list[str], now: dt.datetime) -> list[dict]:
+    """Figures for these SKUs at one store in one query; a SKU never stocked there reads as zeros.
+
+    A 422 `unknown_sku` names every SKU that is not in the catalog.
+    """
+    expired = expired_reserved(store_id, now)
+    reserved = func.coalesce(Stock.reserved, 0) - func.coalesce(expired.c.quantity, 0)
+    stmt = (
+        select(Product.sku, func.coalesce(Stock.on_hand, 0), reserved,
+               func.coalesce(Stock.safety_stock, 0))
+        .outerjoin(Stock, and_(Stock.product_id == Product.id, Stock.store_id == store_id))
+        .outerjoin(expired, expired.c.product_id == Product.id)
+        .where(Product.sku.in_(skus))
+    )
+    found = {
+        sku: {"sku": sku, "store_id": store_id, "on_hand": on_hand, "reserved": res,
+              "safety_stock": safety, "available": available(on_hand, res, safety)}
+        for sku, on_hand, res, safety in db.session.execute(stmt)
+    }
+    unknown = [sku for sku in skus if sku not in found]
+    if unknown:
+        raise DomainError(422, "unknown_sku", f"Unknown SKU: {', '.join(unknown)}.", skus=unknown)
+    return [found[sku] for sku in skus]
 
 
 def sku_everywhere(product: Product, now: dt.datetime) -> dict[int, dict]:

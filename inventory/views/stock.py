@@ -39,8 +39,7 @@ class StoreStock(MethodView):
     def get(self, args, store_id):
         """Availability of up to 100 SKUs at a store; its staff also see on_hand, reserved, safety."""
         get_store(store_id)
-        products = catalog.products_by_sku(split_skus(args["skus"]))
-        rows = stock.store_stock(store_id, products, clock.now())
+        rows = stock.store_stock(store_id, split_skus(args["skus"]), clock.now())
         if auth.is_staff_of(auth.current_user(), store_id):
             return rows
         return [{k: row[k] for k in PUBLIC_FIELDS} for row in rows]
@@ -58,7 +57,7 @@ class StockItem(MethodView):
         row = stock.lock_rows(store_id, [product.id])[product.id]
         row.safety_stock = data["safety_stock"]
         db.session.commit()
-        return stock.store_stock(store_id, {sku: product}, clock.now())[0]
+        return stock.store_stock(store_id, [sku], clock.now())[0]
 
 
 @blp.route("/availability")

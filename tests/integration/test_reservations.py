@@ -33,7 +33,7 @@ def later(monkeypatch):
 
 
 def free(s, product) -> int:
-    return stock.store_stock(s.id, {product.sku: product}, clock.now())[0]["available"]
+    return stock.store_stock(s.id, [product.sku], clock.now())[0]["available"]
 
 
 def test_all_or_nothing_lists_every_short_line(shelf):

@@ -34,7 +34,7 @@ class StockMachine(RuleBasedStateMachine):
         self.events = 0
 
     def _free(self) -> dict[str, int]:
-        rows = stock.store_stock(self.store.id, self.products, self.now)
+        rows = stock.store_stock(self.store.id, SKUS, self.now)
         return {r["sku"]: r["available"] for r in rows}
 
     def _event(self, kind, sku, qty):
