@@ -104,4 +104,8 @@ def verify_email(user: User, token: str) -> User:
         raise DomainError(422, "token_invalid", "This verification token is not for this account.")
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
+        db.session.flush()
+        events.customer_email_verified.send(
+            current_app._get_current_object(), user_id=user.id, email=user.email
+        )
     return user

@@ -52,6 +52,10 @@ def create_app(config: dict | None = None) -> Flask:
     from shop.cli import shop_cli
 
     app.cli.add_command(shop_cli)
+    from shop import cart_claims, timeline
+
+    timeline.init_app(app)
+    cart_claims.init_app(app)
     notifications.init_app(app)
     return app
 
@@ -60,16 +64,17 @@ def _register_models() -> None:
     """Import every model module so the metadata (and Alembic) sees all tables."""
     import inventory.models  # noqa: F401
     import shop.auth_models  # noqa: F401
+    import shop.models  # noqa: F401
     import stores.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
     from inventory.views import products, reservations, stock
     from shop.health import bp as health_bp
-    from shop.views import accounts
+    from shop.views import accounts, carts, coupons, timeline
     from stores import views as stores
 
     prefix = "/api/v1"
-    for module in (accounts, stores, products, stock, reservations):
+    for module in (accounts, stores, products, stock, reservations, carts, coupons, timeline):
         api.register_blueprint(module.blp, url_prefix=prefix)
     app.register_blueprint(health_bp)

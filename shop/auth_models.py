@@ -36,6 +36,9 @@ class User(db.Model):
     phone: Mapped[str | None] = mapped_column(String(20))
     role: Mapped[str] = mapped_column(String(20), default="customer")
     email_verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    preferred_store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id", ondelete="SET NULL"))
+    locale: Mapped[str] = mapped_column(String(20), default="en", server_default="en")
+    timezone: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 

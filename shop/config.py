@@ -51,6 +51,8 @@ def load() -> dict:
         "CORS_ORIGINS": _env_list("CORS_ORIGINS"),
         "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),
         "RESERVATION_TTL_SECONDS": _env_int("RESERVATION_TTL_SECONDS", 15 * 60),
+        "CART_RECOVERY_MAX_AGE_SECONDS": _env_int("CART_RECOVERY_MAX_AGE_SECONDS", 7 * 24 * 3600),
+        "STOREFRONT_URL": _env("STOREFRONT_URL", ""),
         "MAX_PAGE_SIZE": _env_int("MAX_PAGE_SIZE", 100),
         "INSTANCE_DIR": str(INSTANCE_DIR),
         # flask-smorest / OpenAPI

@@ -12,7 +12,7 @@ from flask_migrate import Migrate
 from flask_smorest import Api as SmorestApi
 from flask_smorest.spec import prepare_response
 from flask_sqlalchemy import SQLAlchemy
-from marshmallow import Schema, fields
+from marshmallow import INCLUDE, Schema, fields
 from sqlalchemy import DateTime, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
 from werkzeug.routing import IntegerConverter
@@ -64,7 +64,10 @@ clock = Clock()
 
 
 class ProblemSchema(Schema):
-    """RFC 9457 problem details, as every error of the API is rendered."""
+    """RFC 9457 problem details, as every error of the API is rendered (extension members allowed)."""
+
+    class Meta:
+        unknown = INCLUDE
 
     type = fields.String(required=True)
     title = fields.String(required=True)

@@ -1,0 +1,210 @@
+"""Cart services: open, read and change one cart from any device, safely. Never commits.
+
+Every change locks the cart row first (SELECT ... FOR UPDATE), checks If-Match against the locked
+version, applies the change and bumps the version, so two devices editing at once either both land
+(no If-Match) or one gets 412 (stale If-Match); nothing is silently lost.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import current_app
+from sqlalchemy import select
+
+from inventory.catalog import products_by_sku
+from inventory.models import Product
+from shop import coupons, events
+from shop.actors import Actor
+from shop.errors import DomainError
+from shop.extensions import clock, db
+from shop.models.carts import Cart, CartEvent, CartLine
+from stores.services import get_store
+
+MAX_LINE_QUANTITY = 99
+MAX_LINES = 100
+
+
+def new_id() -> str:
+    return secrets.token_urlsafe(24)  # 192 random bits
+
+
+def active_cart_of(customer_id: int) -> Cart | None:
+    return db.session.scalar(
+        select(Cart).where(Cart.customer_id == customer_id, Cart.status == "active")
+    )
+
+
+def _not_found(cart_id: str) -> DomainError:
+    return DomainError(404, "cart_not_found", "No such cart.", cart_id=cart_id)
+
+
+def check_access(cart: Cart, actor: Actor) -> None:
+    """A guest cart answers to its id; a customer's cart only to that customer or counter staff."""
+    if cart.customer_id is None or actor.kind == "staff":
+        return
+    if actor.kind == "guest":
+        raise DomainError(401, "sign_in_required", "This cart belongs to an account: sign in.",
+                          headers={"WWW-Authenticate": 'Bearer realm="omnishop"'})
+    if actor.customer_id != cart.customer_id:
+        raise _not_found(cart.id)
+
+
+def _follow_or_refuse(cart: Cart) -> None:
+    if cart.status == "merged":
+        raise DomainError(410, "cart_merged", "This cart was merged into the shopper's account cart.",
+                          merged_into=cart.merged_into_id)
+    if cart.status == "converted":
+        raise DomainError(409, "cart_converted", "This cart has already been ordered.")
+    if cart.status == "expired":
+        raise DomainError(410, "cart_expired", "This cart has expired.")
+
+
+def get_cart(cart_id: str, actor: Actor, *, lock: bool = False, active: bool = True) -> Cart:
+    """The cart if the actor may see it; `lock` takes the row lock every change needs."""
+    stmt = select(Cart).where(Cart.id == cart_id)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    cart = db.session.scalar(stmt)
+    if cart is None:
+        raise _not_found(cart_id)
+    check_access(cart, actor)
+    if active:
+        _follow_or_refuse(cart)
+    return cart
+
+
+def check_version(cart: Cart, if_match) -> None:
+    """412 when the client sent an If-Match that is not the cart's current ETag."""
+    if if_match and not if_match.contains(etag(cart)) and not if_match.star_tag:
+        raise DomainError(412, "stale_cart", "The cart changed since you read it: reload it.",
+                          current_version=cart.version)
+
+
+def etag(cart: Cart) -> str:
+    return f"cart-{cart.version}"
+
+
+def record(cart: Cart, actor: Actor, type_: str, summary: str, **detail) -> None:
+    """Bump the version, note the activity and log the event; the timeline hears of it by signal."""
+    cart.version += 1
+    cart.last_activity_at = clock.now()
+    log(cart, actor, type_, summary, **detail)
+
+
+def log(cart: Cart, actor: Actor, type_: str, summary: str, **detail) -> None:
+    db.session.add(CartEvent(cart_id=cart.id, type=type_, channel=actor.channel, actor_type=actor.kind,
+                             actor_id=actor.user_id, store_id=actor.store_id, detail=detail))
+    events.cart_changed.send(
+        current_app._get_current_object(), cart_id=cart.id, customer_id=cart.customer_id,
+        type=type_, channel=actor.channel, actor_type=actor.kind, summary=summary,
+    )
+
+
+def open_cart(actor: Actor, pickup_store_id: int | None) -> tuple[Cart, bool]:
+    """A new cart; a signed-in customer gets their one active cart (created if missing)."""
+    if pickup_store_id is not None:
+        get_store(pickup_store_id)
+    if actor.customer_id is not None:
+        existing = active_cart_of(actor.customer_id)
+        if existing is not None:
+            return existing, False
+    cart = Cart(id=new_id(), customer_id=actor.customer_id, pickup_store_id=pickup_store_id,
+                channel=actor.channel, notes=[])
+    if actor.user is not None and actor.customer_id is not None:
+        cart.email, cart.phone = actor.user.email, actor.user.phone
+    db.session.add(cart)
+    db.session.flush()
+    log(cart, actor, "cart_created", "Started a cart")
+    return cart, True
+
+
+def _product(sku: str) -> Product:
+    return products_by_sku([sku], active_only=True)[sku]
+
+
+def _line(cart: Cart, sku: str) -> CartLine:
+    for line in cart.lines:
+        if line.product.sku == sku:
+            return line
+    raise DomainError(404, "line_not_found", f"The cart has no line for {sku}.")
+
+
+def _check_currency(cart: Cart, product: Product) -> None:
+    others = {line.product.currency for line in cart.lines if line.product_id != product.id}
+    if others and product.currency not in others:
+        raise DomainError(422, "currency_mismatch",
+                          f"{product.sku} is priced in {product.currency}; the cart is in {others.pop()}.")
+
+
+def add_line(cart: Cart, sku: str, quantity: int, actor: Actor) -> Cart:
+    """Add units of a SKU; an existing line of that SKU grows (at most 99 per line)."""
+    product = _product(sku)
+    _check_currency(cart, product)
+    existing = next((line for line in cart.lines if line.product_id == product.id), None)
+    if existing is None:
+        if len(cart.lines) >= MAX_LINES:
+            raise DomainError(422, "too_many_lines", f"A cart holds at most {MAX_LINES} lines.")
+        cart.lines.append(CartLine(product=product, product_id=product.id, quantity=quantity,
+                                   unit_price_at_add=product.price))
+        total = quantity
+    else:
+        total = existing.quantity + quantity
+        if total > MAX_LINE_QUANTITY:
+            raise DomainError(422, "quantity_too_large",
+                              f"At most {MAX_LINE_QUANTITY} of one SKU; the cart has {existing.quantity}.")
+        existing.quantity = total
+    record(cart, actor, "line_added", f"Added {quantity} × {product.name}", sku=sku, quantity=quantity)
+    return cart
+
+
+def set_quantity(cart: Cart, sku: str, quantity: int, actor: Actor) -> Cart:
+    line = _line(cart, sku)
+    line.quantity = quantity
+    record(cart, actor, "line_changed", f"Changed {line.product.name} to {quantity}", sku=sku,
+           quantity=quantity)
+    return cart
+
+
+def remove_line(cart: Cart, sku: str, actor: Actor) -> Cart:
+    line = _line(cart, sku)
+    cart.lines.remove(line)
+    record(cart, actor, "line_removed", f"Removed {line.product.name}", sku=sku)
+    return cart
+
+
+def update_details(cart: Cart, changes: dict, actor: Actor) -> Cart:
+    """Choose the pickup store; give a guest's email or phone."""
+    if "pickup_store_id" in changes and changes["pickup_store_id"] is not None:
+        store = get_store(changes["pickup_store_id"])
+        if not store.pickup_enabled:
+            raise DomainError(422, "pickup_disabled", f"{store.name} does not offer pickup.")
+    for key in ("pickup_store_id", "email", "phone"):
+        if key in changes:
+            setattr(cart, key, changes[key])
+    record(cart, actor, "details_changed", "Changed " + ", ".join(sorted(changes)), fields=sorted(changes))
+    return cart
+
+
+def _subtotal_and_currency(cart: Cart) -> tuple[int, str | None]:
+    subtotal = sum(line.product.price * line.quantity for line in cart.lines)
+    return subtotal, (cart.lines[0].product.currency if cart.lines else None)
+
+
+def apply_coupon(cart: Cart, code: str, actor: Actor) -> Cart:
+    """Check the code against this cart now (422 with the reason), then keep it on the cart."""
+    coupon = coupons.find(code)
+    subtotal, currency = _subtotal_and_currency(cart)
+    coupons.check(coupon, subtotal=subtotal, currency=currency, now=clock.now(),
+                  customer_id=cart.customer_id, email=cart.email)
+    cart.coupon_code = coupon.code
+    record(cart, actor, "coupon_applied", f"Applied coupon {coupon.code}", code=coupon.code)
+    return cart
+
+
+def remove_coupon(cart: Cart, code: str, actor: Actor) -> Cart:
+    if cart.coupon_code is None or cart.coupon_code != coupons.normalize(code):
+        raise DomainError(404, "coupon_not_applied", f"Coupon {code!r} is not on this cart.")
+    cart.coupon_code = None
+    record(cart, actor, "coupon_removed", f"Removed coupon {code}", code=code)
+    return cart

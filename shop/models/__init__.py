@@ -1,0 +1,7 @@
+"""The shop's own tables (carts, coupons, the customer timeline); accounts live in shop.auth_models."""
+
+from shop.models.carts import Cart, CartEvent, CartLine
+from shop.models.coupons import Coupon, CouponRedemption
+from shop.models.timeline import TimelineEntry
+
+__all__ = ["Cart", "CartEvent", "CartLine", "Coupon", "CouponRedemption", "TimelineEntry"]
