@@ -24,7 +24,7 @@ def _merge_lines(source: Cart, target: Cart) -> list[str]:
         mine = by_product.get(line.product_id)
         if mine is None:
             if len(target.lines) >= carts.MAX_LINES:
-                notes.append(f"{line.product.sku} was not added: a cart holds at most {carts.MAX_LINES} lines.")
+                notes.append(f"{line.product.sku} was not added: at most {carts.MAX_LINES} lines.")
                 continue
             target.lines.append(CartLine(product=line.product, product_id=line.product_id,
                                          quantity=line.quantity, unit_price_at_add=line.unit_price_at_add))
@@ -58,7 +58,8 @@ def merge(source: Cart, target: Cart, actor: Actor) -> Cart:
     target.notes = list(target.notes or []) + notes
     source.status, source.merged_into_id = "merged", target.id
     carts.record(source, actor, "cart_merged", "Merged into the account cart", into=target.id)
-    carts.record(target, actor, "cart_merged_in", f"Merged in a cart from another device ({len(source.lines)} lines)",
+    carts.record(target, actor, "cart_merged_in",
+                 f"Merged in a cart from another device ({len(source.lines)} lines)",
                  source=source.id, notes=notes)
     return target
 

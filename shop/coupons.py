@@ -51,9 +51,10 @@ def check(coupon: Coupon, *, subtotal: int, currency: str | None, now: dt.dateti
     limit = 1 if coupon.single_use else coupon.max_uses
     if limit is not None and _uses(coupon) >= limit:
         raise no("coupon_exhausted", f"{coupon.code} has been used up.")
-    if coupon.max_uses_per_customer is not None and (customer_id or email):
-        if _uses(coupon, customer_id, email) >= coupon.max_uses_per_customer:
-            raise no("coupon_used", f"You have already used {coupon.code}.")
+    per_customer = coupon.max_uses_per_customer
+    known = customer_id is not None or bool(email)
+    if per_customer is not None and known and _uses(coupon, customer_id, email) >= per_customer:
+        raise no("coupon_used", f"You have already used {coupon.code}.")
     if coupon.kind == "fixed" and currency and coupon.currency != currency:
         raise no("coupon_currency", f"{coupon.code} is for {coupon.currency} carts.")
     if subtotal < coupon.min_subtotal:
@@ -63,10 +64,7 @@ def check(coupon: Coupon, *, subtotal: int, currency: str | None, now: dt.dateti
 
 
 def discount(coupon: Coupon, subtotal: int) -> int:
-    if coupon.kind == "percent":
-        amount = (subtotal * coupon.value + 50) // 100
-    else:
-        amount = coupon.value
+    amount = (subtotal * coupon.value + 50) // 100 if coupon.kind == "percent" else coupon.value
     return max(0, min(amount, subtotal))
 
 

@@ -9,6 +9,7 @@ from shop.auth_models import ApiToken, User
 from shop.extensions import db
 from tests.api.test_problems import assert_problem
 from tests.support import factories as f
+from tests.support.signals import captured
 
 
 def sign_up(client, email="ann@example.com", password="correct-horse", **extra):
@@ -136,12 +137,8 @@ def test_profile_patch_validates_and_changes_only_own_profile(client):
 def test_email_verification_with_signed_token(client, app):
     from shop import events
 
-    sent = []
-    events.email_verification_requested.connect(lambda s, **kw: sent.append(kw), weak=False)
-    try:
+    with captured(events.email_verification_requested) as sent:
         sign_up(client)
-    finally:
-        events.email_verification_requested.receivers.clear()
     headers = {"Authorization": f"Bearer {sign_in(client).get_json()['token']}"}
     bad = client.post("/api/v1/me/email-verification", json={"token": sent[0]["token"] + "x"},
                       headers=headers)

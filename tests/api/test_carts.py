@@ -161,7 +161,7 @@ def test_claim_without_an_account_cart_keeps_the_cart(client, shop_):
 
 
 def test_customers_cannot_touch_each_others_carts_or_timelines(client, shop_):
-    bob = f.user(email="bob@example.com", password="bob-password")
+    f.user(email="bob@example.com", password="bob-password")
     db.session.commit()
     ann, bob_h = sign_in(client), sign_in(client, "bob@example.com", "bob-password")
     ann_cart = client.get("/api/v1/me/cart", headers=ann).get_json()
