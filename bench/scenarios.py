@@ -39,7 +39,30 @@ def omnishop(url: str, seed):
         ms, ok, _ = timed(session, "GET", stock_url, 200, headers=auth)
         return [(ms, ok)]
 
+    def cart_of(session):
+        """Each client thread works on its own guest cart at the bench store, with 5 lines."""
+        if not hasattr(session, "cart_id"):
+            cart = session.post(f"{api}/carts", json={"pickup_store_id": seed.store_id}, timeout=30).json()
+            session.cart_id, session.adds = cart["id"], 0
+            for sku in seed.skus[:5]:
+                session.post(f"{api}/carts/{cart['id']}/lines", json={"sku": sku, "quantity": 1}, timeout=30)
+        return session.cart_id
+
+    def add_to_cart(session):
+        cart_id = cart_of(session)
+        session.adds += 1
+        sku = seed.skus[session.adds % 10]  # 10 SKUs, one unit at a time: far from the 99 cap
+        ms, ok, _ = timed(session, "POST", f"{api}/carts/{cart_id}/lines", 200,
+                          json={"sku": sku, "quantity": 1})
+        return [(ms, ok)]
+
+    def read_cart(session):
+        ms, ok, _ = timed(session, "GET", f"{api}/carts/{cart_of(session)}", 200)
+        return [(ms, ok)]
+
     return [
+        ("add to cart (POST /carts/{id}/lines)", add_to_cart),
+        ("read cart, 5-10 lines with availability", read_cart),
         ("reserve 1 line (POST .../reservations)", reserve),
         ("reserve + release (each request counted)", reserve_release),
         ("stock of 100 SKUs, anonymous", lookup_public),

@@ -209,3 +209,34 @@ def refresh_at_risk(store_id: int, product_id: int, on_hand: int) -> list[Reserv
             reference=reservation.reference,
         )
     return newly
+
+
+def extend(reservation: Reservation, until: dt.datetime) -> bool:
+    """Keep an active, unexpired reservation until `until`; False if it already lapsed."""
+    if reservation.status != "active" or reservation.expires_at <= clock.now():
+        return False
+    reservation.expires_at = max(reservation.expires_at, until)
+    return True
+
+
+def release_units(reservation: Reservation, product_id: int, units: int, actor_id: int | None = None) -> None:
+    """Give back part of one line (a short pick): the reservation keeps the rest."""
+    stocks = lock_rows(reservation.store_id, [product_id])
+    db.session.refresh(reservation, ["status"])
+    if reservation.status != "active":
+        raise _not_active(reservation)
+    line = next(line for line in reservation.lines if line.product_id == product_id)
+    if units <= 0 or units > line.quantity:
+        raise DomainError(409, "units_not_reserved", f"Only {line.quantity} units are reserved.")
+    ledger.apply(stocks[product_id], reason="release", delta_reserved=-units,
+                 source=f"reservation:{reservation.id}:short", actor_id=actor_id)
+    if units == line.quantity:
+        reservation.lines.remove(line)
+    else:
+        line.quantity -= units
+
+
+def reserved_units(reservation: Reservation | None, product_id: int) -> int:
+    if reservation is None or reservation.status != "active":
+        return 0
+    return sum(line.quantity for line in reservation.lines if line.product_id == product_id)

@@ -71,10 +71,11 @@ def _register_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     from inventory.views import products, reservations, stock
     from shop.health import bp as health_bp
-    from shop.views import accounts, carts, coupons, timeline
+    from shop.views import accounts, carts, coupons, orders, timeline, webhooks
     from stores import views as stores
 
     prefix = "/api/v1"
-    for module in (accounts, stores, products, stock, reservations, carts, coupons, timeline):
+    modules = (accounts, stores, products, stock, reservations, carts, coupons, timeline, orders, webhooks)
+    for module in modules:
         api.register_blueprint(module.blp, url_prefix=prefix)
     app.register_blueprint(health_bp)

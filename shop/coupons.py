@@ -19,8 +19,12 @@ def normalize(code: str) -> str:
     return code.strip().upper()
 
 
-def find(code: str) -> Coupon:
-    coupon = db.session.scalar(select(Coupon).where(Coupon.code == normalize(code)))
+def find(code: str, *, lock: bool = False) -> Coupon:
+    """The active coupon; `lock` (at checkout) serialises use of a limited code."""
+    stmt = select(Coupon).where(Coupon.code == normalize(code))
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    coupon = db.session.scalar(stmt)
     if coupon is None or not coupon.active:
         raise DomainError(422, "coupon_unknown", f"There is no coupon {code!r}.")
     return coupon

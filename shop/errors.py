@@ -20,7 +20,14 @@ class DomainError(Exception):
     """A business rule said no: carries the HTTP status, a machine code and optional extra fields."""
 
     def __init__(
-        self, status: int, code: str, detail: str, *, headers: dict | None = None, **extra: Any
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        headers: dict | None = None,
+        keep_changes: bool = False,
+        **extra: Any,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -28,6 +35,8 @@ class DomainError(Exception):
         self.detail = detail
         self.extra = extra
         self.headers = headers or {}
+        # A refusal that must still be remembered (a wrong pickup code, a failed capture) commits.
+        self.keep_changes = keep_changes
 
 
 def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Response:
@@ -80,7 +89,10 @@ def _rollback() -> None:
 
 
 def handle_domain_error(exc: DomainError) -> Response:
-    _rollback()
+    if exc.keep_changes:
+        db.session.commit()
+    else:
+        _rollback()
     resp = problem(exc.status, exc.code, _title(exc.status), exc.detail, **exc.extra)
     resp.headers.update(exc.headers)
     return resp

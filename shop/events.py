@@ -13,6 +13,16 @@ customer_email_verified = _signals.signal("customer-email-verified")
 # Carts
 cart_changed = _signals.signal("cart-changed")
 
+# Orders: each carries the fields a message needs (shop.order_states.message_fields)
+order_event = _signals.signal("order-event")
+order_placed = _signals.signal("order-placed")
+order_ready = _signals.signal("order-ready")
+pickup_reminder_due = _signals.signal("pickup-reminder-due")
+order_picked_up = _signals.signal("order-picked-up")
+order_cancelled = _signals.signal("order-cancelled")
+order_expired = _signals.signal("order-expired")
+payment_failed = _signals.signal("payment-failed")
+
 # Inventory
 stock_changed = _signals.signal("stock-changed")
 reservation_at_risk = _signals.signal("reservation-at-risk")

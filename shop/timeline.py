@@ -48,6 +48,12 @@ def init_app(app: Flask) -> None:
     def on_verified(sender, user_id, **_):
         append(user_id, "account.email_verified", "web", "Verified their email address")
 
+    def on_order(sender, customer_id, order_id, number, type, channel, status, **_):
+        if customer_id is not None:
+            append(customer_id, f"order.{type}", channel, f"Order {number}: {type.replace('_', ' ')} ({status})",
+                   f"order:{order_id}")
+
     events.cart_changed.connect(on_cart, sender=app, weak=False)
+    events.order_event.connect(on_order, sender=app, weak=False)
     events.customer_signed_up.connect(on_signup, sender=app, weak=False)
     events.customer_email_verified.connect(on_verified, sender=app, weak=False)
