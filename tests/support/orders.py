@@ -1,0 +1,56 @@
+"""Helpers for order tests: a store with stock, a cart ready to check out, signed Stripe webhooks."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+import stripe
+
+from shop.extensions import db
+from tests.support import factories as f
+
+WEBHOOK_SECRET = "whsec_test_secret"
+
+
+@pytest.fixture
+def store_world(app):
+    store = f.store(code="NYC", hold_days=2, prep_lead_minutes=30)
+    products = {"MUG": f.product(sku="MUG", price=1200), "TEA": f.product(sku="TEA", price=500)}
+    f.stock(store, products["MUG"], 10)
+    f.stock(store, products["TEA"], 4)
+    staff = f.user("staff", [store])
+    other_store = f.store(code="CHI")
+    other_staff = f.user("staff", [other_store])
+    db.session.commit()
+    return {"store": store, "p": products, "staff": f.bearer(staff), "other_staff": f.bearer(other_staff)}
+
+
+def cart_for(client, store, lines=(("MUG", 2), ("TEA", 1)), headers=None, email="guest@example.com"):
+    headers = headers or {}
+    cart = client.post("/api/v1/carts", json={"pickup_store_id": store.id}, headers=headers).get_json()
+    for sku, qty in lines:
+        client.post(f"/api/v1/carts/{cart['id']}/lines", json={"sku": sku, "quantity": qty}, headers=headers)
+    if email:
+        client.patch(f"/api/v1/carts/{cart['id']}", json={"email": email}, headers=headers)
+    return cart["id"]
+
+
+def checkout(client, cart_id, key=None, headers=None, **body):
+    payload = {"payment_method": "pay_at_store", **body}
+    return client.post(f"/api/v1/carts/{cart_id}/checkout", json=payload,
+                       headers={"Idempotency-Key": key or uuid.uuid4().hex, **(headers or {})})
+
+
+def signed_event(type_: str, obj: dict, event_id: str | None = None, timestamp: int | None = None,
+                 secret: str = WEBHOOK_SECRET) -> tuple[str, dict]:
+    payload = json.dumps({"id": event_id or f"evt_{uuid.uuid4().hex}", "object": "event", "type": type_,
+                          "data": {"object": obj}})
+    header = stripe.WebhookSignature.generate_signature_header(payload, secret, timestamp=timestamp)
+    return payload, {"Stripe-Signature": header, "Content-Type": "application/json"}
+
+
+def post_event(client, type_: str, obj: dict, **kw):
+    payload, headers = signed_event(type_, obj, **kw)
+    return client.post("/api/v1/webhooks/stripe", data=payload, headers=headers)
