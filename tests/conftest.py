@@ -13,6 +13,8 @@ from sqlalchemy import make_url, text
 from shop.app import create_app
 from shop.extensions import db, limiter
 
+pytest_plugins = ["tests.support.orders", "tests.support.localstripe", "tests.support.concurrency"]
+
 TEST_DB = os.environ.get("TEST_DB", "sqlite")
 PG_ADMIN_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -13,7 +13,7 @@ from shop.extensions import clock, db
 from shop.models.orders import Order, OrderEvent
 from tests.api.test_problems import assert_problem
 from tests.support.invariants import assert_stock_invariants
-from tests.support.orders import cart_for, checkout, store_world  # noqa: F401 - fixture
+from tests.support.orders import cart_for, checkout
 
 
 def stock_of(world, sku):

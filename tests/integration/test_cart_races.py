@@ -7,8 +7,8 @@ from collections import Counter
 import pytest
 
 from shop.extensions import db
-from tests.integration.test_stock_races import hammer, wide_app  # noqa: F401 - fixture
 from tests.support import factories as f
+from tests.support.concurrency import hammer
 
 pytestmark = pytest.mark.postgres
 
@@ -22,7 +22,7 @@ def cart(app, client):
     return created.get_json()["id"], created.headers["ETag"]
 
 
-def test_simultaneous_adds_of_one_sku_both_land(client, cart, wide_app):  # noqa: F811
+def test_simultaneous_adds_of_one_sku_both_land(client, cart, wide_app):
     cart_id, _ = cart
     url = f"/api/v1/carts/{cart_id}/lines"
     for _round in range(5):
@@ -34,7 +34,7 @@ def test_simultaneous_adds_of_one_sku_both_land(client, cart, wide_app):  # noqa
     assert body["version"] == 1 + 10
 
 
-def test_stale_if_match_lets_exactly_one_of_two_changes_win(client, cart, wide_app):  # noqa: F811
+def test_stale_if_match_lets_exactly_one_of_two_changes_win(client, cart, wide_app):
     cart_id, etag = cart
     url = f"/api/v1/carts/{cart_id}/lines"
     results = hammer(wide_app, [("POST", url, {"sku": "MUG", "quantity": 1}, {"If-Match": etag}),

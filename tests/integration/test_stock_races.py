@@ -3,44 +3,17 @@
 from __future__ import annotations
 
 import random
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from inventory.models import Reservation
 from shop.extensions import db
-from tests.conftest import make_app
 from tests.support import factories as f
+from tests.support.concurrency import hammer
 from tests.support.invariants import assert_stock_invariants
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def wide_app(app, database_url):
-    """A second app on the same database with a pool big enough for every thread at once."""
-    wide = make_app(database_url, SQLALCHEMY_ENGINE_OPTIONS={
-        "pool_size": 60, "max_overflow": 0, "pool_timeout": 120})
-    yield wide
-    with wide.app_context():
-        db.engine.dispose()
-
-
-def hammer(wide_app, calls):
-    """Run every (method, url, json, headers) at once from its own thread; return the responses."""
-    barrier = threading.Barrier(len(calls))
-
-    def one(call):
-        method, url, body, headers = call
-        client = wide_app.test_client()
-        barrier.wait()
-        resp = client.open(url, method=method, json=body, headers=headers)
-        return resp.status_code, resp.get_json()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(one, calls))
 
 
 def test_200_attempts_for_10_units_give_exactly_10(app, wide_app):

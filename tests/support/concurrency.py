@@ -1,0 +1,38 @@
+"""Real threads against the app, each request on its own database connection."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from shop.extensions import db
+from tests.conftest import make_app
+
+
+@pytest.fixture
+def wide_app(app, database_url):
+    """A second app on the same database with a pool big enough for every thread at once."""
+    wide = make_app(database_url, SQLALCHEMY_ENGINE_OPTIONS={
+        "pool_size": 60, "max_overflow": 0, "pool_timeout": 120})
+    wide.config.update({k: app.config[k] for k in ("STRIPE_SECRET_KEY", "STRIPE_API_BASE",
+                                                    "STRIPE_WEBHOOK_SECRET")})
+    yield wide
+    with wide.app_context():
+        db.engine.dispose()
+
+
+def hammer(wide_app, calls):
+    """Run every (method, url, json, headers) at once from its own thread; return the responses."""
+    barrier = threading.Barrier(len(calls))
+
+    def one(call):
+        method, url, body, headers = call
+        client = wide_app.test_client()
+        barrier.wait()
+        resp = client.open(url, method=method, json=body, headers=headers)
+        return resp.status_code, resp.get_json()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(one, calls))
