@@ -10,7 +10,7 @@ import random
 
 from inventory import ledger, stock
 from inventory.models import Product, Stock
-from shop import accounts
+from shop import accounts, demo_orders
 from shop.auth_models import User
 from shop.extensions import db
 from stores.models import OpeningHours, Store
@@ -103,4 +103,6 @@ def load() -> list[tuple[str, str, str]]:
     logins.append(_user("admin@demo.omnishop.dev", "admin", []))
     logins.append(_user("shopper@demo.omnishop.dev", "customer", []))
     db.session.flush()
+    shopper = db.session.scalar(db.select(User).where(User.email == "shopper@demo.omnishop.dev"))
+    demo_orders.load(stores, shopper)
     return logins

@@ -6,6 +6,7 @@ from inventory.models import LedgerEntry, Product, Stock
 from shop import auth
 from shop.auth_models import User
 from shop.extensions import db
+from shop.models.orders import Order
 from stores.models import Store
 from tests.support import factories as f
 
@@ -50,9 +51,9 @@ def test_demo_is_complete_and_idempotent(app):
     first = run(app, "demo")
     assert first.exit_code == 0, first.output
     assert "admin@demo.omnishop.dev" in first.output
-    figures = (count(Store), count(Product), count(Stock), count(User), count(LedgerEntry))
+    figures = (count(Store), count(Product), count(Stock), count(User), count(LedgerEntry), count(Order))
     assert run(app, "demo").exit_code == 0
-    assert (count(Store), count(Product), count(Stock), count(User), count(LedgerEntry)) == figures
+    assert (count(Store), count(Product), count(Stock), count(User), count(LedgerEntry), count(Order)) == figures
     stores = db.session.scalars(db.select(Store)).all()
     assert len(stores) >= 3 and len({s.timezone for s in stores}) >= 3
     assert count(Product) >= 50
@@ -68,3 +69,7 @@ def test_demo_is_complete_and_idempotent(app):
         )
         assert stock.on_hand == total
     assert db.session.scalar(db.select(db.func.count()).where(Stock.on_hand == 0)) > 0
+    # Every store has pickup orders in every status a store sees without a card provider.
+    for store in stores:
+        statuses = set(db.session.scalars(db.select(Order.status).where(Order.store_id == store.id)))
+        assert statuses == {"placed", "picking", "ready_for_pickup", "picked_up", "cancelled", "expired"}

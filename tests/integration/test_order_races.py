@@ -1,0 +1,76 @@
+"""Checkout and handover races on PostgreSQL with real threads."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+import stripe
+
+from shop.extensions import db
+from shop.models.orders import Order, Payment
+from tests.support import factories as f
+from tests.support.concurrency import hammer
+from tests.support.invariants import assert_stock_invariants
+from tests.support.orders import WEBHOOK_SECRET, cart_for, checkout, post_event
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def card_app(app, localstripe_url):
+    app.config.update(STRIPE_SECRET_KEY="sk_test_omnishop", STRIPE_API_BASE=localstripe_url,
+                      STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET)
+    yield stripe.StripeClient("sk_test_omnishop", base_addresses={"api": localstripe_url}, max_network_retries=0)
+    app.config.update(STRIPE_SECRET_KEY="", STRIPE_API_BASE="", STRIPE_WEBHOOK_SECRET="")
+
+
+def test_one_checkout_sent_twice_at_once_makes_one_order_and_one_intent(client, store_world, card_app, wide_app):
+    cart_id = cart_for(client, store_world["store"])
+    call = ("POST", f"/api/v1/carts/{cart_id}/checkout", {"payment_method": "card"}, {"Idempotency-Key": "same"})
+    results = hammer(wide_app, [call, call, call])
+    assert [status for status, _ in results] == [201, 201, 201], results
+    assert len({body["order"]["id"] for _, body in results}) == 1
+    assert len({body["payment"]["client_secret"] for _, body in results}) == 1
+    db.session.expire_all()
+    assert db.session.scalar(db.select(db.func.count(Order.id))) == 1
+    assert db.session.scalar(db.select(db.func.count(Payment.id))) == 1
+    assert_stock_invariants()
+
+
+def test_two_handovers_at_once_capture_once(client, store_world, card_app, wide_app):
+    resp = checkout(client, cart_for(client, store_world["store"], lines=(("MUG", 1),)), payment_method="card")
+    body = resp.get_json()
+    oid = body["order"]["id"]
+    intent_id = db.session.get(Order, oid).payment.intent_id
+    card_app.v1.payment_intents.update(intent_id, params={"payment_method": "pm_card_visa"})
+    authorised = card_app.v1.payment_intents.confirm(intent_id).to_dict()
+    post_event(client, "payment_intent.amount_capturable_updated", authorised)
+    for path in ("picking", "ready"):
+        client.post(f"/api/v1/orders/{oid}/{path}", headers=store_world["staff"])
+    call = ("POST", f"/api/v1/orders/{oid}/handover", {"pickup_code": body["pickup_code"]}, store_world["staff"])
+    results = hammer(wide_app, [call, call])
+    assert sorted(status for status, _ in results) == [200, 409]
+    charge = card_app.v1.payment_intents.retrieve(intent_id).latest_charge
+    assert charge.captured and charge.amount - charge.amount_refunded == 1200
+    db.session.expire_all()
+    assert db.session.get(Order, oid).captured_amount == 1200
+    assert_stock_invariants()
+
+
+def test_50_carts_racing_for_the_last_10_units_make_exactly_10_orders(client, app, wide_app):
+    store = f.store(code="RACE")
+    product = f.product(sku="LAST")
+    f.stock(store, product, 10)
+    db.session.commit()
+    calls = []
+    for i in range(50):
+        cart_id = cart_for(client, store, lines=(("LAST", 1),), email=f"shopper{i}@example.com")
+        calls.append(("POST", f"/api/v1/carts/{cart_id}/checkout", {"payment_method": "pay_at_store"},
+                      {"Idempotency-Key": f"k{i}"}))
+    results = hammer(wide_app, calls)
+    assert Counter(status for status, _ in results) == {201: 10, 409: 40}
+    assert all(body["code"] == "insufficient_stock" for status, body in results if status == 409)
+    db.session.expire_all()
+    assert db.session.scalar(db.select(db.func.count(Order.id))) == 10
+    assert_stock_invariants()
