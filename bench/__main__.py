@@ -10,10 +10,11 @@ import os
 import platform
 
 from bench import load, scenarios
-from bench.servers import bench_database, gunicorn
+from bench.servers import bench_database, gunicorn, make_ready, prepared_carts
 
 THREADS = int(os.environ.get("BENCH_THREADS", "8"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
+CARTS = int(os.environ.get("BENCH_CARTS", "3000"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", str(2 * (os.cpu_count() or 1))))
 
 
@@ -40,9 +41,16 @@ def main() -> None:
             baseline = load.run("baseline: PK read + conditional UPDATE",
                                 scenarios.baseline(base_url), THREADS, SECONDS)
         results.append(baseline)
+        cart_ids = prepared_carts(url, seed.store_id, CARTS)
+        placed: list = []
         with gunicorn("wsgi:app", env, WORKERS) as url_:
             for name, step in scenarios.omnishop(url_, seed):
                 results.append(load.run(name, step, THREADS, SECONDS))
+            results.append(load.run("checkout, pay at store (POST .../checkout)",
+                                    scenarios.checkout(url_, cart_ids, placed), THREADS, SECONDS))
+            make_ready(url, placed)
+            results.append(load.run("handover with pickup code (POST .../handover)",
+                                    scenarios.handover(url_, seed, placed), THREADS, SECONDS))
         print(table(results, baseline))
 
 

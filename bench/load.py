@@ -31,7 +31,8 @@ class Result:
 
 def run(name: str, step: Callable[[requests.Session], list[tuple[float, bool]]],
         threads: int = 8, seconds: float = 5.0, warmup: float = 1.0) -> Result:
-    """`step` makes one or more requests and returns (latency_ms, ok) for each.
+    """`step` makes one or more requests and returns (latency_ms, ok) for each, or None when it
+    has no work left (a pool of prepared orders ran out): then the run ends early.
 
     Threads warm up for `warmup` seconds, then what they do in the next `seconds` is counted.
     """
@@ -46,6 +47,8 @@ def run(name: str, step: Callable[[requests.Session], list[tuple[float, bool]]],
         while not stop.is_set():
             counted = measuring.is_set()
             results = step(session)
+            if results is None:
+                break
             if counted and not stop.is_set():
                 mine += [ms for ms, _ in results]
                 bad += sum(1 for _, ok in results if not ok)
@@ -59,7 +62,9 @@ def run(name: str, step: Callable[[requests.Session], list[tuple[float, bool]]],
     time.sleep(warmup)
     measuring.set()
     began = time.perf_counter()
-    time.sleep(seconds)
+    deadline = began + seconds
+    while time.perf_counter() < deadline and any(t.is_alive() for t in pool):
+        time.sleep(0.01)
     stop.set()
     elapsed = time.perf_counter() - began
     for t in pool:

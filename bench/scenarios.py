@@ -68,3 +68,37 @@ def omnishop(url: str, seed):
         ("stock of 100 SKUs, anonymous", lookup_public),
         ("stock of 100 SKUs, staff figures", lookup_staff),
     ]
+
+
+def checkout(url: str, cart_ids: list[str], placed: list):
+    """Pay-at-store checkout of prepared carts; remembers (order id, pickup code) for the handover."""
+    api = url + "/api/v1"
+    pool = iter(list(cart_ids))
+
+    def step(session):
+        cart_id = next(pool, None)
+        if cart_id is None:
+            return None
+        ms, ok, resp = timed(session, "POST", f"{api}/carts/{cart_id}/checkout", 201,
+                             json={"payment_method": "pay_at_store"}, headers={"Idempotency-Key": cart_id})
+        if ok:
+            body = resp.json()
+            placed.append((body["order"]["id"], body["pickup_code"]))
+        return [(ms, ok)]
+    return step
+
+
+def handover(url: str, seed, ready: list[tuple[int, str]]):
+    api = url + "/api/v1"
+    auth = {"Authorization": f"Bearer {seed.token}"}
+    pool = iter(list(ready))
+
+    def step(session):
+        item = next(pool, None)
+        if item is None:
+            return None
+        order_id, code = item
+        ms, ok, _ = timed(session, "POST", f"{api}/orders/{order_id}/handover", 200,
+                          json={"pickup_code": code}, headers=auth)
+        return [(ms, ok)]
+    return step

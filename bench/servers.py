@@ -94,3 +94,43 @@ def gunicorn(target: str, env: dict, workers: int):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def prepared_carts(url: str, store_id: int, n: int) -> list[str]:
+    """Guest carts with one line and an email at the bench store, made in-process (not timed)."""
+    from shop import carts
+    from shop.actors import Actor
+    from shop.app import create_app
+    from shop.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "LOG_LEVEL": "WARNING"})
+    ids = []
+    with app.app_context():
+        actor = Actor("guest", None, "web")
+        for i in range(n):
+            cart, _ = carts.open_cart(actor, store_id)
+            carts.add_line(cart, "B-001", 1, actor)
+            cart.email = f"bench{i}@example.com"
+            ids.append(cart.id)
+        db.session.commit()
+        db.engine.dispose()
+    return ids
+
+
+def make_ready(url: str, orders: list[tuple[int, str]]) -> None:
+    """Move the bench's orders to ready_for_pickup through the staff services (not timed)."""
+    from shop import orders as order_service
+    from shop import pickup
+    from shop.actors import Actor
+    from shop.app import create_app
+    from shop.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "LOG_LEVEL": "WARNING"})
+    with app.app_context():
+        for order_id, _ in orders:
+            order = order_service.get_order(order_id, lock=True)
+            staff = Actor("staff", None, "store", order.store_id)
+            pickup.start_picking(order, staff)
+            pickup.mark_ready(order, staff)
+        db.session.commit()
+        db.engine.dispose()

@@ -124,3 +124,22 @@ def import_stock(store_code: str, file) -> None:
             bar.update(len(chunk))
     db.session.commit()
     click.echo(f"{len(parsed.rows)} SKUs counted at {store.code}, {changed} changed.")
+
+
+@shop_cli.command("sweep")
+def sweep() -> None:
+    """Run every sweep once (the scheduler will run them on a timer); one commit per sweep."""
+    from inventory import reservations
+    from shop import order_sweeps
+
+    jobs = [
+        ("expired reservations released", reservations.release_expired),
+        ("unpaid orders expired", order_sweeps.expire_unpaid),
+        ("no-shows expired", order_sweeps.expire_no_shows),
+        ("pickup reminders due", order_sweeps.send_reminders),
+        ("authorisations voided on retry", order_sweeps.retry_voids),
+    ]
+    for label, job in jobs:
+        count = job()
+        db.session.commit()
+        click.echo(f"{count:5d} {label}")

@@ -195,3 +195,57 @@ def test_refund_after_pickup_restocks_through_the_ledger(client, store_world):
                                headers={**store_world["staff"], "Idempotency-Key": "refund-2"}),
                    422, "refund_too_many")
     assert_stock_invariants()
+
+
+def test_queue_flags_lines_a_till_sale_left_uncovered(client, store_world):
+    body = placed(client, store_world, lines=(("TEA", 3),))
+    sale = {"event_id": "till-1", "type": "sale", "lines": [{"sku": "TEA", "quantity": 2}]}
+    assert client.post(f"/api/v1/stores/{store_world['store'].id}/stock-events", json=sale,
+                       headers=store_world["staff"]).status_code == 201
+    queue = client.get(f"/api/v1/stores/{store_world['store'].id}/orders?status=placed",
+                       headers=store_world["staff"]).get_json()
+    assert [(o["number"], o["at_risk_skus"]) for o in queue] == [(body["order"]["number"], ["TEA"])]
+    assert_problem(client.get(f"/api/v1/stores/{store_world['store'].id}/orders?status=lost",
+                              headers=store_world["staff"]), 422, "unknown_status")
+
+
+def test_queue_is_sorted_by_promise(client, store_world, monkeypatch):
+    first = placed(client, store_world, lines=(("MUG", 1),))
+    later = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)  # placed "earlier" -> promised earlier
+    monkeypatch.setattr(clock, "now", lambda: later)
+    second = placed(client, store_world, lines=(("MUG", 1),))
+    monkeypatch.undo()
+    queue = client.get(f"/api/v1/stores/{store_world['store'].id}/orders", headers=store_world["staff"]).get_json()
+    assert [o["number"] for o in queue] == [second["order"]["number"], first["order"]["number"]]
+
+
+def test_signals_carry_what_a_message_needs(client, store_world):
+    from shop import events
+    from tests.support.signals import captured
+
+    with captured(events.order_placed) as placed_msgs, captured(events.order_ready) as ready_msgs:
+        body = placed(client, store_world)
+        oid = body["order"]["id"]
+        staff_post(client, store_world, f"/orders/{oid}/picking")
+        staff_post(client, store_world, f"/orders/{oid}/ready")
+    assert placed_msgs[0]["number"] == body["order"]["number"] and placed_msgs[0]["email"] == "guest@example.com"
+    ready = ready_msgs[0]
+    assert ready["pickup_deadline"] and ready["pickup_code"] == body["pickup_code"]
+    assert ready["access_token"] == body["order_token"] and ready["store_id"] == store_world["store"].id
+
+
+def test_customer_orders_and_timeline(client, store_world):
+    from tests.api.test_carts import sign_in
+    from tests.support import factories as f
+
+    f.user(email="ann@example.com", password="ann-password")
+    db.session.commit()
+    ann = {**sign_in(client), "X-Channel": "app"}
+    cart_id = cart_for(client, store_world["store"], headers=ann, email=None)
+    resp = checkout(client, cart_id, headers=ann)
+    assert resp.status_code == 201
+    mine = client.get("/api/v1/me/orders", headers=ann).get_json()
+    assert [o["number"] for o in mine] == [resp.get_json()["order"]["number"]]
+    assert mine[0]["channel"] == "app"
+    timeline = client.get("/api/v1/me/timeline", headers=ann).get_json()
+    assert timeline["last_contact"]["type"] == "order.created"
