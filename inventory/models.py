@@ -14,13 +14,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.extensions import UTCDateTime, clock, db
+from shop.extensions import UTCDateTime, db, utcnow
 
 LEDGER_REASONS = ("receipt", "sale", "return", "count", "damage", "reservation", "release", "pickup")
 
-
-def _utcnow() -> dt.datetime:
-    return clock.now()
 
 
 class Product(db.Model):
@@ -39,8 +36,8 @@ class Product(db.Model):
     currency: Mapped[str] = mapped_column(String(3))
     gtin: Mapped[str | None] = mapped_column(String(14), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow, onupdate=_utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class Stock(db.Model):
@@ -86,7 +83,7 @@ class LedgerEntry(db.Model):
     reason: Mapped[str] = mapped_column(String(20))
     source: Mapped[str] = mapped_column(String(200), default="")
     actor_id: Mapped[int | None]
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     product: Mapped[Product] = relationship(lazy="joined")
 
@@ -108,7 +105,7 @@ class Reservation(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="active")
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     at_risk: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     lines: Mapped[list[ReservationLine]] = relationship(
         back_populates="reservation", cascade="all, delete-orphan", lazy="selectin"
@@ -145,4 +142,4 @@ class StockEvent(db.Model):
     request_hash: Mapped[str] = mapped_column(String(64))
     result: Mapped[dict] = mapped_column(JSON)
     actor_id: Mapped[int | None]
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

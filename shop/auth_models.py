@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.extensions import UTCDateTime, clock, db
+from shop.extensions import UTCDateTime, db, utcnow
 
 ROLES = ("customer", "staff", "marketing", "admin")
 
@@ -18,9 +18,6 @@ user_stores = Table(
     Column("store_id", Integer, ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True),
 )
 
-
-def utcnow() -> dt.datetime:
-    return clock.now()
 
 
 class User(db.Model):

@@ -63,6 +63,11 @@ class Clock:
 clock = Clock()
 
 
+def utcnow() -> dt.datetime:
+    """Column default: now, by the one clock."""
+    return clock.now()
+
+
 class ProblemSchema(Schema):
     """RFC 9457 problem details, as every error of the API is rendered (extension members allowed)."""
 

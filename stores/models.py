@@ -7,11 +7,7 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, String, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.extensions import UTCDateTime, clock, db
-
-
-def _utcnow() -> dt.datetime:
-    return clock.now()
+from shop.extensions import UTCDateTime, db, utcnow
 
 
 class Store(db.Model):
@@ -36,7 +32,7 @@ class Store(db.Model):
     pay_at_store_enabled: Mapped[bool] = mapped_column(default=True)
     hold_days: Mapped[int] = mapped_column(default=3)
     prep_lead_minutes: Mapped[int] = mapped_column(default=60)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     hours: Mapped[list[OpeningHours]] = relationship(
         back_populates="store", cascade="all, delete-orphan", order_by="OpeningHours.weekday"

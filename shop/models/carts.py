@@ -8,14 +8,11 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from inventory.models import Product
-from shop.extensions import UTCDateTime, clock, db
+from shop.extensions import UTCDateTime, db, utcnow
 
 CART_STATUSES = ("active", "converted", "merged", "expired")
 CHANNELS = ("web", "app", "store")
 
-
-def _now() -> dt.datetime:
-    return clock.now()
 
 
 class Cart(db.Model):
@@ -41,8 +38,8 @@ class Cart(db.Model):
     version: Mapped[int] = mapped_column(default=1)
     channel: Mapped[str] = mapped_column(String(10), default="web")
     notes: Mapped[list] = mapped_column(JSON, default=list)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
-    last_activity_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_activity_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     lines: Mapped[list[CartLine]] = relationship(
         back_populates="cart", cascade="all, delete-orphan", order_by="CartLine.id", lazy="selectin"
@@ -61,7 +58,7 @@ class CartLine(db.Model):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     quantity: Mapped[int]
     unit_price_at_add: Mapped[int]
-    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     cart: Mapped[Cart] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship(lazy="joined")
@@ -84,4 +81,4 @@ class CartEvent(db.Model):
     actor_id: Mapped[int | None]
     store_id: Mapped[int | None]
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

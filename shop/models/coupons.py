@@ -7,11 +7,7 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shop.extensions import UTCDateTime, clock, db
-
-
-def _now() -> dt.datetime:
-    return clock.now()
+from shop.extensions import UTCDateTime, db, utcnow
 
 
 class Coupon(db.Model):
@@ -36,7 +32,7 @@ class Coupon(db.Model):
     single_use: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
     batch: Mapped[str | None] = mapped_column(String(64), index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class CouponRedemption(db.Model):
@@ -50,4 +46,4 @@ class CouponRedemption(db.Model):
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     email: Mapped[str | None] = mapped_column(String(254))
     reference: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -8,14 +8,11 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from inventory.models import Product
-from shop.extensions import UTCDateTime, clock, db
+from shop.extensions import UTCDateTime, db, utcnow
 
 ORDER_STATUSES = ("pending_payment", "placed", "picking", "ready_for_pickup", "picked_up",
                   "cancelled", "expired")
 
-
-def _now() -> dt.datetime:
-    return clock.now()
 
 
 class Order(db.Model):
@@ -61,7 +58,7 @@ class Order(db.Model):
     wrong_code_attempts: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     payment_error: Mapped[str | None] = mapped_column(String(300))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id", lazy="selectin"
@@ -111,7 +108,7 @@ class OrderEvent(db.Model):
     actor_id: Mapped[int | None]
     channel: Mapped[str] = mapped_column(String(10))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Payment(db.Model):
@@ -127,7 +124,7 @@ class Payment(db.Model):
     authorized_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     void_pending: Mapped[bool] = mapped_column(default=False)
     last_error: Mapped[str | None] = mapped_column(String(300))
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now, onupdate=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     order: Mapped[Order] = relationship(back_populates="payment")
 
@@ -139,7 +136,7 @@ class WebhookEvent(db.Model):
 
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
     type: Mapped[str] = mapped_column(String(100))
-    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class IdempotentReply(db.Model):
@@ -154,4 +151,4 @@ class IdempotentReply(db.Model):
     request_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int | None]
     body: Mapped[dict | None] = mapped_column(JSON)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

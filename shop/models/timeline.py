@@ -7,11 +7,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shop.extensions import UTCDateTime, clock, db
-
-
-def _now() -> dt.datetime:
-    return clock.now()
+from shop.extensions import UTCDateTime, db, utcnow
 
 
 class TimelineEntry(db.Model):
@@ -24,4 +20,4 @@ class TimelineEntry(db.Model):
     channel: Mapped[str] = mapped_column(String(10))
     reference: Mapped[str] = mapped_column(String(100), default="")
     summary: Mapped[str] = mapped_column(String(300), default="")
-    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=_now)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
