@@ -10,9 +10,9 @@ from sqlalchemy import or_
 
 from shop import events
 from shop.auth import hash_password
-from shop.auth_models import ROLES, User, user_stores, utcnow
+from shop.auth_models import ROLES, User, user_stores
 from shop.errors import DomainError
-from shop.extensions import db
+from shop.extensions import db, utcnow
 
 VERIFY_SALT = "email-verification"
 VERIFY_MAX_AGE = 3 * 24 * 3600

@@ -12,9 +12,9 @@ from flask import current_app, request
 from flask_smorest import Blueprint
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from shop.auth_models import ApiToken, User, user_stores, utcnow
+from shop.auth_models import ApiToken, User, user_stores
 from shop.errors import DomainError
-from shop.extensions import db
+from shop.extensions import db, utcnow
 
 STAFF_ROLES = ("staff", "marketing", "admin")
 # A real scrypt hash of a random password: checked when the email is unknown, so timing tells nothing.

@@ -15,7 +15,7 @@ from flask_sqlalchemy import SQLAlchemy
 from marshmallow import INCLUDE, Schema, fields
 from sqlalchemy import DateTime, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -97,6 +97,16 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+class CartIdConverter(BaseConverter):
+    """`<cart:...>`: what a cart id can look like; anything else is a 404 before it reaches the database."""
+
+    regex = r"[A-Za-z0-9_-]{16,43}"
+
+
+def _cart_param_schema(converter) -> dict:
+    return {"type": "string", "pattern": "^[A-Za-z0-9_-]{16,43}$"}
+
+
 def _id_param_schema(converter) -> dict:
     return {"type": "integer", "minimum": converter.min, "maximum": converter.max}
 
@@ -120,8 +130,10 @@ class Api(SmorestApi):
 
     def init_app(self, app, *, spec_kwargs=None):
         app.url_map.converters["int"] = IdConverter
+        app.url_map.converters["cart"] = CartIdConverter
         super().init_app(app, spec_kwargs=spec_kwargs)
         self.register_converter(IdConverter, _id_param_schema)
+        self.register_converter(CartIdConverter, _cart_param_schema)
 
 
 # One commit per request, at its end: objects need not be reloaded from the database after it.

@@ -58,7 +58,7 @@ class Carts(MethodView):
         return respond(cart, 201 if created else 200)
 
 
-@blp.route("/carts/<string:cart_id>")
+@blp.route("/carts/<cart:cart_id>")
 class CartItem(MethodView):
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
     def get(self, cart_id):
@@ -72,7 +72,7 @@ class CartItem(MethodView):
         return change(cart_id, lambda cart, actor: carts.update_details(cart, data, actor))
 
 
-@blp.route("/carts/<string:cart_id>/lines")
+@blp.route("/carts/<cart:cart_id>/lines")
 class CartLines(MethodView):
     @blp.arguments(LineAddSchema)
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
@@ -81,7 +81,7 @@ class CartLines(MethodView):
         return change(cart_id, lambda cart, actor: carts.add_line(cart, data["sku"], data["quantity"], actor))
 
 
-@blp.route("/carts/<string:cart_id>/lines/<string:sku>")
+@blp.route("/carts/<cart:cart_id>/lines/<string:sku>")
 class CartLine(MethodView):
     @blp.arguments(LineQuantitySchema)
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
@@ -95,7 +95,7 @@ class CartLine(MethodView):
         return change(cart_id, lambda cart, actor: carts.remove_line(cart, sku, actor))
 
 
-@blp.route("/carts/<string:cart_id>/coupons")
+@blp.route("/carts/<cart:cart_id>/coupons")
 class CartCoupons(MethodView):
     @blp.arguments(CouponCodeSchema)
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
@@ -104,7 +104,7 @@ class CartCoupons(MethodView):
         return change(cart_id, lambda cart, actor: carts.apply_coupon(cart, data["code"], actor))
 
 
-@blp.route("/carts/<string:cart_id>/coupons/<string:code>")
+@blp.route("/carts/<cart:cart_id>/coupons/<string:code>")
 class CartCoupon(MethodView):
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
     def delete(self, cart_id, code):
@@ -112,7 +112,7 @@ class CartCoupon(MethodView):
         return change(cart_id, lambda cart, actor: carts.remove_coupon(cart, code, actor))
 
 
-@blp.route("/carts/<string:cart_id>/claim")
+@blp.route("/carts/<cart:cart_id>/claim")
 class CartClaim(MethodView):
     @auth.roles_required("customer")
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
@@ -124,7 +124,7 @@ class CartClaim(MethodView):
         return respond(cart)
 
 
-@blp.route("/carts/<string:cart_id>/recovery-links")
+@blp.route("/carts/<cart:cart_id>/recovery-links")
 class CartRecoveryLinks(MethodView):
     @blp.response(201, RecoveryLinkSchema)
     def post(self, cart_id):

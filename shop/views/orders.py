@@ -50,7 +50,7 @@ IDEMPOTENCY_DOC = {"parameters": [{"in": "header", "name": "Idempotency-Key", "r
                                    "schema": {"type": "string", "minLength": 1, "maxLength": 255}}]}
 
 
-@blp.route("/carts/<string:cart_id>/checkout")
+@blp.route("/carts/<cart:cart_id>/checkout")
 class Checkout(MethodView):
     @blp.arguments(CheckoutSchema)
     @blp.response(201, CheckoutResultSchema)
