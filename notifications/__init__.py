@@ -6,5 +6,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Connect the signal receivers. The outbox, senders and campaigns arrive with their issues."""
-    app.extensions["omnishop-notifications"] = {"receivers": []}
+    """Connect the signal receivers. The outbox, senders and campaigns arrive with their issues;
+    until then the development outbox writes account emails to instance/outbox/."""
+    from notifications import dev_outbox
+
+    dev_outbox.init_app(app)

@@ -60,6 +60,8 @@ def load() -> dict:
         "PAYMENT_WINDOW_SECONDS": _env_int("PAYMENT_WINDOW_SECONDS", 15 * 60),
         "PICKUP_CODE_MAX_ATTEMPTS": _env_int("PICKUP_CODE_MAX_ATTEMPTS", 5),
         "PICKUP_CODE_LOCK_SECONDS": _env_int("PICKUP_CODE_LOCK_SECONDS", 15 * 60),
+        "DEV_OUTBOX_DIR": _env("DEV_OUTBOX_DIR", str(INSTANCE_DIR / "outbox")),
+        "MAIL_FROM": _env("MAIL_FROM", "Omnishop <no-reply@omnishop.local>"),
         "MAX_PAGE_SIZE": _env_int("MAX_PAGE_SIZE", 100),
         "INSTANCE_DIR": str(INSTANCE_DIR),
         # flask-smorest / OpenAPI

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 
 import flask_migrate
@@ -64,12 +65,16 @@ def database_url(tmp_path_factory):
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+DEV_OUTBOX = tempfile.mkdtemp(prefix="omnishop-outbox-")
+
+
 def make_app(database_url: str, **overrides):
     config = {
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SECRET_KEY": "test-secret",
         "RATELIMIT_STORAGE_URI": "memory://",
+        "DEV_OUTBOX_DIR": DEV_OUTBOX,
     }
     config.update(overrides)
     return create_app(config)
