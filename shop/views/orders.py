@@ -128,6 +128,14 @@ def _staff_view(order):
     return order
 
 
+def _staff_step(order_id: int, act):
+    """Lock the order, check the caller is staff of its store, act, commit once."""
+    order, actor = _staff_order(order_id)
+    act(order, actor)
+    db.session.commit()
+    return _staff_view(order)
+
+
 @blp.route("/stores/<int:store_id>/orders")
 class PickupQueue(MethodView):
     @auth.store_staff_required
@@ -149,10 +157,7 @@ class StartPicking(MethodView):
     @blp.response(200, StaffOrderSchema)
     def post(self, order_id):
         """placed -> picking."""
-        order, actor = _staff_order(order_id)
-        pickup.start_picking(order, actor)
-        db.session.commit()
-        return _staff_view(order)
+        return _staff_step(order_id, pickup.start_picking)
 
 
 @blp.route("/orders/<int:order_id>/lines/<int:line_id>/pick")
@@ -162,10 +167,8 @@ class PickLine(MethodView):
     @blp.response(200, StaffOrderSchema)
     def put(self, data, order_id, line_id):
         """Record what was found; less than ordered is a short pick."""
-        order, actor = _staff_order(order_id)
-        pickup.pick_line(order, line_id, data["picked_quantity"], actor)
-        db.session.commit()
-        return _staff_view(order)
+        return _staff_step(order_id, lambda order, actor: pickup.pick_line(order, line_id, data["picked_quantity"],
+                                                                            actor))
 
 
 @blp.route("/orders/<int:order_id>/ready")
@@ -174,10 +177,7 @@ class MarkReady(MethodView):
     @blp.response(200, StaffOrderSchema)
     def post(self, order_id):
         """picking -> ready_for_pickup; sets the pickup deadline."""
-        order, actor = _staff_order(order_id)
-        pickup.mark_ready(order, actor)
-        db.session.commit()
-        return _staff_view(order)
+        return _staff_step(order_id, pickup.mark_ready)
 
 
 @blp.route("/orders/<int:order_id>/handover")
@@ -187,10 +187,7 @@ class Handover(MethodView):
     @blp.response(200, StaffOrderSchema)
     def post(self, data, order_id):
         """Verify the pickup code, capture what is handed over, take the stock out: picked_up."""
-        order, actor = _staff_order(order_id)
-        pickup.hand_over(order, data["pickup_code"], actor)
-        db.session.commit()
-        return _staff_view(order)
+        return _staff_step(order_id, lambda order, actor: pickup.hand_over(order, data["pickup_code"], actor))
 
 
 @blp.route("/orders/<int:order_id>/refunds")
