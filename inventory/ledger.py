@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from inventory.models import LedgerEntry, Stock
+from inventory.pagination import decode_cursor, page
 from shop.extensions import db
 
 
@@ -29,3 +32,14 @@ def apply(
     )
     db.session.add(entry)
     return entry
+
+
+def entries(store_id: int, product_id: int | None, limit: int, cursor: str | None) -> dict:
+    """A store's ledger, newest first, paginated by an opaque cursor."""
+    stmt = select(LedgerEntry).where(LedgerEntry.store_id == store_id).order_by(LedgerEntry.id.desc())
+    if product_id is not None:
+        stmt = stmt.where(LedgerEntry.product_id == product_id)
+    before = decode_cursor(cursor, int)
+    if before is not None:
+        stmt = stmt.where(LedgerEntry.id < before)
+    return page(list(db.session.scalars(stmt.limit(limit + 1))), limit, key=lambda e: e.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from inventory.stock_events import EVENT_TYPES
+from stores.schemas import Near
 
 SKU = validate.Regexp(r"^[A-Za-z0-9._-]{1,64}$", error="1-64 of A-Z a-z 0-9 . _ -")
 MAX_SKUS_PER_LOOKUP = 100
@@ -85,7 +86,7 @@ class SafetyStockSchema(Schema):
 
 class AvailabilityQuerySchema(Schema):
     sku = fields.String(required=True, validate=SKU)
-    near = fields.String(validate=validate.Length(1, 60))
+    near = Near()
     radius_km = fields.Float(allow_nan=False, validate=validate.Range(min=0.1, max=20000))
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import lazyload
 from inventory.models import Product, Reservation, ReservationLine, Stock
 from shop.errors import DomainError
 from shop.extensions import db
+from stores.services import find_stores
 
 
 def ensure_rows(store_id: int, product_ids: Iterable[int]) -> None:
@@ -123,7 +124,13 @@ def store_stock(store_id: int, skus: list[str], now: dt.datetime) -> list[dict]:
     return [found[sku] for sku in skus]
 
 
-def sku_everywhere(product: Product, now: dt.datetime) -> dict[int, dict]:
-    """Figures for one SKU at every store that stocks it, keyed by store id."""
+def availability(product: Product, now: dt.datetime, near: tuple[float, float] | None,
+                 radius_km: float) -> list[dict]:
+    """Where a SKU can be had: what each store (nearest first, with `near`) has available."""
     rows = db.session.execute(figures_query(now).where(Stock.product_id == product.id))
-    return {stock.store_id: figures(stock, prod, res) for stock, prod, res in rows}
+    free = {stock.store_id: available(stock.on_hand, res, stock.safety_stock) for stock, _, res in rows}
+    return [
+        {"store_id": v.id, "store_code": v.code, "store_name": v.name,
+         "available": free.get(v.id, 0), "distance_km": v.distance_km}
+        for v in find_stores(now, near, radius_km, None, limit=100)
+    ]

@@ -40,7 +40,7 @@ def _merge_lines(source: Cart, target: Cart) -> list[str]:
 def _carry_coupon(source: Cart, target: Cart) -> list[str]:
     if not source.coupon_code or target.coupon_code:
         return []
-    subtotal, currency = carts._subtotal_and_currency(target)
+    subtotal, currency = carts.subtotal_and_currency(target)
     try:
         coupon = coupons.find(source.coupon_code)
         coupons.check(coupon, subtotal=subtotal, currency=currency, now=clock.now(),

@@ -186,7 +186,7 @@ def update_details(cart: Cart, changes: dict, actor: Actor) -> Cart:
     return cart
 
 
-def _subtotal_and_currency(cart: Cart) -> tuple[int, str | None]:
+def subtotal_and_currency(cart: Cart) -> tuple[int, str | None]:
     subtotal = sum(line.product.price * line.quantity for line in cart.lines)
     return subtotal, (cart.lines[0].product.currency if cart.lines else None)
 
@@ -194,7 +194,7 @@ def _subtotal_and_currency(cart: Cart) -> tuple[int, str | None]:
 def apply_coupon(cart: Cart, code: str, actor: Actor) -> Cart:
     """Check the code against this cart now (422 with the reason), then keep it on the cart."""
     coupon = coupons.find(code)
-    subtotal, currency = _subtotal_and_currency(cart)
+    subtotal, currency = subtotal_and_currency(cart)
     coupons.check(coupon, subtotal=subtotal, currency=currency, now=clock.now(),
                   customer_id=cart.customer_id, email=cart.email)
     cart.coupon_code = coupon.code

@@ -25,12 +25,6 @@ def normalize_phone(value: str, region: str | None = None) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def mask_phone(value: str | None) -> str | None:
-    """A phone number fit for logs: the last two digits only."""
-    if not value:
-        return value
-    return "*" * max(0, len(value) - 2) + value[-2:]
-
 
 class Email(fields.String):
     """A validated, normalised (lower-cased) email address."""

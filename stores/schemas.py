@@ -85,25 +85,29 @@ class StorePatchSchema(StoreSchema):
     """Use as StorePatchSchema(partial=True): fields left out keep their value (no defaults)."""
 
 
+class Near(fields.String):
+    """`near=LAT,LON` in a query string, loaded as a (lat, lon) pair of floats within range."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {"description": "LAT,LON, e.g. 40.72,-73.99"})
+        super().__init__(validate=validate.Regexp(
+            r"^\s*-?\d+(\.\d+)?\s*,\s*-?\d+(\.\d+)?\s*$", error="Use near=LAT,LON, e.g. 40.72,-73.99"), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        self._validate(text)  # shape first, so the split below cannot fail
+        lat, lon = (float(part) for part in text.split(","))
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise ValidationError("Latitude must be within ±90 and longitude within ±180.")
+        return lat, lon
+
+    def _validate(self, value):
+        if isinstance(value, str):
+            super()._validate(value)
+
+
 class StoreQuerySchema(Schema):
-    near = fields.String(validate=validate.Regexp(
-        r"^\s*-?\d+(\.\d+)?\s*,\s*-?\d+(\.\d+)?\s*$", error="Use near=LAT,LON, e.g. 40.72,-73.99"
-    ))
+    near = Near()
     radius_km = fields.Float(allow_nan=False, validate=validate.Range(min=0.1, max=20000))
     open_now = fields.Boolean()
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 100))
-
-    @validates("near")
-    def _near_in_range(self, value: str, **kwargs) -> None:
-        parse_near(value)
-
-
-def parse_near(text: str) -> tuple[float, float]:
-    """LAT,LON as floats within range; a ValidationError otherwise."""
-    try:
-        lat, lon = (float(part) for part in text.split(","))
-    except ValueError as exc:
-        raise ValidationError("Use near=LAT,LON, e.g. 40.72,-73.99") from exc
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise ValidationError("Latitude must be within ±90 and longitude within ±180.")
-    return lat, lon

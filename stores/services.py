@@ -61,9 +61,13 @@ def _apply(store: Store, data: dict) -> None:
             setattr(store, key, value)
 
 
+def _ensure_code_free(code: str) -> None:
+    if db.session.scalar(db.select(Store.id).where(Store.code == code)) is not None:
+        raise DomainError(409, "store_code_taken", f"Store code {code} is in use.")
+
+
 def create_store(data: dict) -> Store:
-    if db.session.scalar(db.select(Store.id).where(Store.code == data["code"])) is not None:
-        raise DomainError(409, "store_code_taken", f"Store code {data['code']} is in use.")
+    _ensure_code_free(data["code"])
     store = Store()
     _apply(store, data)
     db.session.add(store)
@@ -73,9 +77,7 @@ def create_store(data: dict) -> Store:
 
 def update_store(store: Store, data: dict) -> Store:
     if "code" in data and data["code"] != store.code:
-        create_conflict = db.session.scalar(db.select(Store.id).where(Store.code == data["code"]))
-        if create_conflict is not None:
-            raise DomainError(409, "store_code_taken", f"Store code {data['code']} is in use.")
+        _ensure_code_free(data["code"])
     if "hours" in data:
         store.hours.clear()
         db.session.flush()  # delete the old spans before the unique (store, weekday) ones arrive

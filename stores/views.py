@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from shop import auth
 from shop.extensions import clock, db
 from stores import services
-from stores.schemas import StorePatchSchema, StoreQuerySchema, StoreSchema, parse_near
+from stores.schemas import StorePatchSchema, StoreQuerySchema, StoreSchema
 
 blp = Blueprint("stores", __name__, description="Stores, opening hours and pickup settings")
 
@@ -19,9 +19,8 @@ class Stores(MethodView):
     @blp.response(200, StoreSchema(many=True))
     def get(self, args):
         """Stores by distance from `near`, with whether each is open now in its own local time."""
-        near = parse_near(args["near"]) if "near" in args else None
         return services.find_stores(
-            clock.now(), near, args.get("radius_km"), args.get("open_now"), args["limit"]
+            clock.now(), args.get("near"), args.get("radius_km"), args.get("open_now"), args["limit"]
         )
 
     @auth.roles_required("admin")

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
-from inventory import catalog, stock
-from inventory.models import LedgerEntry
-from inventory.pagination import decode_cursor, page
+from inventory import catalog, ledger, stock
 from inventory.schemas import (
     AvailabilityQuerySchema,
     AvailabilitySchema,
@@ -24,8 +21,7 @@ from inventory.schemas import (
 from inventory.stock_events import record_event
 from shop import auth
 from shop.extensions import clock, db
-from stores.schemas import parse_near
-from stores.services import DEFAULT_RADIUS_KM, find_stores, get_store
+from stores.services import DEFAULT_RADIUS_KM, get_store
 
 blp = Blueprint("stock", __name__, description="Stock per store and SKU, till events, ledger")
 
@@ -66,21 +62,8 @@ class Availability(MethodView):
     @blp.response(200, AvailabilitySchema(many=True))
     def get(self, args):
         """Where a SKU can be had: per store, nearest first when `near` is given."""
-        product = catalog.get_product(args["sku"])
-        near = parse_near(args["near"]) if "near" in args else None
-        now = clock.now()
-        figures = stock.sku_everywhere(product, now)
-        radius = args.get("radius_km", DEFAULT_RADIUS_KM)
-        return [
-            {
-                "store_id": v.id,
-                "store_code": v.code,
-                "store_name": v.name,
-                "available": figures.get(v.id, {}).get("available", 0),
-                "distance_km": v.distance_km,
-            }
-            for v in find_stores(now, near, radius, None, limit=100)
-        ]
+        return stock.availability(catalog.get_product(args["sku"]), clock.now(), args.get("near"),
+                                  args.get("radius_km", DEFAULT_RADIUS_KM))
 
 
 @blp.route("/stores/<int:store_id>/stock-events")
@@ -109,15 +92,5 @@ class Ledger(MethodView):
     def get(self, args, store_id):
         """The stock ledger of a store, newest first (staff of the store)."""
         get_store(store_id)
-        stmt = (
-            select(LedgerEntry)
-            .where(LedgerEntry.store_id == store_id)
-            .order_by(LedgerEntry.id.desc())
-            .limit(args["limit"] + 1)
-        )
-        if "sku" in args:
-            stmt = stmt.where(LedgerEntry.product_id == catalog.get_product(args["sku"]).id)
-        before = decode_cursor(args.get("cursor"), int)
-        if before is not None:
-            stmt = stmt.where(LedgerEntry.id < before)
-        return page(list(db.session.scalars(stmt)), args["limit"], key=lambda e: e.id)
+        product_id = catalog.get_product(args["sku"]).id if "sku" in args else None
+        return ledger.entries(store_id, product_id, args["limit"], args.get("cursor"))

@@ -2,10 +2,10 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from inventory.schemas import SKU
 from shop.carts import MAX_LINE_QUANTITY
 from shop.contact import Email, Phone
 
-SKU = validate.Regexp(r"^[A-Za-z0-9._-]{1,64}$", error="1-64 of A-Z a-z 0-9 . _ -")
 QUANTITY = validate.Range(1, MAX_LINE_QUANTITY, error=f"From 1 to {MAX_LINE_QUANTITY}.")
 STORE_ID = validate.Range(1, 2**31 - 1)
 

@@ -179,3 +179,9 @@ def test_safety_stock_is_set_by_staff(client, world):
     assert_problem(client.patch(url, json={"safety_stock": -1}, headers=world["staff_a"]), 422,
                    "validation_error")
     assert_problem(client.patch(url, json={"safety_stock": 1}, headers=world["staff_b"]), 403, "wrong_store")
+
+
+def test_bad_near_on_availability_is_a_422(client, world):
+    for near in ("0", "abc", "91,0", "1,2,3"):
+        body = assert_problem(client.get(f"/api/v1/availability?sku=NOPE&near={near}"), 422, "validation_error")
+        assert "near" in body["errors"]

@@ -1,9 +1,9 @@
-"""Contact normalisation: E.164 phones, normalised emails, masked phones for logs."""
+"""Contact normalisation: E.164 phones, normalised emails."""
 
 import pytest
 from marshmallow import ValidationError
 
-from shop.contact import mask_phone, normalize_email, normalize_phone
+from shop.contact import normalize_email, normalize_phone
 
 
 def test_phone_numbers_become_e164():
@@ -23,7 +23,3 @@ def test_emails_are_validated_and_lower_cased():
         with pytest.raises(ValidationError):
             normalize_email(bad)
 
-
-def test_mask_phone_keeps_last_two_digits():
-    assert mask_phone("+14155550123") == "**********23"
-    assert mask_phone(None) is None
