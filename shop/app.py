@@ -52,10 +52,10 @@ def create_app(config: dict | None = None) -> Flask:
     from shop.cli import shop_cli
 
     app.cli.add_command(shop_cli)
-    from shop import cart_claims, timeline
+    from shop import guest_history, timeline
 
     timeline.init_app(app)
-    cart_claims.init_app(app)
+    guest_history.init_app(app)
     notifications.init_app(app)
     return app
 

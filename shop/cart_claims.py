@@ -1,15 +1,14 @@
 """Guest to customer: a signed-in shopper claims a guest cart, merging it into their one active cart.
 
-Also links a shopper's earlier guest carts when they verify their email (never by name, never by
-an unverified address).
+Also links a shopper's earlier guest carts when they verify their email (shop.guest_history calls
+link_verified_email; never by name, never by an unverified address).
 """
 
 from __future__ import annotations
 
-from flask import Flask
 from sqlalchemy import select
 
-from shop import carts, coupons, events
+from shop import carts, coupons
 from shop.actors import Actor
 from shop.auth_models import User
 from shop.errors import DomainError
@@ -95,9 +94,3 @@ def link_verified_email(customer: User) -> None:
         else:
             cart.customer_id = customer.id
 
-
-def init_app(app: Flask) -> None:
-    def on_verified(sender, user_id: int, **_):
-        link_verified_email(db.session.get(User, user_id))
-
-    events.customer_email_verified.connect(on_verified, sender=app, weak=False)

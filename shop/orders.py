@@ -6,7 +6,7 @@ import datetime as dt
 import secrets
 
 from flask import request
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from inventory.models import Reservation
 from shop import auth
@@ -106,3 +106,14 @@ def of_customer(customer_id: int, limit: int) -> list[Order]:
     stmt = select(Order).where(Order.customer_id == customer_id).order_by(Order.id.desc()).limit(limit)
     return list(db.session.scalars(stmt))
 
+
+
+def link_guest_orders(customer_id: int, email: str) -> int:
+    """Guest orders placed with this (now verified) email become the customer's; how many."""
+    result = db.session.execute(
+        update(Order)
+        .where(Order.customer_id.is_(None), func.lower(Order.email) == email.lower())
+        .values(customer_id=customer_id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount

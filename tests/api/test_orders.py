@@ -8,12 +8,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from inventory.models import LedgerEntry, Stock
-from shop import order_sweeps
+from shop import events, order_sweeps
 from shop.extensions import clock, db
 from shop.models.orders import Order, OrderEvent
+from tests.api.test_carts import sign_in
 from tests.api.test_problems import assert_problem
 from tests.support.invariants import assert_stock_invariants
 from tests.support.orders import cart_for, checkout
+from tests.support.signals import captured
 
 
 def stock_of(world, sku):
@@ -249,3 +251,18 @@ def test_customer_orders_and_timeline(client, store_world):
     assert mine[0]["channel"] == "app"
     timeline = client.get("/api/v1/me/timeline", headers=ann).get_json()
     assert timeline["last_contact"]["type"] == "order.created"
+
+
+def test_verifying_an_email_links_earlier_guest_orders_to_the_account(client, store_world):
+    mine = placed(client, store_world, email="Dana@Example.com")["order"]["id"]
+    theirs = placed(client, store_world, email="someone-else@example.com")["order"]["id"]
+    with captured(events.email_verification_requested) as sent:
+        client.post("/api/v1/customers", json={"email": "dana@example.com", "password": "dana-password",
+                                               "name": "Dana"})
+    dana = sign_in(client, "dana@example.com", "dana-password")
+    assert client.get("/api/v1/me/orders", headers=dana).get_json() == []  # unverified: nothing linked
+    assert client.get(f"/api/v1/orders/{mine}", headers=dana).status_code == 404
+    client.post("/api/v1/me/email-verification", json={"token": sent[0]["token"]}, headers=dana)
+    assert [o["id"] for o in client.get("/api/v1/me/orders", headers=dana).get_json()] == [mine]
+    assert client.get(f"/api/v1/orders/{mine}", headers=dana).get_json()["status"] == "placed"
+    assert db.session.get(Order, theirs).customer_id is None
