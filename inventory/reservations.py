@@ -2,7 +2,7 @@
 
 Lock order everywhere: stock rows (by product id, inventory.stock.lock_rows), then reservation
 rows through a conditional UPDATE of their status. Expired reservations never count as reserved:
-readers subtract them (inventory.stock.figures_query) and writers release them before they check.
+readers subtract them (inventory.stock.expired_units) and writers release them before they check.
 """
 
 from __future__ import annotations

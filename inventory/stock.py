@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import lazyload
@@ -50,53 +50,35 @@ def lock_rows(store_id: int, product_ids: Iterable[int]) -> dict[int, Stock]:
     return rows
 
 
-def expired_reserved(store_id: int | None, now: dt.datetime):
-    """Per (store, product): units still counted in `reserved` by reservations already past expiry."""
-    stmt = (
-        select(
-            Reservation.store_id.label("store_id"),
-            ReservationLine.product_id.label("product_id"),
-            func.sum(ReservationLine.quantity).label("quantity"),
-        )
+def expired_units(store_id, product_id, now):
+    """Units still counted in `reserved` at (store, product) by active reservations past expiry.
+
+    A correlated scalar subquery: pass the outer query's columns or bind parameters.
+    """
+    return (
+        select(func.coalesce(func.sum(ReservationLine.quantity), 0))
         .join(Reservation, Reservation.id == ReservationLine.reservation_id)
-        .where(Reservation.status == "active", Reservation.expires_at <= now)
-        .group_by(Reservation.store_id, ReservationLine.product_id)
+        .where(Reservation.store_id == store_id, ReservationLine.product_id == product_id,
+               Reservation.status == "active", Reservation.expires_at <= now)
+        .scalar_subquery()
     )
-    if store_id is not None:
-        stmt = stmt.where(Reservation.store_id == store_id)
-    return stmt.subquery()
-
-
-def figures_query(now: dt.datetime, store_id: int | None = None):
-    """Select (Stock, Product, effective reserved): expired reservations never count as reserved."""
-    expired = expired_reserved(store_id, now)
-    reserved = (Stock.reserved - func.coalesce(expired.c.quantity, 0)).label("effective_reserved")
-    stmt = (
-        select(Stock, Product, reserved)
-        .join(Product, Product.id == Stock.product_id)
-        .outerjoin(
-            expired,
-            and_(expired.c.store_id == Stock.store_id, expired.c.product_id == Stock.product_id),
-        )
-    )
-    if store_id is not None:
-        stmt = stmt.where(Stock.store_id == store_id)
-    return stmt
 
 
 def available(on_hand: int, reserved: int, safety_stock: int) -> int:
     return max(0, on_hand - reserved - safety_stock)
 
 
-def figures(stock: Stock, product: Product, effective_reserved: int) -> dict:
-    return {
-        "sku": product.sku,
-        "store_id": stock.store_id,
-        "on_hand": stock.on_hand,
-        "reserved": effective_reserved,
-        "safety_stock": stock.safety_stock,
-        "available": available(stock.on_hand, effective_reserved, stock.safety_stock),
-    }
+# Built once: the hot read paths (cart reads, the 100-SKU lookup) skip statement construction.
+_STORE_STOCK = (
+    select(
+        Product.sku,
+        func.coalesce(Stock.on_hand, 0),
+        func.coalesce(Stock.reserved, 0) - expired_units(bindparam("store_id"), Product.id, bindparam("now")),
+        func.coalesce(Stock.safety_stock, 0),
+    )
+    .outerjoin(Stock, and_(Stock.product_id == Product.id, Stock.store_id == bindparam("store_id")))
+    .where(Product.sku.in_(bindparam("skus", expanding=True)))
+)
 
 
 def store_stock(store_id: int, skus: list[str], now: dt.datetime) -> list[dict]:
@@ -104,19 +86,11 @@ def store_stock(store_id: int, skus: list[str], now: dt.datetime) -> list[dict]:
 
     A 422 `unknown_sku` names every SKU that is not in the catalog.
     """
-    expired = expired_reserved(store_id, now)
-    reserved = func.coalesce(Stock.reserved, 0) - func.coalesce(expired.c.quantity, 0)
-    stmt = (
-        select(Product.sku, func.coalesce(Stock.on_hand, 0), reserved,
-               func.coalesce(Stock.safety_stock, 0))
-        .outerjoin(Stock, and_(Stock.product_id == Product.id, Stock.store_id == store_id))
-        .outerjoin(expired, expired.c.product_id == Product.id)
-        .where(Product.sku.in_(skus))
-    )
     found = {
         sku: {"sku": sku, "store_id": store_id, "on_hand": on_hand, "reserved": res,
               "safety_stock": safety, "available": available(on_hand, res, safety)}
-        for sku, on_hand, res, safety in db.session.execute(stmt)
+        for sku, on_hand, res, safety in db.session.execute(
+            _STORE_STOCK, {"store_id": store_id, "skus": list(skus), "now": now})
     }
     unknown = [sku for sku in skus if sku not in found]
     if unknown:
@@ -127,8 +101,11 @@ def store_stock(store_id: int, skus: list[str], now: dt.datetime) -> list[dict]:
 def availability(product: Product, now: dt.datetime, near: tuple[float, float] | None,
                  radius_km: float) -> list[dict]:
     """Where a SKU can be had: what each store (nearest first, with `near`) has available."""
-    rows = db.session.execute(figures_query(now).where(Stock.product_id == product.id))
-    free = {stock.store_id: available(stock.on_hand, res, stock.safety_stock) for stock, _, res in rows}
+    reserved = Stock.reserved - expired_units(Stock.store_id, Stock.product_id, now)
+    rows = db.session.execute(
+        select(Stock.store_id, Stock.on_hand, reserved, Stock.safety_stock).where(Stock.product_id == product.id)
+    )
+    free = {store_id: available(on_hand, res, safety) for store_id, on_hand, res, safety in rows}
     return [
         {"store_id": v.id, "store_code": v.code, "store_name": v.name,
          "available": free.get(v.id, 0), "distance_km": v.distance_km}

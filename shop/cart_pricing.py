@@ -6,11 +6,10 @@ price the line was added at beside it.
 
 from __future__ import annotations
 
-from inventory.stock import store_stock
 from shop import coupons
+from shop.cart_snapshot import CartSnapshot
 from shop.errors import DomainError
 from shop.extensions import clock
-from shop.models.carts import Cart
 
 LOW_STOCK = 3
 
@@ -23,34 +22,24 @@ def availability(available: int, quantity: int) -> str:
     return "in_stock"
 
 
-def _stock_by_sku(cart: Cart) -> dict[str, int]:
-    if cart.pickup_store_id is None or not cart.lines:
-        return {}
-    rows = store_stock(cart.pickup_store_id, [line.product.sku for line in cart.lines], clock.now())
-    return {row["sku"]: row["available"] for row in rows}
-
-
-def priced(cart: Cart) -> dict:
+def priced(cart: CartSnapshot) -> dict:
     """The cart with its figures, ready for CartSchema."""
-    stock = _stock_by_sku(cart)
     lines, subtotal = [], 0
     for line in cart.lines:
-        product = line.product
-        line_total = product.price * line.quantity
+        line_total = line.price * line.quantity
         subtotal += line_total
         lines.append({
-            "sku": product.sku,
-            "name": product.name,
+            "sku": line.sku,
+            "name": line.name,
             "quantity": line.quantity,
-            "unit_price": product.price,
+            "unit_price": line.price,
             "line_total": line_total,
-            "price_changed": product.price != line.unit_price_at_add,
-            "unit_price_when_added": line.unit_price_at_add,
-            "availability": (availability(stock.get(product.sku, 0), line.quantity)
-                             if product.active and cart.pickup_store_id else
-                             ("out" if not product.active else None)),
+            "price_changed": line.price != line.price_at_add,
+            "unit_price_when_added": line.price_at_add,
+            "availability": ("out" if not line.active else
+                             None if line.available is None else availability(line.available, line.quantity)),
         })
-    currency = cart.lines[0].product.currency if cart.lines else None
+    currency = cart.lines[0].currency if cart.lines else None
     discount, coupon_problem = 0, None
     if cart.coupon_code:
         try:

@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from inventory.catalog import products_by_sku
 from inventory.models import Product
-from shop import coupons, events
+from shop import cart_snapshot, coupons, events
 from shop.actors import Actor
+from shop.cart_snapshot import CartSnapshot
 from shop.errors import DomainError
 from shop.extensions import clock, db
 from shop.models.carts import Cart, CartEvent, CartLine
@@ -39,7 +40,7 @@ def _not_found(cart_id: str) -> DomainError:
     return DomainError(404, "cart_not_found", "No such cart.", cart_id=cart_id)
 
 
-def check_access(cart: Cart, actor: Actor) -> None:
+def check_access(cart: Cart | CartSnapshot, actor: Actor) -> None:
     """A guest cart answers to its id; a customer's cart only to that customer or counter staff."""
     if cart.customer_id is None or actor.kind == "staff":
         return
@@ -50,7 +51,7 @@ def check_access(cart: Cart, actor: Actor) -> None:
         raise _not_found(cart.id)
 
 
-def _follow_or_refuse(cart: Cart) -> None:
+def _follow_or_refuse(cart: Cart | CartSnapshot) -> None:
     if cart.status == "merged":
         raise DomainError(410, "cart_merged", "This cart was merged into the shopper's account cart.",
                           merged_into=cart.merged_into_id)
@@ -61,7 +62,11 @@ def _follow_or_refuse(cart: Cart) -> None:
 
 
 def get_cart(cart_id: str, actor: Actor, *, lock: bool = False, active: bool = True) -> Cart:
-    """The cart if the actor may see it; `lock` takes the row lock every change needs."""
+    """The cart if the actor may see it; `lock` takes the row lock every change needs.
+
+    The lines load in a second statement, after the lock is held: joined into the locking
+    statement they would come from its snapshot, taken before a concurrent change committed.
+    """
     stmt = select(Cart).where(Cart.id == cart_id)
     if lock:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
@@ -74,6 +79,22 @@ def get_cart(cart_id: str, actor: Actor, *, lock: bool = False, active: bool = T
     return cart
 
 
+def read_cart(cart_id: str, actor: Actor) -> CartSnapshot:
+    """The cart as the actor may see it, in one statement (shop.cart_snapshot)."""
+    cart = cart_snapshot.load(cart_id)
+    if cart is None:
+        raise _not_found(cart_id)
+    check_access(cart, actor)
+    _follow_or_refuse(cart)
+    return cart
+
+
+def snapshot(cart: Cart) -> CartSnapshot:
+    """What a change is about to commit, read back in the same transaction."""
+    db.session.flush()
+    return cart_snapshot.load(cart.id)
+
+
 def check_version(cart: Cart, if_match) -> None:
     """412 when the client sent an If-Match that is not the cart's current ETag."""
     if if_match and not if_match.contains(etag(cart)) and not if_match.star_tag:
@@ -81,7 +102,7 @@ def check_version(cart: Cart, if_match) -> None:
                           current_version=cart.version)
 
 
-def etag(cart: Cart) -> str:
+def etag(cart: Cart | CartSnapshot) -> str:
     return f"cart-{cart.version}"
 
 
@@ -119,7 +140,11 @@ def open_cart(actor: Actor, pickup_store_id: int | None) -> tuple[Cart, bool]:
     return cart, True
 
 
-def _product(sku: str) -> Product:
+def _product(cart: Cart, sku: str) -> Product:
+    """The SKU's product, from the cart's own lines when it is there already (no extra query)."""
+    known = next((line.product for line in cart.lines if line.product.sku == sku), None)
+    if known is not None and known.active:
+        return known
     return products_by_sku([sku], active_only=True)[sku]
 
 
@@ -139,7 +164,7 @@ def _check_currency(cart: Cart, product: Product) -> None:
 
 def add_line(cart: Cart, sku: str, quantity: int, actor: Actor) -> Cart:
     """Add units of a SKU; an existing line of that SKU grows (at most 99 per line)."""
-    product = _product(sku)
+    product = _product(cart, sku)
     _check_currency(cart, product)
     existing = next((line for line in cart.lines if line.product_id == product.id), None)
     if existing is None:

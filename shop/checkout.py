@@ -77,7 +77,7 @@ def place(cart_id: str, actor: Actor, data: dict) -> tuple[Order, payments.Inten
     method = data["payment_method"]
     store = _store_for(cart, method)
     email, phone, sms = _contact(cart, data)
-    figures = priced(cart)
+    figures = priced(carts.snapshot(cart))
     if figures["coupon"] and not figures["coupon"]["applied"]:
         problem = figures["coupon"]["problem"]
         raise DomainError(422, problem["code"], problem["detail"] + " Remove the coupon to go on.")

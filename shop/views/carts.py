@@ -12,6 +12,7 @@ from shop import auth, cart_claims, cart_recovery, carts
 from shop.actors import Actor, current_actor
 from shop.auth_models import User
 from shop.cart_pricing import priced
+from shop.cart_snapshot import CartSnapshot
 from shop.errors import DomainError
 from shop.extensions import db
 from shop.models.carts import Cart
@@ -32,18 +33,21 @@ CART_DOC = {"headers": {"ETag": {"description": "The cart's version; send it bac
                                  "schema": {"type": "string"}}}}
 
 
-def respond(cart: Cart, status: int = 200):
-    return priced(cart), status, {"ETag": f'"{carts.etag(cart)}"'}
+def respond(cart: Cart | CartSnapshot, status: int = 200):
+    """The priced cart and its ETag; an ORM cart is read back (flushed) as its snapshot first."""
+    view = cart if isinstance(cart, CartSnapshot) else carts.snapshot(cart)
+    return priced(view), status, {"ETag": f'"{carts.etag(view)}"'}
 
 
 def change(cart_id: str, apply: Callable[[Cart, Actor], object]):
-    """Lock, check If-Match, apply, commit: the one path every cart change takes."""
+    """Lock, check If-Match, apply, read back, commit: the one path every cart change takes."""
     actor = current_actor()
     cart = carts.get_cart(cart_id, actor, lock=True)
     carts.check_version(cart, request.if_match)
     apply(cart, actor)
+    reply = respond(cart)
     db.session.commit()
-    return respond(cart)
+    return reply
 
 
 @blp.route("/carts")
@@ -54,8 +58,9 @@ class Carts(MethodView):
     def post(self, data):
         """Start a cart; a signed-in customer gets their one active cart."""
         cart, created = carts.open_cart(current_actor(), data.get("pickup_store_id"))
+        reply = respond(cart, 201 if created else 200)
         db.session.commit()
-        return respond(cart, 201 if created else 200)
+        return reply
 
 
 @blp.route("/carts/<cart:cart_id>")
@@ -63,7 +68,7 @@ class CartItem(MethodView):
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
     def get(self, cart_id):
         """The cart with current prices, totals and availability at the pickup store."""
-        return respond(carts.get_cart(cart_id, current_actor()))
+        return respond(carts.read_cart(cart_id, current_actor()))
 
     @blp.arguments(CartPatchSchema)
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
@@ -119,9 +124,9 @@ class CartClaim(MethodView):
     def post(self, cart_id):
         """Attach a guest cart to the signed-in customer, merged into their active cart."""
         actor = current_actor()
-        cart = cart_claims.claim(cart_id, actor.user, actor)
+        reply = respond(cart_claims.claim(cart_id, actor.user, actor))
         db.session.commit()
-        return respond(cart)
+        return reply
 
 
 @blp.route("/carts/<cart:cart_id>/recovery-links")
