@@ -8,8 +8,9 @@ import hashlib
 import secrets
 from collections.abc import Callable
 
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 from flask_smorest import Blueprint
+from sqlalchemy import String, bindparam, cast, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from shop.auth_models import ApiToken, User, user_stores
@@ -66,21 +67,28 @@ def _bearer() -> str | None:
     return value.strip()
 
 
+# The caller's store ids ride along with the token lookup, so a staff check costs no extra query.
+_TOKEN_LOOKUP = select(
+    ApiToken,
+    select(func.aggregate_strings(cast(user_stores.c.store_id, String), ","))
+    .where(user_stores.c.user_id == ApiToken.user_id)
+    .scalar_subquery(),
+).where(ApiToken.token_hash == bindparam("token_hash"))
+
+
 def current_token() -> ApiToken | None:
     """The caller's valid token (cached on the request), or None for an anonymous caller."""
     cache = request.environ
     if "omnishop.api_token" not in cache:
         plain = _bearer()
-        token = None
-        if plain:
-            token = db.session.scalar(
-                db.select(ApiToken).where(ApiToken.token_hash == hash_token(plain))
-            )
-            if token and (
-                token.revoked_at or token.expires_at <= utcnow() or not token.user.active
-            ):
+        token, store_ids = None, ""
+        row = plain and db.session.execute(_TOKEN_LOOKUP, {"token_hash": hash_token(plain)}).first()
+        if row:
+            token, store_ids = row
+            if token.revoked_at or token.expires_at <= utcnow() or not token.user.active:
                 token = None
         cache["omnishop.api_token"] = token
+        cache["omnishop.store_ids"] = frozenset(int(i) for i in (store_ids or "").split(",") if i)
     return cache["omnishop.api_token"]
 
 
@@ -116,14 +124,10 @@ def is_staff_of(user: User | None, store_id: int) -> bool:
         return True
     if user.role != "staff":
         return False
-    return (
-        db.session.scalar(
-            db.select(user_stores.c.store_id).where(
-                user_stores.c.user_id == user.id, user_stores.c.store_id == store_id
-            )
-        )
-        is not None
-    )
+    token = current_token() if has_request_context() else None
+    if token is not None and token.user_id == user.id:
+        return store_id in request.environ["omnishop.store_ids"]
+    return store_id in user.store_ids
 
 
 def require_store_staff(store_id: int) -> User:
