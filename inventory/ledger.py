@@ -2,11 +2,48 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Iterable
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from inventory.models import LedgerEntry, Stock
 from inventory.pagination import decode_cursor, page
-from shop.extensions import db
+from shop.extensions import clock, db
+
+_LEDGER, _STOCK = LedgerEntry.__table__, Stock.__table__
+_INSERT = insert(_LEDGER)
+_UPDATE = (
+    update(_STOCK)
+    .where(_STOCK.c.store_id == bindparam("s"), _STOCK.c.product_id == bindparam("p"))
+    .values(on_hand=_STOCK.c.on_hand + bindparam("dh"), reserved=_STOCK.c.reserved + bindparam("dr"))
+)
+
+
+def apply_many(
+    changes: Iterable[tuple[Stock, int, int]], *, reason: str, source: str = "", actor_id: int | None = None
+) -> None:
+    """Apply (stock, delta_on_hand, delta_reserved) changes to rows the caller has locked
+    (inventory.stock.lock_rows) and append their entries: one INSERT, one UPDATE per row.
+
+    Core statements, not the unit of work, because every hold, release and till sale comes here;
+    the loaded Stock objects are kept in step with what was written.
+    """
+    changes = list(changes)
+    if not changes:
+        return
+    db.session.flush()  # pending ORM changes to these rows go first
+    now = clock.now()
+    db.session.execute(_INSERT, [
+        {"store_id": st.store_id, "product_id": st.product_id, "delta_on_hand": dh, "delta_reserved": dr,
+         "reason": reason, "source": source, "actor_id": actor_id, "created_at": now}
+        for st, dh, dr in changes
+    ])
+    db.session.execute(_UPDATE, [{"s": st.store_id, "p": st.product_id, "dh": dh, "dr": dr}
+                                 for st, dh, dr in changes])
+    for st, dh, dr in changes:
+        set_committed_value(st, "on_hand", st.on_hand + dh)
+        set_committed_value(st, "reserved", st.reserved + dr)
 
 
 def apply(
@@ -17,21 +54,9 @@ def apply(
     delta_reserved: int = 0,
     source: str = "",
     actor_id: int | None = None,
-) -> LedgerEntry:
-    """Change a stock row the caller has locked (inventory.stock.lock_rows) and append its entry."""
-    stock.on_hand += delta_on_hand
-    stock.reserved += delta_reserved
-    entry = LedgerEntry(
-        store_id=stock.store_id,
-        product_id=stock.product_id,
-        delta_on_hand=delta_on_hand,
-        delta_reserved=delta_reserved,
-        reason=reason,
-        source=source,
-        actor_id=actor_id,
-    )
-    db.session.add(entry)
-    return entry
+) -> None:
+    """Change one locked stock row and append its entry (see apply_many)."""
+    apply_many([(stock, delta_on_hand, delta_reserved)], reason=reason, source=source, actor_id=actor_id)
 
 
 def entries(store_id: int, product_id: int | None, limit: int, cursor: str | None) -> dict:

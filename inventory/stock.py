@@ -19,14 +19,18 @@ from sqlalchemy.orm import lazyload
 from inventory.models import Product, Reservation, ReservationLine, Stock
 from shop.errors import DomainError
 from shop.extensions import db
-from stores.services import find_stores
+from stores.services import find_stores, get_store
 
 
 def ensure_rows(store_id: int, product_ids: Iterable[int]) -> None:
-    """Create missing stock rows at zero; concurrent creators do not collide (ON CONFLICT DO NOTHING)."""
+    """Create missing stock rows at zero; concurrent creators do not collide (ON CONFLICT DO NOTHING).
+
+    Rare (the first stock of a SKU at a store), so this is where an unknown store becomes a 404.
+    """
     ids = sorted(set(product_ids))
     if not ids:
         return
+    get_store(store_id)
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = insert(Stock).values([{"store_id": store_id, "product_id": pid} for pid in ids])
     db.session.execute(stmt.on_conflict_do_nothing(index_elements=["store_id", "product_id"]))

@@ -16,7 +16,6 @@ from inventory.schemas import ReservationCreateSchema, ReservationSchema
 from shop import auth
 from shop.errors import DomainError
 from shop.extensions import db
-from stores.services import get_store
 
 blp = Blueprint("reservations", __name__, description="Holding units at a store")
 
@@ -28,7 +27,6 @@ class StoreReservations(MethodView):
     @blp.response(201, ReservationSchema)
     def post(self, data, store_id):
         """Hold units at the store, all lines or none (409 `insufficient_stock` lists the short SKUs)."""
-        get_store(store_id)
         products = catalog.products_by_sku((line["sku"] for line in data["lines"]), active_only=True)
         user = auth.current_user()
         reservation = reservations.reserve(

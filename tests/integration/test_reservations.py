@@ -65,6 +65,18 @@ def test_expired_reservations_never_count_even_before_the_sweep(shelf, later):
     assert_stock_invariants()
 
 
+def test_a_writer_releases_a_whole_expired_hold_even_on_skus_it_does_not_want(shelf, later):
+    s, mug, tea = shelf
+    reservations.reserve(s.id, {mug: 5, tea: 2}, "order:1", dt.timedelta(minutes=15))
+    db.session.commit()
+    later(16)
+    reservations.reserve(s.id, {mug: 3}, "order:2")  # wants MUG only; the old hold also had TEA
+    db.session.commit()
+    assert db.session.get(Stock, (s.id, tea.id)).reserved == 0
+    assert db.session.get(Stock, (s.id, mug.id)).reserved == 3
+    assert_stock_invariants()
+
+
 def test_sweep_releases_expired_and_is_safe_to_run_twice(shelf, later):
     s, mug, tea = shelf
     reservations.reserve(s.id, {mug: 2, tea: 1}, "order:1", dt.timedelta(minutes=5))
