@@ -10,10 +10,8 @@ from __future__ import annotations
 import secrets
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
-from inventory.catalog import products_by_sku
-from inventory.models import Product
 from shop import cart_snapshot, coupons, events
 from shop.actors import Actor
 from shop.cart_snapshot import CartSnapshot
@@ -40,7 +38,7 @@ def _not_found(cart_id: str) -> DomainError:
     return DomainError(404, "cart_not_found", "No such cart.", cart_id=cart_id)
 
 
-def check_access(cart: Cart | CartSnapshot, actor: Actor) -> None:
+def check_access(cart, actor: Actor) -> None:
     """A guest cart answers to its id; a customer's cart only to that customer or counter staff."""
     if cart.customer_id is None or actor.kind == "staff":
         return
@@ -51,7 +49,8 @@ def check_access(cart: Cart | CartSnapshot, actor: Actor) -> None:
         raise _not_found(cart.id)
 
 
-def _follow_or_refuse(cart: Cart | CartSnapshot) -> None:
+def check_status(cart) -> None:
+    """Only an active cart changes; a merged one says where it went."""
     if cart.status == "merged":
         raise DomainError(410, "cart_merged", "This cart was merged into the shopper's account cart.",
                           merged_into=cart.merged_into_id)
@@ -75,7 +74,7 @@ def get_cart(cart_id: str, actor: Actor, *, lock: bool = False, active: bool = T
         raise _not_found(cart_id)
     check_access(cart, actor)
     if active:
-        _follow_or_refuse(cart)
+        check_status(cart)
     return cart
 
 
@@ -85,7 +84,7 @@ def read_cart(cart_id: str, actor: Actor) -> CartSnapshot:
     if cart is None:
         raise _not_found(cart_id)
     check_access(cart, actor)
-    _follow_or_refuse(cart)
+    check_status(cart)
     return cart
 
 
@@ -95,15 +94,19 @@ def snapshot(cart: Cart) -> CartSnapshot:
     return cart_snapshot.load(cart.id)
 
 
-def check_version(cart: Cart, if_match) -> None:
-    """412 when the client sent an If-Match that is not the cart's current ETag."""
-    if if_match and not if_match.contains(etag(cart)) and not if_match.star_tag:
+def check_version(version: int, if_match) -> None:
+    """412 when the client sent an If-Match that is not the ETag of the cart's current `version`."""
+    if if_match and not if_match.contains(version_etag(version)) and not if_match.star_tag:
         raise DomainError(412, "stale_cart", "The cart changed since you read it: reload it.",
-                          current_version=cart.version)
+                          current_version=version)
+
+
+def version_etag(version: int) -> str:
+    return f"cart-{version}"
 
 
 def etag(cart: Cart | CartSnapshot) -> str:
-    return f"cart-{cart.version}"
+    return version_etag(cart.version)
 
 
 def record(cart: Cart, actor: Actor, type_: str, summary: str, **detail) -> None:
@@ -113,9 +116,14 @@ def record(cart: Cart, actor: Actor, type_: str, summary: str, **detail) -> None
     log(cart, actor, type_, summary, **detail)
 
 
-def log(cart: Cart, actor: Actor, type_: str, summary: str, **detail) -> None:
-    db.session.add(CartEvent(cart_id=cart.id, type=type_, channel=actor.channel, actor_type=actor.kind,
-                             actor_id=actor.user_id, store_id=actor.store_id, detail=detail))
+_LOG = insert(CartEvent.__table__)
+
+
+def log(cart: Cart | CartSnapshot, actor: Actor, type_: str, summary: str, **detail) -> None:
+    """Append the event at once (Core: events are only ever appended) and tell the timeline."""
+    db.session.execute(_LOG, {
+        "cart_id": cart.id, "type": type_, "channel": actor.channel, "actor_type": actor.kind,
+        "actor_id": actor.user_id, "store_id": actor.store_id, "detail": detail, "created_at": clock.now()})
     events.cart_changed.send(
         current_app._get_current_object(), cart_id=cart.id, customer_id=cart.customer_id,
         type=type_, channel=actor.channel, actor_type=actor.kind, summary=summary,
@@ -140,47 +148,11 @@ def open_cart(actor: Actor, pickup_store_id: int | None) -> tuple[Cart, bool]:
     return cart, True
 
 
-def _product(cart: Cart, sku: str) -> Product:
-    """The SKU's product, from the cart's own lines when it is there already (no extra query)."""
-    known = next((line.product for line in cart.lines if line.product.sku == sku), None)
-    if known is not None and known.active:
-        return known
-    return products_by_sku([sku], active_only=True)[sku]
-
-
 def _line(cart: Cart, sku: str) -> CartLine:
     for line in cart.lines:
         if line.product.sku == sku:
             return line
     raise DomainError(404, "line_not_found", f"The cart has no line for {sku}.")
-
-
-def _check_currency(cart: Cart, product: Product) -> None:
-    others = {line.product.currency for line in cart.lines if line.product_id != product.id}
-    if others and product.currency not in others:
-        raise DomainError(422, "currency_mismatch",
-                          f"{product.sku} is priced in {product.currency}; the cart is in {others.pop()}.")
-
-
-def add_line(cart: Cart, sku: str, quantity: int, actor: Actor) -> Cart:
-    """Add units of a SKU; an existing line of that SKU grows (at most 99 per line)."""
-    product = _product(cart, sku)
-    _check_currency(cart, product)
-    existing = next((line for line in cart.lines if line.product_id == product.id), None)
-    if existing is None:
-        if len(cart.lines) >= MAX_LINES:
-            raise DomainError(422, "too_many_lines", f"A cart holds at most {MAX_LINES} lines.")
-        cart.lines.append(CartLine(product=product, product_id=product.id, quantity=quantity,
-                                   unit_price_at_add=product.price))
-        total = quantity
-    else:
-        total = existing.quantity + quantity
-        if total > MAX_LINE_QUANTITY:
-            raise DomainError(422, "quantity_too_large",
-                              f"At most {MAX_LINE_QUANTITY} of one SKU; the cart has {existing.quantity}.")
-        existing.quantity = total
-    record(cart, actor, "line_added", f"Added {quantity} × {product.name}", sku=sku, quantity=quantity)
-    return cart
 
 
 def set_quantity(cart: Cart, sku: str, quantity: int, actor: Actor) -> Cart:

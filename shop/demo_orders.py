@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from inventory.models import Product, Stock
-from shop import carts, checkout, order_payments, pickup
+from shop import cart_adds, carts, checkout, order_payments, pickup
 from shop.actors import Actor
 from shop.auth_models import User
 from shop.extensions import db
@@ -32,7 +32,7 @@ def _order(store: Store, products: list[Product], shopper: User | None, i: int) 
     actor = Actor("customer", shopper, "app") if shopper else Actor("guest", None, "web")
     cart, _ = carts.open_cart(actor, store.id)
     for product in products:
-        carts.add_line(cart, product.sku, 1 + i % 2, actor)
+        cart_adds.add_line(cart.id, product.sku, 1 + i % 2, actor)
     cart.email = shopper.email if shopper else f"guest{i}.{store.code.lower()}@demo.omnishop.dev"
     order, _ = checkout.place(cart.id, actor, {"payment_method": "pay_at_store", "sms_updates": bool(shopper)})
     return order

@@ -8,7 +8,7 @@ from flask import current_app, redirect, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from shop import auth, cart_claims, cart_recovery, carts
+from shop import auth, cart_adds, cart_claims, cart_recovery, carts
 from shop.actors import Actor, current_actor
 from shop.auth_models import User
 from shop.cart_pricing import priced
@@ -43,7 +43,7 @@ def change(cart_id: str, apply: Callable[[Cart, Actor], object]):
     """Lock, check If-Match, apply, read back, commit: the one path every cart change takes."""
     actor = current_actor()
     cart = carts.get_cart(cart_id, actor, lock=True)
-    carts.check_version(cart, request.if_match)
+    carts.check_version(cart.version, request.if_match)
     apply(cart, actor)
     reply = respond(cart)
     db.session.commit()
@@ -83,7 +83,10 @@ class CartLines(MethodView):
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
     def post(self, data, cart_id):
         """Add units of a SKU (to its existing line if there is one)."""
-        return change(cart_id, lambda cart, actor: carts.add_line(cart, data["sku"], data["quantity"], actor))
+        cart = cart_adds.add_line(cart_id, data["sku"], data["quantity"], current_actor(), request.if_match)
+        reply = respond(cart)
+        db.session.commit()
+        return reply
 
 
 @blp.route("/carts/<cart:cart_id>/lines/<string:sku>")

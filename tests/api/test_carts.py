@@ -118,6 +118,18 @@ def test_inactive_sku_99_cap_and_100_lines(client, shop_):
     assert len(client.get(f"/api/v1/carts/{cart['id']}").get_json()["lines"]) == 100
 
 
+def test_a_cart_does_not_mix_currencies_and_a_refused_add_changes_nothing(client, shop_):
+    f.product(sku="EURO-MUG", price=1100, currency="EUR")
+    db.session.commit()
+    cart = client.post("/api/v1/carts", json={}).get_json()
+    before = add(client, cart["id"], "MUG", 1)
+    body = assert_problem(add(client, cart["id"], "EURO-MUG", 1), 422, "currency_mismatch")
+    assert "EUR" in body["detail"] and "USD" in body["detail"]
+    after = client.get(f"/api/v1/carts/{cart['id']}")
+    assert after.headers["ETag"] == before.headers["ETag"]
+    assert [line["sku"] for line in after.get_json()["lines"]] == ["MUG"]
+
+
 def test_stale_if_match_is_412_and_changes_nothing(client, shop_):
     created = client.post("/api/v1/carts", json={})
     cart_id, etag = created.get_json()["id"], created.headers["ETag"]
