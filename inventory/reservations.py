@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Mapping
 
 from flask import current_app
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import aliased, lazyload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -116,10 +116,17 @@ def reserve(
     ttl: dt.timedelta | None = None,
     actor_id: int | None = None,
 ) -> Reservation:
-    """Reserve every line or nothing; a 409 `insufficient_stock` lists each short SKU."""
+    """Reserve every line or nothing; a 409 `insufficient_stock` lists each short SKU.
+
+    The hold's own rows are written before the stock rows are locked: nobody counts a hold until
+    `reserved` moves, and every statement kept out of the locked stretch lets the next shopper of
+    a hot SKU in sooner (under the lock: the lock, the ledger entry, the UPDATE, the commit).
+    """
     now = clock.now()
     ttl = ttl or dt.timedelta(seconds=current_app.config["RESERVATION_TTL_SECONDS"])
     wanted = {p.id: (p, q) for p, q in quantities.items()}
+    reservation = _insert(store_id, reference, now, now + ttl,
+                          [(wanted[pid][0], wanted[pid][1]) for pid in sorted(wanted)])
     stocks, expired_found = _lock_for_hold(store_id, wanted, now)
     if expired_found:
         _expire_locked(_expired_touching(store_id, wanted, now), stocks)
@@ -131,15 +138,14 @@ def reserve(
         if free < qty:
             short.append({"sku": product.sku, "requested": qty, "available": free})
     if short:
-        # Nothing was reserved; the caller's rollback (every DomainError gets one) also undoes
-        # the expiries above, which the next writer or the sweep will redo.
+        # Nothing is reserved, even if the caller commits; the expiries above stand (they are
+        # right on their own), and the caller's rollback would only leave them to the sweep.
+        _discard(reservation)
         raise DomainError(
             409, "insufficient_stock",
             "Not enough stock for: " + ", ".join(s["sku"] for s in short) + ".",
             short=short,
         )
-    reservation = _insert(store_id, reference, now, now + ttl,
-                          [(wanted[pid][0], wanted[pid][1]) for pid in sorted(wanted)])
     ledger.apply_many([(stocks[pid], 0, wanted[pid][1]) for pid in sorted(wanted)], reason="reservation",
                       source=f"reservation:{reservation.id}", actor_id=actor_id)
     return reservation
@@ -173,6 +179,14 @@ def _insert(store_id: int, reference: str, now: dt.datetime, expires_at: dt.date
         make_transient_to_detached(obj)
     db.session.add(reservation)
     return reservation
+
+
+def _discard(reservation: Reservation) -> None:
+    """Take back a hold written by _insert that will not be kept."""
+    db.session.execute(delete(ReservationLine.__table__).where(ReservationLine.reservation_id == reservation.id))
+    db.session.execute(delete(Reservation.__table__).where(Reservation.id == reservation.id))
+    for obj in (*reservation.lines, reservation):
+        db.session.expunge(obj)
 
 
 def get_reservation(reservation_id: int) -> Reservation:
