@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from inventory import reservations, stock
-from inventory.models import LedgerEntry, Stock
+from inventory.models import LedgerEntry, Reservation, Stock
 from shop.errors import DomainError
 from shop.extensions import clock, db
 from tests.support import factories as f
@@ -45,8 +45,9 @@ def test_all_or_nothing_lists_every_short_line(shelf):
         {"sku": "MUG", "requested": 6, "available": 5},
         {"sku": "TEA", "requested": 3, "available": 2},
     ]
-    db.session.commit()
+    db.session.commit()  # even a caller that commits after the refusal keeps nothing
     assert free(s, mug) == 5 and free(s, tea) == 2
+    assert db.session.scalar(db.select(db.func.count()).select_from(Reservation)) == 0
     assert_stock_invariants()
 
 
