@@ -96,6 +96,12 @@ def gunicorn(target: str, env: dict, workers: int):
         proc.wait(timeout=30)
 
 
+def settle(url: str) -> None:
+    """VACUUM ANALYZE after seeding, so autovacuum does not wake up in the middle of a measurement."""
+    with psycopg.connect(_conninfo(url), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+
+
 def prepared_carts(url: str, store_id: int, n: int) -> list[str]:
     """Guest carts with one line and an email at the bench store, made in-process (not timed)."""
     from shop import cart_adds, carts
