@@ -6,8 +6,8 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-from flask import Flask, Response, g, json
-from sqlalchemy.exc import IntegrityError
+from flask import Flask, Response, g, json, request
+from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from shop.extensions import PROBLEM_CONTENT_TYPE, db
@@ -135,6 +135,15 @@ def handle_integrity_error(exc: IntegrityError) -> Response:
     return problem(409, "conflict", "Conflict", "The request conflicts with existing data.")
 
 
+def handle_data_error(exc: DataError) -> Response:
+    """The database refused a value the schemas let through (a NUL character in a search, say):
+    the caller's input, so a 422 and nothing kept, never a 500."""
+    _rollback()
+    log.info("data error turned into 422: %s", type(exc.orig).__name__)
+    return problem(422, "invalid_value", "Unprocessable Content",
+                   "A value in the request cannot be stored or searched (for example a NUL character).")
+
+
 def handle_unexpected(exc: Exception) -> Response:
     _rollback()
     log.exception("unhandled error")
@@ -143,9 +152,21 @@ def handle_unexpected(exc: Exception) -> Response:
     )
 
 
+def refuse_nul_characters() -> Response | None:
+    """No text we keep or search may hold a NUL character (PostgreSQL refuses it, SQLite would
+    store it): one clear 422 for the path, the query string or a JSON body, on either database."""
+    body = request.get_data(cache=True) if request.is_json else b""
+    if "\x00" in request.path or b"%00" in request.query_string.lower() or b"\\u0000" in body:
+        return problem(422, "invalid_value", "Unprocessable Content",
+                       "The request contains a NUL character, which no field accepts.")
+    return None
+
+
 def register(app: Flask) -> None:
     """Install the handlers last, so they win over flask-smorest's own JSON error handler."""
+    app.before_request(refuse_nul_characters)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(IntegrityError, handle_integrity_error)
+    app.register_error_handler(DataError, handle_data_error)
     app.register_error_handler(Exception, handle_unexpected)

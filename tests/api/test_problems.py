@@ -55,6 +55,15 @@ def test_wrong_json_types_are_422_not_500(client):
         assert resp.mimetype == PROBLEM
 
 
+def test_a_nul_character_anywhere_is_a_422_and_creates_nothing(client):
+    # Found by schemathesis: a NUL in a product search was a 500 on PostgreSQL.
+    assert_problem(client.get("/api/v1/products?q=mug%00"), 422, "invalid_value")
+    assert_problem(client.get("/api/v1/products/MUG%00"), 422, "invalid_value")
+    signup = {"email": "nul@example.com", "password": "long-enough-pw", "name": "Nu\u0000l"}
+    assert_problem(client.post("/api/v1/customers", json=signup), 422, "invalid_value")
+    assert db.session.scalar(db.select(User).where(User.email == "nul@example.com")) is None
+
+
 @pytest.fixture
 def exploding_app(database_url, _migrated_app):
     app = make_app(database_url)
@@ -68,6 +77,13 @@ def exploding_app(database_url, _migrated_app):
         for _ in range(2):
             db.session.add(User(email="twin@example.com", password_hash="x"))
         db.session.flush()
+        raise AssertionError("unreachable")
+
+    @app.get("/bad-value")
+    def bad_value():
+        db.session.add(User(email="dv@example.com", password_hash="x"))
+        db.session.flush()
+        db.session.execute(db.text("SELECT CAST(:v AS INTEGER) + 2147483647"), {"v": 2147483647}).all()
         raise AssertionError("unreachable")
 
     with app.app_context():
@@ -87,6 +103,13 @@ def test_unique_clash_is_a_409_problem(exploding_app):
     resp = exploding_app.test_client().get("/clash")
     assert_problem(resp, 409, "conflict")
     assert "twin@example.com" not in resp.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(User.id))) == 0
+
+
+@pytest.mark.postgres
+def test_a_value_the_database_refuses_is_a_422_and_keeps_nothing(exploding_app):
+    # The safety net behind the schemas: a DataError is the caller's input, not our 500.
+    assert_problem(exploding_app.test_client().get("/bad-value"), 422, "invalid_value")
     assert db.session.scalar(db.select(db.func.count(User.id))) == 0
 
 
