@@ -17,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from inventory import ledger
 from inventory.models import Product, Reservation, ReservationLine, Stock
-from inventory.stock import available, ensure_rows, expired_units, lock_rows
+from inventory.stock import available, expired_units, lock_rows, run_locking
 from shop import events
 from shop.errors import DomainError
 from shop.extensions import clock, db
@@ -39,9 +39,8 @@ def _claim(reservation: Reservation, new_status: str) -> bool:
 
 
 def _release_lines(reservation: Reservation, stocks, reason_source: str, actor_id=None) -> None:
-    for line in reservation.lines:
-        ledger.apply(stocks[line.product_id], reason="release", delta_reserved=-line.quantity,
-                     source=reason_source, actor_id=actor_id)
+    ledger.apply_many([(stocks[line.product_id], 0, -line.quantity) for line in reservation.lines],
+                      reason="release", source=reason_source, actor_id=actor_id)
 
 
 def _expired_touching(store_id: int, product_ids, now: dt.datetime) -> list[Reservation]:
@@ -89,12 +88,7 @@ def _lock_for_hold(store_id: int, product_ids, now: dt.datetime) -> tuple[dict[i
     The expired figures come from the statement's snapshot: zero stays zero (holds only leave that
     set), and a non-zero figure sends the caller to look again now that the rows are locked.
     """
-    ids = sorted(set(product_ids))
-    params = {"store_id": store_id, "ids": ids, "now": now}
-    rows = db.session.execute(_HOLD_LOCK, params).all()
-    if not set(ids) <= {row.product_id for row, _ in rows}:  # first stock of a SKU here
-        ensure_rows(store_id, ids)
-        rows = db.session.execute(_HOLD_LOCK, params).all()
+    rows = run_locking(_HOLD_LOCK, store_id, product_ids, now=now)
     return {row.product_id: row for row, _ in rows}, any(units for _, units in rows)
 
 

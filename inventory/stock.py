@@ -36,22 +36,31 @@ def ensure_rows(store_id: int, product_ids: Iterable[int]) -> None:
     db.session.execute(stmt.on_conflict_do_nothing(index_elements=["store_id", "product_id"]))
 
 
+def run_locking(stmt, store_id: int, product_ids: Iterable[int], **params) -> list:
+    """Run a statement that locks stock rows (a Stock first in each row, bound to `store_id` and
+    `ids`, in key order); the first stock of a SKU at this store is created, then locked again."""
+    ids = sorted(set(product_ids))
+    params = {"store_id": store_id, "ids": ids, **params}
+    rows = db.session.execute(stmt, params).all()
+    if not set(ids) <= {row[0].product_id for row in rows}:
+        ensure_rows(store_id, ids)
+        rows = db.session.execute(stmt, params).all()
+    return rows
+
+
+_LOCK = (
+    select(Stock)
+    .where(Stock.store_id == bindparam("store_id"), Stock.product_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Stock.product_id)
+    .options(lazyload(Stock.product))
+    .with_for_update(of=Stock)
+    .execution_options(populate_existing=True)
+)
+
+
 def lock_rows(store_id: int, product_ids: Iterable[int]) -> dict[int, Stock]:
     """Lock (and create if missing) the stock rows of these products at this store, in key order."""
-    ids = sorted(set(product_ids))
-    stmt = (
-        select(Stock)
-        .where(Stock.store_id == store_id, Stock.product_id.in_(ids))
-        .order_by(Stock.product_id)
-        .options(lazyload(Stock.product))
-        .with_for_update(of=Stock)
-        .execution_options(populate_existing=True)
-    )
-    rows = {row.product_id: row for row in db.session.scalars(stmt)}
-    if len(rows) < len(ids):  # first stock of a SKU at this store: create, then lock again
-        ensure_rows(store_id, [pid for pid in ids if pid not in rows])
-        rows = {row.product_id: row for row in db.session.scalars(stmt)}
-    return rows
+    return {stock.product_id: stock for stock, in run_locking(_LOCK, store_id, product_ids)}
 
 
 def expired_units(store_id, product_id, now):
