@@ -16,6 +16,11 @@ THREADS = int(os.environ.get("BENCH_THREADS", "8"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 CARTS = int(os.environ.get("BENCH_CARTS", "3000"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", str(2 * (os.cpu_count() or 1))))
+ONLY = os.environ.get("BENCH_ONLY", "")  # e.g. BENCH_ONLY=reserve: only scenarios whose name has it
+
+
+def wanted(name: str) -> bool:
+    return ONLY.lower() in name.lower()
 
 
 def table(results: list[load.Result], baseline_rps: float) -> str:
@@ -36,7 +41,7 @@ def main() -> None:
     with bench_database() as (url, seed):
         env = {"DATABASE_URL": url, "BENCH_STORE_ID": str(seed.store_id),
                "BENCH_PRODUCT_ID": str(seed.baseline_product_id), "LOG_LEVEL": "WARNING"}
-        cart_ids = prepared_carts(url, seed.store_id, CARTS)
+        cart_ids = prepared_carts(url, seed.store_id, CARTS if wanted("checkout handover") else 0)
         settle(url)
         placed: list = []
         # The baseline runs first and last: a machine whose speed drifts during the run (shared
@@ -44,12 +49,14 @@ def main() -> None:
         with gunicorn("bench.baseline_app:app", env, WORKERS) as base_url, gunicorn("wsgi:app", env, WORKERS) as url_:
             results = [load.run("baseline, first", scenarios.baseline(base_url), THREADS, SECONDS)]
             for name, step in scenarios.omnishop(url_, seed):
-                results.append(load.run(name, step, THREADS, SECONDS))
-            results.append(load.run("checkout, pay at store (POST .../checkout)",
-                                    scenarios.checkout(url_, cart_ids, placed), THREADS, SECONDS))
-            make_ready(url, placed)
-            results.append(load.run("handover with pickup code (POST .../handover)",
-                                    scenarios.handover(url_, seed, placed), THREADS, SECONDS))
+                if wanted(name):
+                    results.append(load.run(name, step, THREADS, SECONDS))
+            if wanted("checkout handover"):
+                results.append(load.run("checkout, pay at store (POST .../checkout)",
+                                        scenarios.checkout(url_, cart_ids, placed), THREADS, SECONDS))
+                make_ready(url, placed)
+                results.append(load.run("handover with pickup code (POST .../handover)",
+                                        scenarios.handover(url_, seed, placed), THREADS, SECONDS))
             results.append(load.run("baseline, last", scenarios.baseline(base_url), THREADS, SECONDS))
         first, last = results[0].rps, results[-1].rps
         print(table(results, (first + last) / 2))

@@ -14,13 +14,14 @@ from flask import current_app
 from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import aliased, lazyload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
-from inventory import ledger
+from inventory import catalog, hold_statement, ledger
 from inventory.models import Product, Reservation, ReservationLine, Stock
 from inventory.stock import available, expired_units, lock_rows, run_locking
 from shop import events
 from shop.errors import DomainError
-from shop.extensions import clock, db
+from shop.extensions import as_loaded, clock, db
 
 
 def _claim(reservation: Reservation, new_status: str) -> bool:
@@ -110,17 +111,54 @@ def reserve(
     ttl: dt.timedelta | None = None,
     actor_id: int | None = None,
 ) -> Reservation:
-    """Reserve every line or nothing; a 409 `insufficient_stock` lists each short SKU.
+    """Reserve every line or nothing; a 409 `insufficient_stock` lists each short SKU."""
+    products = {product.sku: product for product in quantities}
+    return _hold(store_id, {p.sku: q for p, q in quantities.items()}, reference, ttl, actor_id, products)
+
+
+def reserve_skus(
+    store_id: int,
+    quantities: Mapping[str, int],
+    reference: str,
+    ttl: dt.timedelta | None = None,
+    actor_id: int | None = None,
+) -> Reservation:
+    """A hold by SKU (the counter's): as `reserve`, for active products; a 422 names unknown SKUs."""
+    return _hold(store_id, dict(quantities), reference, ttl, actor_id, None)
+
+
+def _hold(store_id: int, quantities: dict[str, int], reference: str, ttl: dt.timedelta | None,
+          actor_id: int | None, products: dict[str, Product] | None) -> Reservation:
+    """On PostgreSQL the common hold is one statement (inventory.hold_statement); whatever it
+    declines, and every hold on SQLite, takes the full path below."""
+    now = clock.now()
+    expires_at = now + (ttl or dt.timedelta(seconds=current_app.config["RESERVATION_TTL_SECONDS"]))
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.flush()  # pending ORM changes go first, as on the full path
+        held = hold_statement.try_hold(store_id, quantities, reference, now, expires_at, actor_id,
+                                       active_only=products is None)
+        if held is not None:
+            hold_id, lines = held
+            _forget_stock(store_id, [product_id for _, product_id, _ in lines])
+            return _loaded(hold_id, store_id, reference, now, expires_at, [
+                (products[sku] if products else as_loaded(Product, id=product_id, sku=sku), quantities[sku], line_id)
+                for line_id, product_id, sku in lines])
+    if products is None:
+        products = catalog.products_by_sku(quantities, active_only=True)
+    return _reserve_full(store_id, {products[sku]: q for sku, q in quantities.items()}, reference, now,
+                         expires_at, actor_id)
+
+
+def _reserve_full(store_id: int, quantities: Mapping[Product, int], reference: str, now: dt.datetime,
+                  expires_at: dt.datetime, actor_id: int | None) -> Reservation:
+    """The hold statement by statement; releases expired holds in the way and names short SKUs.
 
     The hold's own rows are written before the stock rows are locked: nobody counts a hold until
     `reserved` moves, and every statement kept out of the locked stretch lets the next shopper of
     a hot SKU in sooner (under the lock: the lock, the ledger entry, the UPDATE, the commit).
     """
-    now = clock.now()
-    ttl = ttl or dt.timedelta(seconds=current_app.config["RESERVATION_TTL_SECONDS"])
     wanted = {p.id: (p, q) for p, q in quantities.items()}
-    reservation = _insert(store_id, reference, now, now + ttl,
-                          [(wanted[pid][0], wanted[pid][1]) for pid in sorted(wanted)])
+    reservation = _insert(store_id, reference, now, expires_at, [wanted[pid] for pid in sorted(wanted)])
     stocks, expired_found = _lock_for_hold(store_id, wanted, now)
     if expired_found:
         _expire_locked(_expired_touching(store_id, wanted, now), stocks)
@@ -152,27 +190,40 @@ _INSERT_LINES = insert(ReservationLine.__table__).returning(
 
 def _insert(store_id: int, reference: str, now: dt.datetime, expires_at: dt.datetime,
             lines: list[tuple[Product, int]]) -> Reservation:
-    """Write a new active hold with Core statements and hand it to the session as loaded.
-
-    The hottest write in the shop; the unit of work costs more than the two INSERTs it makes.
-    """
+    """Write a new active hold with Core statements (the unit of work costs more than the two
+    INSERTs it makes) and hand it to the session as loaded."""
     hold_id = db.session.execute(_INSERT_HOLD, {
         "store_id": store_id, "reference": reference, "status": "active", "expires_at": expires_at,
         "at_risk": False, "created_at": now}).scalar_one()
     line_ids = db.session.execute(_INSERT_LINES, [
         {"reservation_id": hold_id, "product_id": product.id, "quantity": quantity, "at_risk": False}
         for product, quantity in lines]).scalars().all()
+    return _loaded(hold_id, store_id, reference, now, expires_at,
+                   [(product, qty, line_id) for (product, qty), line_id in zip(lines, line_ids, strict=True)])
+
+
+def _loaded(hold_id: int, store_id: int, reference: str, now: dt.datetime, expires_at: dt.datetime,
+            lines: list[tuple[Product, int, int]]) -> Reservation:
+    """The ORM objects of a hold just written with Core, in the session as if loaded."""
     reservation = Reservation(id=hold_id, store_id=store_id, reference=reference, status="active",
                               expires_at=expires_at, at_risk=False, created_at=now)
     reservation.lines = [
         ReservationLine(id=line_id, reservation_id=hold_id, product_id=product.id, product=product,
                         quantity=quantity, at_risk=False)
-        for line_id, (product, quantity) in zip(line_ids, lines, strict=True)
+        for product, quantity, line_id in lines
     ]
     for obj in (reservation, *reservation.lines):
         make_transient_to_detached(obj)
     db.session.add(reservation)
     return reservation
+
+
+def _forget_stock(store_id: int, product_ids) -> None:
+    """Stock rows this session loaded before a one-statement hold no longer show what is reserved."""
+    for pid in product_ids:
+        stock = db.session.identity_map.get(identity_key(Stock, (store_id, pid)))
+        if stock is not None:
+            db.session.expire(stock, ["reserved"])
 
 
 def _discard(reservation: Reservation) -> None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import event
 
 import notifications
 from shop import config as settings
-from shop import errors
+from shop import errors, plans
 from shop.extensions import api, cors, db, limiter, migrate
 from shop.logs import configure_logging
 
@@ -34,7 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     configure_logging(app)
     _register_models()
     db.init_app(app)
-    _tune_postgresql(app)
+    plans.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     limiter.init_app(app)
     cors.init_app(
@@ -60,26 +59,6 @@ def create_app(config: dict | None = None) -> Flask:
     guest_history.init_app(app)
     notifications.init_app(app)
     return app
-
-
-def _tune_postgresql(app: Flask) -> None:
-    """Plan every statement for the values it runs with (plan_cache_mode=force_custom_plan).
-
-    psycopg prepares a statement after 5 runs, and PostgreSQL may then keep one generic plan for
-    the life of the connection. A generic plan made while the reservations table was small kept
-    scanning it as it grew: each hold got slower (29 ms after 500 holds, 357 ms after 2000, in the
-    bench); a custom plan sees the table's real size every time. Costs the planning (~0.1-0.9 ms).
-    """
-    with app.app_context():
-        engine = db.engine
-    if engine.dialect.name != "postgresql":
-        return
-
-    @event.listens_for(engine, "connect")
-    def _custom_plans(dbapi_connection, _record):
-        with dbapi_connection.cursor() as cursor:
-            cursor.execute("SET plan_cache_mode = force_custom_plan")
-        dbapi_connection.commit()
 
 
 def _register_models() -> None:

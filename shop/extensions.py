@@ -14,7 +14,9 @@ from flask_smorest.spec import prepare_response
 from flask_sqlalchemy import SQLAlchemy
 from marshmallow import INCLUDE, Schema, fields
 from sqlalchemy import DateTime, MetaData, TypeDecorator
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import DeclarativeBase, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 from werkzeug.routing import BaseConverter, IntegerConverter
 
 NAMING_CONVENTION = {
@@ -66,6 +68,19 @@ clock = Clock()
 def utcnow() -> dt.datetime:
     """Column default: now, by the one clock."""
     return clock.now()
+
+
+def as_loaded(model, **values):
+    """The ORM object of a row read or written with Core, without loading it again: the session's
+    own copy if it has one, else one made from `values` (attributes left out load when read)."""
+    mapper = sa_inspect(model)
+    key = identity_key(model, tuple(values[column.key] for column in mapper.primary_key))
+    obj = db.session.identity_map.get(key)
+    if obj is None:
+        obj = model(**values)
+        make_transient_to_detached(obj)
+        db.session.add(obj)
+    return obj
 
 
 class ProblemSchema(Schema):

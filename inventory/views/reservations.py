@@ -11,7 +11,7 @@ import uuid
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from inventory import catalog, reservations
+from inventory import reservations
 from inventory.schemas import ReservationCreateSchema, ReservationSchema
 from shop import auth
 from shop.errors import DomainError
@@ -27,14 +27,12 @@ class StoreReservations(MethodView):
     @blp.response(201, ReservationSchema)
     def post(self, data, store_id):
         """Hold units at the store, all lines or none (409 `insufficient_stock` lists the short SKUs)."""
-        products = catalog.products_by_sku((line["sku"] for line in data["lines"]), active_only=True)
-        user = auth.current_user()
-        reservation = reservations.reserve(
+        reservation = reservations.reserve_skus(
             store_id,
-            {products[line["sku"]]: line["quantity"] for line in data["lines"]},
+            {line["sku"]: line["quantity"] for line in data["lines"]},
             data.get("reference") or f"hold:{uuid.uuid4().hex}",
             dt.timedelta(minutes=data["ttl_minutes"]),
-            actor_id=user.id,
+            actor_id=auth.current_caller().id,
         )
         db.session.commit()
         return reservation
@@ -64,7 +62,7 @@ class ReservationRelease(MethodView):
     def post(self, reservation_id):
         """Give the held units back (staff of its store); releasing twice changes nothing."""
         reservation = reservations.release(
-            _staff_reservation(reservation_id), auth.current_user().id
+            _staff_reservation(reservation_id), auth.current_caller().id
         )
         db.session.commit()
         return reservation

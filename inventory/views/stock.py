@@ -36,7 +36,7 @@ class StoreStock(MethodView):
         """Availability of up to 100 SKUs at a store; its staff also see on_hand, reserved, safety."""
         get_store(store_id)
         rows = stock.store_stock(store_id, split_skus(args["skus"]), clock.now())
-        if auth.is_staff_of(auth.current_user(), store_id):
+        if auth.is_staff_of(auth.current_caller(), store_id):
             return rows
         return [{k: row[k] for k in PUBLIC_FIELDS} for row in rows]
 
@@ -78,7 +78,7 @@ class StockEvents(MethodView):
         products = catalog.products_by_sku(line["sku"] for line in data["lines"])
         lines = {products[line["sku"]]: line["quantity"] for line in data["lines"]}
         result, replayed = record_event(
-            store_id, data["event_id"], data["type"], lines, auth.current_user().id
+            store_id, data["event_id"], data["type"], lines, auth.current_caller().id
         )
         db.session.commit()
         return result, 200 if replayed else 201

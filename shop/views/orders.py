@@ -98,7 +98,7 @@ class MyOrders(MethodView):
     @blp.response(200, OrderSchema(many=True))
     def get(self, args):
         """My orders, newest first."""
-        return orders.of_customer(auth.current_user().id, args["limit"])
+        return orders.of_customer(auth.current_caller().id, args["limit"])
 
 
 @blp.route("/orders/<int:order_id>/cancel")
@@ -116,11 +116,11 @@ class OrderCancel(MethodView):
 
 
 def _staff_order(order_id: int):
-    user = auth.require_role("staff", "admin")
+    caller = auth.require_role("staff", "admin")
     order = orders.get_order(order_id, lock=True)
-    if not auth.is_staff_of(user, order.store_id):
+    if not auth.is_staff_of(caller, order.store_id):
         raise DomainError(404, "order_not_found", f"No order {order_id}.")
-    return order, Actor("staff", user, "store", order.store_id)
+    return order, Actor("staff", auth.current_user(), "store", order.store_id)
 
 
 def _staff_view(order):

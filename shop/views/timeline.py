@@ -34,4 +34,4 @@ class MyTimeline(MethodView):
     @blp.response(200, TimelinePageSchema)
     def get(self, args):
         """My own timeline."""
-        return timeline.entries(auth.current_user().id, args["limit"], args.get("cursor"))
+        return timeline.entries(auth.current_caller().id, args["limit"], args.get("cursor"))
