@@ -130,6 +130,10 @@ class ReservationLine(db.Model):
     reservation: Mapped[Reservation] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship(lazy="joined")
 
+    @property
+    def sku(self) -> str:
+        return self.product.sku
+
 
 class StockEvent(db.Model):
     """A till or back-room event, kept by its event_id so a retry returns the first result."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import bindparam, delete, insert, or_, select, update
@@ -19,9 +20,8 @@ from sqlalchemy.orm.util import identity_key
 from inventory import catalog, hold_statement, ledger
 from inventory.models import Product, Reservation, ReservationLine, Stock
 from inventory.stock import available, expired_units, lock_rows, run_locking
-from shop import events
 from shop.errors import DomainError
-from shop.extensions import as_loaded, clock, db
+from shop.extensions import clock, db
 
 
 def _claim(reservation: Reservation, new_status: str) -> bool:
@@ -112,8 +112,39 @@ def reserve(
     actor_id: int | None = None,
 ) -> Reservation:
     """Reserve every line or nothing; a 409 `insufficient_stock` lists each short SKU."""
-    products = {product.sku: product for product in quantities}
-    return _hold(store_id, {p.sku: q for p, q in quantities.items()}, reference, ttl, actor_id, products)
+    by_sku = {product.sku: (product, qty) for product, qty in quantities.items()}
+    now, expires_at = _window(ttl)
+    held = _try_statement(store_id, {sku: qty for sku, (_, qty) in by_sku.items()}, reference, now, expires_at,
+                          actor_id, active_only=False)
+    if held is not None:
+        return _loaded(held[0], store_id, reference, now, expires_at,
+                       [(by_sku[sku][0], by_sku[sku][1], line_id) for line_id, _, sku in held[1]])
+    return _reserve_full(store_id, quantities, reference, now, expires_at, actor_id)
+
+
+@dataclass(frozen=True)
+class HeldLine:
+    sku: str
+    quantity: int
+    at_risk: bool = False
+
+
+@dataclass(frozen=True)
+class Held:
+    """A hold as the counter sees it (ReservationSchema's fields), without ORM objects."""
+
+    id: int
+    store_id: int
+    reference: str
+    status: str
+    expires_at: dt.datetime
+    at_risk: bool
+    lines: list[HeldLine]
+
+    @classmethod
+    def of(cls, r: Reservation) -> Held:
+        return cls(r.id, r.store_id, r.reference, r.status, r.expires_at, r.at_risk,
+                   [HeldLine(line.product.sku, line.quantity, line.at_risk) for line in r.lines])
 
 
 def reserve_skus(
@@ -122,31 +153,36 @@ def reserve_skus(
     reference: str,
     ttl: dt.timedelta | None = None,
     actor_id: int | None = None,
-) -> Reservation:
+) -> Held:
     """A hold by SKU (the counter's): as `reserve`, for active products; a 422 names unknown SKUs."""
-    return _hold(store_id, dict(quantities), reference, ttl, actor_id, None)
+    quantities = dict(quantities)
+    now, expires_at = _window(ttl)
+    held = _try_statement(store_id, quantities, reference, now, expires_at, actor_id, active_only=True)
+    if held is not None:
+        return Held(held[0], store_id, reference, "active", expires_at, False,
+                    [HeldLine(sku, quantities[sku]) for _, _, sku in held[1]])
+    products = catalog.products_by_sku(quantities, active_only=True)
+    return Held.of(_reserve_full(store_id, {products[sku]: q for sku, q in quantities.items()}, reference,
+                                 now, expires_at, actor_id))
 
 
-def _hold(store_id: int, quantities: dict[str, int], reference: str, ttl: dt.timedelta | None,
-          actor_id: int | None, products: dict[str, Product] | None) -> Reservation:
-    """On PostgreSQL the common hold is one statement (inventory.hold_statement); whatever it
-    declines, and every hold on SQLite, takes the full path below."""
+def _window(ttl: dt.timedelta | None) -> tuple[dt.datetime, dt.datetime]:
     now = clock.now()
-    expires_at = now + (ttl or dt.timedelta(seconds=current_app.config["RESERVATION_TTL_SECONDS"]))
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.flush()  # pending ORM changes go first, as on the full path
-        held = hold_statement.try_hold(store_id, quantities, reference, now, expires_at, actor_id,
-                                       active_only=products is None)
-        if held is not None:
-            hold_id, lines = held
-            _forget_stock(store_id, [product_id for _, product_id, _ in lines])
-            return _loaded(hold_id, store_id, reference, now, expires_at, [
-                (products[sku] if products else as_loaded(Product, id=product_id, sku=sku), quantities[sku], line_id)
-                for line_id, product_id, sku in lines])
-    if products is None:
-        products = catalog.products_by_sku(quantities, active_only=True)
-    return _reserve_full(store_id, {products[sku]: q for sku, q in quantities.items()}, reference, now,
-                         expires_at, actor_id)
+    return now, now + (ttl or dt.timedelta(seconds=current_app.config["RESERVATION_TTL_SECONDS"]))
+
+
+def _try_statement(store_id: int, quantities: dict[str, int], reference: str, now: dt.datetime,
+                   expires_at: dt.datetime, actor_id: int | None, *, active_only: bool):
+    """On PostgreSQL the common hold is one statement (inventory.hold_statement); None when it
+    declined (or on SQLite), and the full path decides."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return None
+    db.session.flush()  # pending ORM changes go first, as on the full path
+    held = hold_statement.try_hold(store_id, quantities, reference, now, expires_at, actor_id,
+                                   active_only=active_only)
+    if held is not None:
+        _forget_stock(store_id, [product_id for _, product_id, _ in held[1]])
+    return held
 
 
 def _reserve_full(store_id: int, quantities: Mapping[Product, int], reference: str, now: dt.datetime,
@@ -298,41 +334,6 @@ def release_expired(limit: int = 500) -> int:
         stocks = lock_rows(store_id, {line.product_id for r in group for line in r.lines})
         done += _expire_locked(group, stocks)
     return done
-
-
-def refresh_at_risk(store_id: int, product_id: int, on_hand: int) -> list[Reservation]:
-    """Mark the live reservations of a SKU that on_hand no longer covers (oldest keep their units).
-
-    Returns the reservations that became at risk just now; a signal goes out for each.
-    """
-    now = clock.now()
-    rows = db.session.execute(
-        select(ReservationLine, Reservation)
-        .join(Reservation)
-        .where(
-            Reservation.store_id == store_id,
-            Reservation.status == "active",
-            Reservation.expires_at > now,
-            ReservationLine.product_id == product_id,
-        )
-        .order_by(Reservation.created_at, Reservation.id)
-    ).all()
-    covered, newly = max(0, on_hand), []
-    for line, reservation in rows:
-        line.at_risk = line.quantity > covered
-        covered = max(0, covered - line.quantity)
-        was = reservation.at_risk
-        reservation.at_risk = any(item.at_risk for item in reservation.lines)
-        if reservation.at_risk and not was:
-            newly.append(reservation)
-    for reservation in newly:
-        events.reservation_at_risk.send(
-            current_app._get_current_object(),
-            reservation_id=reservation.id,
-            store_id=store_id,
-            reference=reservation.reference,
-        )
-    return newly
 
 
 def extend(reservation: Reservation, until: dt.datetime) -> bool:

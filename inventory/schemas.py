@@ -174,7 +174,7 @@ class ReservationCreateSchema(Schema):
 
 
 class ReservationLineSchema(Schema):
-    sku = fields.String(attribute="product.sku")
+    sku = fields.String()
     quantity = fields.Integer()
     at_risk = fields.Boolean()
 

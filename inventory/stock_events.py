@@ -14,12 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from inventory import ledger
-from inventory.models import Product, StockEvent
-from inventory.reservations import refresh_at_risk
+from inventory.models import Product, Reservation, ReservationLine, StockEvent
 from inventory.stock import available, lock_rows
 from shop import events
 from shop.errors import DomainError
-from shop.extensions import db
+from shop.extensions import clock, db
 
 EVENT_TYPES = ("receipt", "sale", "return", "count", "damage")
 _SIGN = {"receipt": 1, "return": 1, "sale": -1, "damage": -1}
@@ -93,3 +92,38 @@ def record_event(
     }
     db.session.flush()
     return event.result, False
+
+
+def refresh_at_risk(store_id: int, product_id: int, on_hand: int) -> list[Reservation]:
+    """Mark the live reservations of a SKU that on_hand no longer covers (oldest keep their units).
+
+    Returns the reservations that became at risk just now; a signal goes out for each.
+    """
+    now = clock.now()
+    rows = db.session.execute(
+        select(ReservationLine, Reservation)
+        .join(Reservation)
+        .where(
+            Reservation.store_id == store_id,
+            Reservation.status == "active",
+            Reservation.expires_at > now,
+            ReservationLine.product_id == product_id,
+        )
+        .order_by(Reservation.created_at, Reservation.id)
+    ).all()
+    covered, newly = max(0, on_hand), []
+    for line, reservation in rows:
+        line.at_risk = line.quantity > covered
+        covered = max(0, covered - line.quantity)
+        was = reservation.at_risk
+        reservation.at_risk = any(item.at_risk for item in reservation.lines)
+        if reservation.at_risk and not was:
+            newly.append(reservation)
+    for reservation in newly:
+        events.reservation_at_risk.send(
+            current_app._get_current_object(),
+            reservation_id=reservation.id,
+            store_id=store_id,
+            reference=reservation.reference,
+        )
+    return newly

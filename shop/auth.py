@@ -17,6 +17,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from shop.auth_models import ApiToken, User, user_stores
 from shop.errors import DomainError
 from shop.extensions import as_loaded, db, utcnow
+from shop.plans import prepared
 
 STAFF_ROLES = ("staff", "marketing", "admin")
 # A real scrypt hash of a random password: checked when the email is unknown, so timing tells nothing.
@@ -100,7 +101,11 @@ def current_caller() -> Caller | None:
     cache = request.environ
     if "omnishop.caller" not in cache:
         plain, caller = _bearer(), None
-        row = plain and db.session.execute(_TOKEN_LOOKUP, {"token_hash": hash_token(plain)}).first()
+        if plain:
+            with prepared(db.session):  # every signed-in request: worth a reused plan
+                row = db.session.execute(_TOKEN_LOOKUP, {"token_hash": hash_token(plain)}).first()
+        else:
+            row = None
         if row and not row.token_revoked_at and row.token_expires_at > utcnow() and row.active:
             caller = Caller(row.id, row.role, row.token_id,
                             frozenset(int(i) for i in (row.store_ids or "").split(",") if i))
