@@ -15,7 +15,7 @@ blp = Blueprint("stores", __name__, description="Stores, opening hours and picku
 
 @blp.route("/stores")
 class Stores(MethodView):
-    @blp.arguments(StoreQuerySchema, location="query")
+    @blp.arguments(StoreQuerySchema(), location="query")
     @blp.response(200, StoreSchema(many=True))
     def get(self, args):
         """Stores by distance from `near`, with whether each is open now in its own local time."""
@@ -24,7 +24,7 @@ class Stores(MethodView):
         )
 
     @auth.roles_required("admin")
-    @blp.arguments(StoreSchema)
+    @blp.arguments(StoreSchema())
     @blp.response(201, StoreSchema)
     def post(self, data):
         """Open a store (admin)."""

@@ -15,14 +15,14 @@ blp = Blueprint("products", __name__, description="The catalog: SKUs, names, pri
 
 @blp.route("/products")
 class Products(MethodView):
-    @blp.arguments(ProductQuerySchema, location="query")
+    @blp.arguments(ProductQuerySchema(), location="query")
     @blp.response(200, ProductPageSchema)
     def get(self, args):
         """Search by SKU prefix, name or GTIN; ordered by SKU, paginated by `cursor`."""
         return catalog.search(args.get("q"), args["limit"], args.get("cursor"))
 
     @auth.roles_required("admin")
-    @blp.arguments(ProductSchema)
+    @blp.arguments(ProductSchema())
     @blp.response(201, ProductSchema)
     def post(self, data):
         """Add a product (admin)."""

@@ -23,7 +23,7 @@ blp = Blueprint("reservations", __name__, description="Holding units at a store"
 @blp.route("/stores/<int:store_id>/reservations")
 class StoreReservations(MethodView):
     @auth.store_staff_required
-    @blp.arguments(ReservationCreateSchema)
+    @blp.arguments(ReservationCreateSchema())
     @blp.response(201, ReservationSchema)
     def post(self, data, store_id):
         """Hold units at the store, all lines or none (409 `insufficient_stock` lists the short SKUs)."""

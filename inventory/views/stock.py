@@ -30,7 +30,7 @@ PUBLIC_FIELDS = ("sku", "available")
 
 @blp.route("/stores/<int:store_id>/stock")
 class StoreStock(MethodView):
-    @blp.arguments(StockQuerySchema, location="query")
+    @blp.arguments(StockQuerySchema(), location="query")
     @blp.response(200, StockFiguresSchema(many=True))
     def get(self, args, store_id):
         """Availability of up to 100 SKUs at a store; its staff also see on_hand, reserved, safety."""
@@ -44,7 +44,7 @@ class StoreStock(MethodView):
 @blp.route("/stores/<int:store_id>/stock/<string:sku>")
 class StockItem(MethodView):
     @auth.store_staff_required
-    @blp.arguments(SafetyStockSchema)
+    @blp.arguments(SafetyStockSchema())
     @blp.response(200, StockFiguresSchema)
     def patch(self, data, store_id, sku):
         """Set the safety stock: units kept back from online sale (staff of the store)."""
@@ -58,7 +58,7 @@ class StockItem(MethodView):
 
 @blp.route("/availability")
 class Availability(MethodView):
-    @blp.arguments(AvailabilityQuerySchema, location="query")
+    @blp.arguments(AvailabilityQuerySchema(), location="query")
     @blp.response(200, AvailabilitySchema(many=True))
     def get(self, args):
         """Where a SKU can be had: per store, nearest first when `near` is given."""
@@ -69,7 +69,7 @@ class Availability(MethodView):
 @blp.route("/stores/<int:store_id>/stock-events")
 class StockEvents(MethodView):
     @auth.store_staff_required
-    @blp.arguments(StockEventSchema)
+    @blp.arguments(StockEventSchema())
     @blp.response(201, StockEventResultSchema)
     @blp.alt_response(200, schema=StockEventResultSchema, description="A replayed event_id")
     def post(self, data, store_id):
@@ -87,7 +87,7 @@ class StockEvents(MethodView):
 @blp.route("/stores/<int:store_id>/ledger")
 class Ledger(MethodView):
     @auth.store_staff_required
-    @blp.arguments(LedgerQuerySchema, location="query")
+    @blp.arguments(LedgerQuerySchema(), location="query")
     @blp.response(200, LedgerPageSchema)
     def get(self, args, store_id):
         """The stock ledger of a store, newest first (staff of the store)."""

@@ -39,7 +39,7 @@ class Tokens(MethodView):
         ),
     ]
 
-    @blp.arguments(TokenRequestSchema)
+    @blp.arguments(TokenRequestSchema())
     @blp.response(201, TokenSchema)
     def post(self, data):
         """Sign in: trade email and password for a bearer token."""
@@ -61,7 +61,7 @@ class CurrentToken(MethodView):
 
 @blp.route("/customers")
 class Customers(MethodView):
-    @blp.arguments(CustomerCreateSchema)
+    @blp.arguments(CustomerCreateSchema())
     @blp.response(201, ProfileSchema)
     def post(self, data):
         """Shopper sign-up; a verification token for the email is sent."""
@@ -70,7 +70,7 @@ class Customers(MethodView):
         return user
 
     @auth.roles_required(*auth.STAFF_ROLES)
-    @blp.arguments(CustomerQuerySchema, location="query")
+    @blp.arguments(CustomerQuerySchema(), location="query")
     @blp.response(200, ProfileSchema(many=True))
     def get(self, args):
         """Look a customer up by email, phone or name (staff at the counter, marketing, admin)."""
@@ -86,7 +86,7 @@ class Me(MethodView):
         return auth.current_user()
 
     @auth.login_required
-    @blp.arguments(ProfilePatchSchema)
+    @blp.arguments(ProfilePatchSchema())
     @blp.response(200, ProfileSchema)
     def patch(self, data):
         """Change own name or phone."""
@@ -98,7 +98,7 @@ class Me(MethodView):
 @blp.route("/me/email-verification")
 class EmailVerification(MethodView):
     @auth.login_required
-    @blp.arguments(EmailVerificationSchema)
+    @blp.arguments(EmailVerificationSchema())
     @blp.response(200, ProfileSchema)
     def post(self, data):
         """Verify the account's email with the signed token that was sent to it."""

@@ -62,7 +62,7 @@ def change(cart_id: str, apply: Callable[[Cart, Actor], object]):
 
 @blp.route("/carts")
 class Carts(MethodView):
-    @blp.arguments(CartCreateSchema)
+    @blp.arguments(CartCreateSchema())
     @blp.response(201, CartSchema, headers=CART_DOC["headers"])
     @blp.alt_response(200, schema=CartSchema, description="A signed-in customer's existing cart")
     def post(self, data):
@@ -80,7 +80,7 @@ class CartItem(MethodView):
         """The cart with current prices, totals and availability at the pickup store."""
         return respond(carts.read_cart(cart_id, current_actor()))
 
-    @blp.arguments(CartPatchSchema)
+    @blp.arguments(CartPatchSchema())
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
     def patch(self, data, cart_id):
         """Choose the pickup store; give a guest's email or phone."""
@@ -89,7 +89,7 @@ class CartItem(MethodView):
 
 @blp.route("/carts/<cart:cart_id>/lines")
 class CartLines(MethodView):
-    @blp.arguments(LineAddSchema)
+    @blp.arguments(LineAddSchema())
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
     def post(self, data, cart_id):
         """Add units of a SKU (to its existing line if there is one)."""
@@ -101,7 +101,7 @@ class CartLines(MethodView):
 
 @blp.route("/carts/<cart:cart_id>/lines/<string:sku>")
 class CartLine(MethodView):
-    @blp.arguments(LineQuantitySchema)
+    @blp.arguments(LineQuantitySchema())
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
     def patch(self, data, cart_id, sku):
         """Set a line's quantity."""
@@ -115,7 +115,7 @@ class CartLine(MethodView):
 
 @blp.route("/carts/<cart:cart_id>/coupons")
 class CartCoupons(MethodView):
-    @blp.arguments(CouponCodeSchema)
+    @blp.arguments(CouponCodeSchema())
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
     def post(self, data, cart_id):
         """Apply a coupon; an invalid, expired or used-up code is a 422 with the reason."""

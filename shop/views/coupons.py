@@ -15,7 +15,7 @@ blp = Blueprint("coupons", __name__, description="Coupons (marketing)")
 @blp.route("/coupons")
 class Coupons(MethodView):
     @auth.roles_required("marketing", "admin")
-    @blp.arguments(CouponCreateSchema)
+    @blp.arguments(CouponCreateSchema())
     @blp.response(201, CouponCreateSchema)
     def post(self, data):
         """Create a coupon: a percentage or a fixed amount, with limits and a validity window."""

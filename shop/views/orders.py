@@ -52,7 +52,7 @@ IDEMPOTENCY_DOC = {"parameters": [{"in": "header", "name": "Idempotency-Key", "r
 
 @blp.route("/carts/<cart:cart_id>/checkout")
 class Checkout(MethodView):
-    @blp.arguments(CheckoutSchema)
+    @blp.arguments(CheckoutSchema())
     @blp.response(201, CheckoutResultSchema)
     @blp.doc(**IDEMPOTENCY_DOC)
     def post(self, data, cart_id):
@@ -94,7 +94,7 @@ def current_actor_for_order():
 @blp.route("/me/orders")
 class MyOrders(MethodView):
     @auth.roles_required("customer")
-    @blp.arguments(OrdersQuerySchema, location="query")
+    @blp.arguments(OrdersQuerySchema(), location="query")
     @blp.response(200, OrderSchema(many=True))
     def get(self, args):
         """My orders, newest first."""
@@ -103,7 +103,7 @@ class MyOrders(MethodView):
 
 @blp.route("/orders/<int:order_id>/cancel")
 class OrderCancel(MethodView):
-    @blp.arguments(CancelSchema)
+    @blp.arguments(CancelSchema())
     @blp.response(200, OrderSchema)
     def post(self, data, order_id):
         """Cancel: the shopper until picking starts, staff until handover. Stock back, card voided."""
@@ -139,7 +139,7 @@ def _staff_step(order_id: int, act):
 @blp.route("/stores/<int:store_id>/orders")
 class PickupQueue(MethodView):
     @auth.store_staff_required
-    @blp.arguments(QueueQuerySchema, location="query")
+    @blp.arguments(QueueQuerySchema(), location="query")
     @blp.response(200, StaffOrderSchema(many=True))
     def get(self, args, store_id):
         """The store's pickup queue, oldest promise first, with lines at risk flagged."""
@@ -163,7 +163,7 @@ class StartPicking(MethodView):
 @blp.route("/orders/<int:order_id>/lines/<int:line_id>/pick")
 class PickLine(MethodView):
     @auth.roles_required("staff", "admin")
-    @blp.arguments(PickSchema)
+    @blp.arguments(PickSchema())
     @blp.response(200, StaffOrderSchema)
     def put(self, data, order_id, line_id):
         """Record what was found; less than ordered is a short pick."""
@@ -183,7 +183,7 @@ class MarkReady(MethodView):
 @blp.route("/orders/<int:order_id>/handover")
 class Handover(MethodView):
     @auth.roles_required("staff", "admin")
-    @blp.arguments(HandoverSchema)
+    @blp.arguments(HandoverSchema())
     @blp.response(200, StaffOrderSchema)
     def post(self, data, order_id):
         """Verify the pickup code, capture what is handed over, take the stock out: picked_up."""
@@ -193,7 +193,7 @@ class Handover(MethodView):
 @blp.route("/orders/<int:order_id>/refunds")
 class Refunds(MethodView):
     @auth.roles_required("staff", "admin")
-    @blp.arguments(RefundSchema)
+    @blp.arguments(RefundSchema())
     @blp.response(201, RefundResultSchema)
     @blp.doc(**IDEMPOTENCY_DOC)
     def post(self, data, order_id):

@@ -17,7 +17,7 @@ blp = Blueprint("timeline", __name__, description="The customer timeline")
 @blp.route("/customers/<int:customer_id>/timeline")
 class CustomerTimeline(MethodView):
     @auth.roles_required(*auth.STAFF_ROLES)
-    @blp.arguments(TimelineQuerySchema, location="query")
+    @blp.arguments(TimelineQuerySchema(), location="query")
     @blp.response(200, TimelinePageSchema)
     def get(self, args, customer_id):
         """Everything a customer did or was told, newest first, with the last contact on top."""
@@ -30,7 +30,7 @@ class CustomerTimeline(MethodView):
 @blp.route("/me/timeline")
 class MyTimeline(MethodView):
     @auth.roles_required("customer")
-    @blp.arguments(TimelineQuerySchema, location="query")
+    @blp.arguments(TimelineQuerySchema(), location="query")
     @blp.response(200, TimelinePageSchema)
     def get(self, args):
         """My own timeline."""
