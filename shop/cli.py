@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 
 from inventory import catalog, imports, stock_events
 from inventory.models import Product
-from shop import accounts, demo
+from shop import accounts, demo, plans
 from shop.errors import DomainError
 from shop.extensions import db
 from stores.models import Store
@@ -92,6 +92,7 @@ def import_catalog(file) -> None:
     if errors:
         _report_and_fail(errors)
     db.session.commit()
+    plans.analyze("products")
     click.echo(", ".join(f"{n} {what}" for what, n in counts.items()) + ".")
 
 
@@ -123,6 +124,7 @@ def import_stock(store_code: str, file) -> None:
             changed += sum(1 for line in result["lines"] if line["delta_on_hand"])
             bar.update(len(chunk))
     db.session.commit()
+    plans.analyze("stock", "stock_ledger")
     click.echo(f"{len(parsed.rows)} SKUs counted at {store.code}, {changed} changed.")
 
 

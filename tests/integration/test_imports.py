@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from inventory.models import LedgerEntry, Product, Stock
 from shop.extensions import db
 from tests.support import factories as f
@@ -74,3 +76,20 @@ def test_stock_import_with_bad_rows_changes_nothing(app, tmp_path):
     assert db.session.get(Stock, (s.id, a.id)).on_hand == 5
     unknown_store = run(app, tmp_path, "import-stock", "NOPE", content=b"sku,quantity\nA-1,1\n")
     assert unknown_store.exit_code != 0 and "No store with code 'NOPE'" in unknown_store.output
+
+
+@pytest.mark.postgres
+def test_imports_leave_fresh_statistics_for_the_planner(app, tmp_path):
+    # Cached plans (shop/plans.py) are replanned when statistics change: a bulk load refreshes them.
+    def analyzed(table):
+        return db.session.scalar(db.text(
+            "SELECT coalesce(analyze_count, 0) FROM pg_stat_user_tables WHERE relname = :t"), {"t": table})
+    before = analyzed("products"), analyzed("stock")
+    db.session.rollback()
+    assert run(app, tmp_path, "import-catalog", content=GOOD).exit_code == 0
+    shop = f.store(code="STAT")
+    db.session.commit()
+    counts = run(app, tmp_path, "import-stock", "STAT", content=b"sku,quantity\nA-1,4\nB-2,7\n")
+    assert counts.exit_code == 0, counts.output
+    assert db.session.get(Stock, (shop.id, db.session.scalar(db.select(Product.id).where(Product.sku == "A-1"))))
+    assert (analyzed("products"), analyzed("stock")) == (before[0] + 1, before[1] + 1)
