@@ -21,6 +21,7 @@ from shop.cart_snapshot import CartSnapshot, load
 from shop.errors import DomainError
 from shop.extensions import clock, db
 from shop.models.carts import Cart, CartLine
+from shop.plans import prepared
 
 _carts, _lines, _products = Cart.__table__, CartLine.__table__, Product.__table__
 
@@ -63,7 +64,8 @@ def _refusal(cart_id: str, sku: str) -> DomainError:
 def add_line(cart_id: str, sku: str, quantity: int, actor: Actor, if_match=None) -> CartSnapshot:
     """Add units of a SKU to the cart (its existing line grows); the cart as it will be committed."""
     now = clock.now()
-    cart = db.session.execute(_BUMP, {"cart_id": cart_id, "now": now}).first()
+    with prepared(db.session):  # a key lookup: its plan cannot go stale as carts grow
+        cart = db.session.execute(_BUMP, {"cart_id": cart_id, "now": now}).first()
     if cart is None:
         raise DomainError(404, "cart_not_found", "No such cart.", cart_id=cart_id)
     carts.check_access(cart, actor)
@@ -71,7 +73,9 @@ def add_line(cart_id: str, sku: str, quantity: int, actor: Actor, if_match=None)
     carts.check_version(cart.version - 1, if_match)
     upsert = _UPSERT[db.session.get_bind().dialect.name]
     params = {"cart_id": cart_id, "sku": sku, "quantity": quantity, "now": now}
-    if db.session.execute(upsert, params).scalar() is None:
+    with prepared(db.session):  # key lookups too
+        added_units = db.session.execute(upsert, params).scalar()
+    if added_units is None:
         raise _refusal(cart_id, sku)
     view = load(cart_id)
     if len(view.lines) > carts.MAX_LINES:

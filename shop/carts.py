@@ -18,6 +18,7 @@ from shop.cart_snapshot import CartSnapshot
 from shop.errors import DomainError
 from shop.extensions import clock, db
 from shop.models.carts import Cart, CartEvent, CartLine
+from shop.plans import prepared
 from stores.services import get_store
 
 MAX_LINE_QUANTITY = 99
@@ -121,9 +122,10 @@ _LOG = insert(CartEvent.__table__)
 
 def log(cart: Cart | CartSnapshot, actor: Actor, type_: str, summary: str, **detail) -> None:
     """Append the event at once (Core: events are only ever appended) and tell the timeline."""
-    db.session.execute(_LOG, {
-        "cart_id": cart.id, "type": type_, "channel": actor.channel, "actor_type": actor.kind,
-        "actor_id": actor.user_id, "store_id": actor.store_id, "detail": detail, "created_at": clock.now()})
+    with prepared(db.session):  # a plain INSERT: nothing in its plan can go stale
+        db.session.execute(_LOG, {
+            "cart_id": cart.id, "type": type_, "channel": actor.channel, "actor_type": actor.kind,
+            "actor_id": actor.user_id, "store_id": actor.store_id, "detail": detail, "created_at": clock.now()})
     events.cart_changed.send(
         current_app._get_current_object(), cart_id=cart.id, customer_id=cart.customer_id,
         type=type_, channel=actor.channel, actor_type=actor.kind, summary=summary,
