@@ -13,16 +13,6 @@ from tests.support import factories as f
 from tests.support.invariants import assert_stock_invariants
 
 
-@pytest.fixture
-def shelf(app):
-    s = f.store()
-    mug, tea = f.product(sku="MUG"), f.product(sku="TEA")
-    f.stock(s, mug, 5)
-    f.stock(s, tea, 2)
-    db.session.commit()
-    return s, mug, tea
-
-
 def _count(model) -> int:
     return db.session.scalar(db.select(db.func.count()).select_from(model))
 

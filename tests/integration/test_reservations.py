@@ -15,16 +15,6 @@ from tests.support.invariants import assert_stock_invariants
 
 
 @pytest.fixture
-def shelf(app):
-    s = f.store()
-    mug, tea = f.product(sku="MUG"), f.product(sku="TEA")
-    f.stock(s, mug, 5)
-    f.stock(s, tea, 2)
-    db.session.commit()
-    return s, mug, tea
-
-
-@pytest.fixture
 def later(monkeypatch):
     def move(minutes: int):
         when = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=minutes)
