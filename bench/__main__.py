@@ -10,7 +10,7 @@ import os
 import platform
 
 from bench import load, scenarios
-from bench.servers import bench_database, gunicorn, make_ready, prepared_carts, settle
+from bench.servers import CATALOG, bench_database, gunicorn, make_ready, prepared_carts, settle
 
 THREADS = int(os.environ.get("BENCH_THREADS", "8"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
@@ -37,7 +37,8 @@ def table(results: list[load.Result], baseline_rps: float) -> str:
 
 def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-          f"gunicorn sync x{WORKERS}, client threads {THREADS}, {SECONDS:.0f} s per scenario")
+          f"gunicorn sync x{WORKERS}, client threads {THREADS}, {SECONDS:.0f} s per scenario; "
+          f"catalog {CATALOG + 101} SKUs stocked at 3 stores")
     with bench_database() as (url, seed):
         env = {"DATABASE_URL": url, "BENCH_STORE_ID": str(seed.store_id),
                "BENCH_PRODUCT_ID": str(seed.baseline_product_id), "LOG_LEVEL": "WARNING"}

@@ -15,10 +15,13 @@ from pathlib import Path
 import flask_migrate
 import psycopg
 import requests
-from sqlalchemy import make_url
+from sqlalchemy import make_url, text
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+# The rest of a real catalog, stocked at the bench store and two others: the planner picks plans
+# for tables of this size (a 100-row table is read whole, and hides what an index lookup costs).
+CATALOG = int(os.environ.get("BENCH_CATALOG", "20000"))
 
 
 @dataclass
@@ -44,6 +47,7 @@ def _seed(url: str) -> Seed:
     with app.app_context():
         flask_migrate.upgrade()
         store = f.store(code="BENCH")
+        stores = [store, f.store(code="BENCH-2"), f.store(code="BENCH-3")]
         products = [f.product(sku=f"B-{i:03d}") for i in range(100)]
         baseline = f.product(sku="BASELINE")
         for p in [*products, baseline]:
@@ -52,9 +56,29 @@ def _seed(url: str) -> Seed:
         staff = f.user("staff", [store])
         plain, _ = auth.issue_token(staff)
         db.session.commit()
+        _catalog([s.id for s in stores])
         seed = Seed(store.id, baseline.id, [p.sku for p in products], plain)
         db.engine.dispose()
     return seed
+
+
+def _catalog(store_ids: list[int]) -> None:
+    """CATALOG more products, each received at every bench store (ledger and figures agree)."""
+    from shop.extensions import db
+
+    db.session.execute(text(
+        "INSERT INTO products (sku, name, price, currency, active, created_at, updated_at) "
+        "SELECT 'C-' || lpad(g::text, 6, '0'), 'Catalog item ' || g, 100 + g % 5000, 'USD', true, now(), now() "
+        "FROM generate_series(1, :n) AS g"), {"n": CATALOG})
+    for table, columns, values in (
+        ("stock", "store_id, product_id, on_hand, reserved, safety_stock", ":s, p.id, 50, 0, 0"),
+        ("stock_ledger", "store_id, product_id, delta_on_hand, delta_reserved, reason, source, created_at",
+         ":s, p.id, 50, 0, 'receipt', 'bench', now()"),
+    ):
+        for store_id in store_ids:
+            db.session.execute(text(f"INSERT INTO {table} ({columns}) SELECT {values} FROM products AS p "
+                                    "WHERE p.sku LIKE 'C-%'"), {"s": store_id})
+    db.session.commit()
 
 
 @contextlib.contextmanager

@@ -16,16 +16,17 @@ unknown SKU from a short one.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from sqlalchemy import text
 
 from shop.extensions import db
 from shop.plans import prepared
 
-_HOLD = text("""
+_HOLD = """
 WITH want AS (
     SELECT p.id AS product_id, p.sku, w.quantity
-    FROM unnest(CAST(:skus AS text[]), CAST(:quantities AS integer[])) AS w(sku, quantity)
+    FROM (VALUES {lines}) AS w(sku, quantity)
     JOIN products AS p ON p.sku = w.sku AND (p.active OR NOT :active_only)
 ), locked AS (
     SELECT s.product_id, s.on_hand - s.reserved - s.safety_stock AS free
@@ -34,7 +35,7 @@ WITH want AS (
     ORDER BY s.product_id
     FOR UPDATE
 ), verdict AS (
-    SELECT count(*) = cardinality(CAST(:skus AS text[])) AND coalesce(bool_and(l.free >= w.quantity), false) AS ok
+    SELECT count(*) = {count} AND coalesce(bool_and(l.free >= w.quantity), false) AS ok
     FROM locked AS l JOIN want AS w USING (product_id)
 ), hold AS (
     INSERT INTO reservations (store_id, reference, status, expires_at, at_risk, created_at)
@@ -57,20 +58,28 @@ WITH want AS (
 SELECT hold.id, hold_lines.id, want.product_id, want.sku
 FROM hold, hold_lines JOIN want USING (product_id)
 ORDER BY want.product_id
-""")
+"""
+
+
+@functools.cache
+def _statement(count: int):
+    """The statement for holds of `count` lines. The lines are a VALUES list, not arrays: the
+    planner then knows how many rows it joins even in a generic plan, finds the reused plan as
+    cheap as a fresh one, and keeps it (with arrays it guessed 10 rows and planned every hold)."""
+    lines = ", ".join(f"(CAST(:sku_{i} AS text), CAST(:quantity_{i} AS integer))" for i in range(count))
+    return text(_HOLD.format(lines=lines, count=count))
 
 
 def try_hold(store_id: int, quantities: dict[str, int], reference: str, now: dt.datetime,
              expires_at: dt.datetime, actor_id: int | None, *, active_only: bool):
     """(hold id, [(line id, product id, sku)] in product order) when every SKU is in the catalog
     and free and is now held; None when the statement wrote nothing and the full path must decide."""
-    skus = list(quantities)
+    params = {"active_only": active_only, "store_id": store_id, "reference": reference,
+              "expires_at": expires_at, "now": now, "actor_id": actor_id}
+    for i, (sku, quantity) in enumerate(quantities.items()):
+        params[f"sku_{i}"], params[f"quantity_{i}"] = sku, quantity
     with prepared(db.session):  # planning this statement costs more than running it
-        rows = db.session.execute(_HOLD, {
-            "skus": skus, "quantities": [quantities[sku] for sku in skus], "active_only": active_only,
-            "store_id": store_id, "reference": reference, "expires_at": expires_at, "now": now,
-            "actor_id": actor_id,
-        }).all()
+        rows = db.session.execute(_statement(len(quantities)), params).all()
     if not rows:
         return None
     return rows[0][0], [(line_id, product_id, sku) for _, line_id, product_id, sku in rows]
