@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from shop import auth
-from shop.auth_models import ApiToken, User
+from shop.auth_models import ApiToken, User, user_stores
 from shop.extensions import db
 from tests.api.test_problems import assert_problem
 from tests.support import factories as f
@@ -86,6 +86,24 @@ def test_expired_token_stops_working(client):
     headers = f.bearer(u)
     token = db.session.scalar(db.select(ApiToken))
     token.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    db.session.commit()
+    assert_problem(client.get("/api/v1/me", headers=headers), 401, "unauthorized")
+
+
+def test_a_deactivated_account_or_a_removed_store_takes_effect_on_the_next_request(client):
+    s = f.store()
+    f.product(sku="GONE-1")
+    staff = f.user("staff", [s])
+    headers = f.bearer(staff)
+    db.session.commit()
+    stock_url = f"/api/v1/stores/{s.id}/stock?skus=GONE-1"
+    assert "on_hand" in client.get(stock_url, headers=headers).get_json()[0]  # staff figures
+    db.session.execute(user_stores.delete().where(user_stores.c.user_id == staff.id))
+    db.session.commit()
+    assert "on_hand" not in client.get(stock_url, headers=headers).get_json()[0]
+    assert_problem(client.post(f"/api/v1/stores/{s.id}/reservations", headers=headers,
+                               json={"lines": [{"sku": "GONE-1", "quantity": 1}]}), 403, "wrong_store")
+    staff.active = False
     db.session.commit()
     assert_problem(client.get("/api/v1/me", headers=headers), 401, "unauthorized")
 
