@@ -3,6 +3,8 @@
 Lock order everywhere: stock rows (by product id, inventory.stock.lock_rows), then reservation
 rows through a conditional UPDATE of their status. Expired reservations never count as reserved:
 readers subtract them (inventory.stock.expired_units) and writers release them before they check.
+On PostgreSQL a hold is first tried as one statement (inventory.hold_statement), which grants only
+what this full path would grant and otherwise writes nothing.
 """
 
 from __future__ import annotations
