@@ -212,11 +212,18 @@ def test_queue_flags_lines_a_till_sale_left_uncovered(client, store_world):
 
 
 def test_queue_is_sorted_by_promise(client, store_world, monkeypatch):
+    # Placed within opening hours (9-21 in New York), each order is promised 30 minutes later; at
+    # night both would be promised for the same opening, so the times are fixed, not "now".
+    local = dt.datetime.now(ZoneInfo("America/New_York"))
+    two_pm = local.replace(hour=14, minute=0, second=0, microsecond=0)
+    if two_pm > local:
+        two_pm -= dt.timedelta(days=1)
+    monkeypatch.setattr(clock, "now", lambda: two_pm.astimezone(dt.UTC))
     first = placed(client, store_world, lines=(("MUG", 1),))
-    later = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)  # placed "earlier" -> promised earlier
-    monkeypatch.setattr(clock, "now", lambda: later)
-    second = placed(client, store_world, lines=(("MUG", 1),))
+    monkeypatch.setattr(clock, "now", lambda: (two_pm - dt.timedelta(hours=1)).astimezone(dt.UTC))
+    second = placed(client, store_world, lines=(("MUG", 1),))  # placed earlier -> promised earlier
     monkeypatch.undo()
+    assert first["order"]["promised_at"] != second["order"]["promised_at"]
     queue = client.get(f"/api/v1/stores/{store_world['store'].id}/orders", headers=store_world["staff"]).get_json()
     assert [o["number"] for o in queue] == [second["order"]["number"], first["order"]["number"]]
 
