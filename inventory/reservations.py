@@ -146,7 +146,7 @@ class Held:
     @classmethod
     def of(cls, r: Reservation) -> Held:
         return cls(r.id, r.store_id, r.reference, r.status, r.expires_at, r.at_risk,
-                   [HeldLine(line.product.sku, line.quantity, line.at_risk) for line in r.lines])
+                   [HeldLine(line.sku, line.quantity, line.at_risk) for line in r.lines])
 
 
 def reserve_skus(

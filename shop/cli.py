@@ -91,8 +91,8 @@ def import_catalog(file) -> None:
                 errors.append((line, exc.detail))
     if errors:
         _report_and_fail(errors)
-    db.session.commit()
     plans.analyze("products")
+    db.session.commit()
     click.echo(", ".join(f"{n} {what}" for what, n in counts.items()) + ".")
 
 
@@ -123,8 +123,8 @@ def import_stock(store_code: str, file) -> None:
             )
             changed += sum(1 for line in result["lines"] if line["delta_on_hand"])
             bar.update(len(chunk))
-    db.session.commit()
     plans.analyze("stock", "stock_ledger")
+    db.session.commit()
     click.echo(f"{len(parsed.rows)} SKUs counted at {store.code}, {changed} changed.")
 
 

@@ -36,12 +36,12 @@ def init_app(app: Flask) -> None:
 
 
 def analyze(*tables: str) -> None:
-    """After a bulk load: fresh statistics, so the planner (and every cached plan, which PostgreSQL
-    drops when they change) sees the tables as they are now, not in a minute when autovacuum looks."""
+    """After a bulk load, in its transaction: fresh statistics, so the planner (and every cached
+    plan, which PostgreSQL drops when they change) sees the tables as they are now, not in a minute
+    when autovacuum looks. The caller commits."""
     if db.session.get_bind().dialect.name != "postgresql":
         return
     db.session.execute(text("ANALYZE " + ", ".join(tables)))
-    db.session.commit()
 
 
 @contextlib.contextmanager
