@@ -38,9 +38,9 @@ def _conninfo(url: str) -> str:
 
 def _seed(url: str) -> Seed:
     from inventory import ledger, stock
-    from shop import auth
+    from shop.accounts import auth
     from shop.app import create_app
-    from shop.extensions import db
+    from shop.core.extensions import db
     from tests.support import factories as f
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "LOG_LEVEL": "WARNING"})
@@ -64,7 +64,7 @@ def _seed(url: str) -> Seed:
 
 def _catalog(store_ids: list[int]) -> None:
     """CATALOG more products, each received at every bench store (ledger and figures agree)."""
-    from shop.extensions import db
+    from shop.core.extensions import db
 
     db.session.execute(text(
         "INSERT INTO products (sku, name, price, currency, active, created_at, updated_at) "
@@ -128,10 +128,11 @@ def settle(url: str) -> None:
 
 def prepared_carts(url: str, store_id: int, n: int) -> list[str]:
     """Guest carts with one line and an email at the bench store, made in-process (not timed)."""
-    from shop import cart_adds, carts
-    from shop.actors import Actor
+    from shop.accounts.actors import Actor
     from shop.app import create_app
-    from shop.extensions import db
+    from shop.carts import adds as cart_adds
+    from shop.carts import service as carts
+    from shop.core.extensions import db
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "LOG_LEVEL": "WARNING"})
     ids = []
@@ -149,11 +150,11 @@ def prepared_carts(url: str, store_id: int, n: int) -> list[str]:
 
 def make_ready(url: str, orders: list[tuple[int, str]]) -> None:
     """Move the bench's orders to ready_for_pickup through the staff services (not timed)."""
-    from shop import orders as order_service
-    from shop import pickup
-    from shop.actors import Actor
+    from shop.accounts.actors import Actor
     from shop.app import create_app
-    from shop.extensions import db
+    from shop.core.extensions import db
+    from shop.orders import pickup
+    from shop.orders import queries as order_service
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "LOG_LEVEL": "WARNING"})
     with app.app_context():

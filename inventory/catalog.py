@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from sqlalchemy import bindparam, or_, select
 
 from inventory.models import Product
-from inventory.pagination import decode_cursor, page
-from shop.errors import DomainError
-from shop.extensions import db
+from shop.core.errors import DomainError
+from shop.core.extensions import db
+from shop.core.pagination import decode_cursor, page
 
 
 def get_product(sku: str) -> Product:

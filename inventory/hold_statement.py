@@ -20,8 +20,8 @@ import functools
 
 from sqlalchemy import text
 
-from shop.extensions import db
-from shop.plans import prepared
+from shop.core.extensions import db
+from shop.core.plans import prepared
 
 _HOLD = """
 WITH want AS (

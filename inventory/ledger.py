@@ -8,8 +8,9 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from inventory.models import LedgerEntry, Stock
-from inventory.pagination import decode_cursor, page
-from shop.extensions import clock, db
+from shop.core.clock import clock
+from shop.core.extensions import db
+from shop.core.pagination import decode_cursor, page
 
 _LEDGER, _STOCK = LedgerEntry.__table__, Stock.__table__
 _INSERT = insert(_LEDGER)

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (
-    JSON,
-    CheckConstraint,
-    ForeignKey,
-    Index,
-    String,
-    UniqueConstraint,
-)
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.extensions import UTCDateTime, db, utcnow
+from shop.core.clock import utcnow
+from shop.core.extensions import UTCDateTime, db
 
 LEDGER_REASONS = ("receipt", "sale", "return", "count", "damage", "reservation", "release", "pickup")
 

@@ -22,8 +22,9 @@ from sqlalchemy.orm.util import identity_key
 from inventory import catalog, hold_statement, ledger
 from inventory.models import Product, Reservation, ReservationLine, Stock
 from inventory.stock import available, expired_units, lock_rows, run_locking
-from shop.errors import DomainError
-from shop.extensions import clock, db
+from shop.core.clock import clock
+from shop.core.errors import DomainError
+from shop.core.extensions import db
 
 
 def _claim(reservation: Reservation, new_status: str) -> bool:

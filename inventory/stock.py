@@ -17,8 +17,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import lazyload
 
 from inventory.models import Product, Reservation, ReservationLine, Stock
-from shop.errors import DomainError
-from shop.extensions import db
+from shop.core.errors import DomainError
+from shop.core.extensions import db
 from stores.services import find_stores, get_store
 
 

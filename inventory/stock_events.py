@@ -16,9 +16,10 @@ from sqlalchemy.exc import IntegrityError
 from inventory import ledger
 from inventory.models import Product, Reservation, ReservationLine, StockEvent
 from inventory.stock import available, lock_rows
-from shop import events
-from shop.errors import DomainError
-from shop.extensions import clock, db
+from shop.core import events
+from shop.core.clock import clock
+from shop.core.errors import DomainError
+from shop.core.extensions import db
 
 EVENT_TYPES = ("receipt", "sale", "return", "count", "damage")
 _SIGN = {"receipt": 1, "return": 1, "sale": -1, "damage": -1}

@@ -15,8 +15,8 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from shop import events
-from shop.extensions import db
+from shop.core import events
+from shop.core.extensions import db
 
 log = logging.getLogger(__name__)
 PENDING = "omnishop_pending_eml"

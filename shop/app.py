@@ -8,9 +8,9 @@ from flask import Flask
 
 import notifications
 from shop import config as settings
-from shop import errors, plans
-from shop.extensions import api, cors, db, limiter, migrate
-from shop.logs import configure_logging
+from shop.core import errors, plans
+from shop.core.extensions import api, cors, db, limiter, migrate
+from shop.core.logs import configure_logging
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 CORS_HEADERS = ["Authorization", "Content-Type", "If-Match", "Idempotency-Key", "X-Request-ID",
@@ -53,7 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
     from shop.cli import shop_cli
 
     app.cli.add_command(shop_cli)
-    from shop import guest_history, timeline
+    from shop.accounts import guest_history, timeline
 
     timeline.init_app(app)
     guest_history.init_app(app)
@@ -64,19 +64,25 @@ def create_app(config: dict | None = None) -> Flask:
 def _register_models() -> None:
     """Import every model module so the metadata (and Alembic) sees all tables."""
     import inventory.models  # noqa: F401
-    import shop.auth_models  # noqa: F401
-    import shop.models  # noqa: F401
+    import shop.accounts.models  # noqa: F401
+    import shop.carts.models  # noqa: F401
+    import shop.core.idempotency  # noqa: F401
+    import shop.orders.models  # noqa: F401
+    import shop.payments.models  # noqa: F401
     import stores.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
     from inventory.views import products, reservations, stock
-    from shop.health import bp as health_bp
-    from shop.views import accounts, carts, coupons, orders, timeline, webhooks
+    from shop.accounts import views as accounts
+    from shop.carts import views as carts
+    from shop.core.health import bp as health_bp
+    from shop.orders import views as orders
+    from shop.payments import views as payments
     from stores import views as stores
 
     prefix = "/api/v1"
-    modules = (accounts, stores, products, stock, reservations, carts, coupons, timeline, orders, webhooks)
+    modules = (accounts, stores, products, stock, reservations, carts, orders, payments)
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=prefix)
     app.register_blueprint(health_bp)

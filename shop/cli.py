@@ -7,9 +7,11 @@ from flask.cli import AppGroup
 
 from inventory import catalog, imports, stock_events
 from inventory.models import Product
-from shop import accounts, demo, plans
-from shop.errors import DomainError
-from shop.extensions import db
+from shop.accounts import service as accounts
+from shop.core import plans
+from shop.core.errors import DomainError
+from shop.core.extensions import db
+from shop.demo import data as demo
 from stores.models import Store
 
 IMPORT_CHUNK = 200
@@ -26,7 +28,7 @@ def create_user(email: str, password: str, role: str, store_codes: tuple[str, ..
     """Make a staff, marketing or admin account."""
     from marshmallow import ValidationError
 
-    from shop.contact import normalize_email
+    from shop.accounts.contact import normalize_email
 
     try:
         email = normalize_email(email)
@@ -132,7 +134,7 @@ def import_stock(store_code: str, file) -> None:
 def sweep() -> None:
     """Run every sweep once (the scheduler will run them on a timer); one commit per sweep."""
     from inventory import reservations
-    from shop import order_sweeps
+    from shop.orders import sweeps as order_sweeps
 
     jobs = [
         ("expired reservations released", reservations.release_expired),

@@ -7,7 +7,8 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, String, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.extensions import UTCDateTime, db, utcnow
+from shop.core.clock import utcnow
+from shop.core.extensions import UTCDateTime, db
 
 
 class Store(db.Model):

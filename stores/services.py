@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import selectinload
 
-from shop.errors import DomainError
-from shop.extensions import db
+from shop.core.errors import DomainError
+from shop.core.extensions import db
 from stores.geo import distance_km
 from stores.hours import OpenState, open_state
 from stores.models import OpeningException, OpeningHours, Store

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from shop import auth
-from shop.extensions import clock, db
+from shop.accounts import auth
+from shop.core.clock import clock
+from shop.core.extensions import db
 from stores import services
 from stores.schemas import StorePatchSchema, StoreQuerySchema, StoreSchema
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import make_url, text
 
 from shop.app import create_app
-from shop.extensions import db, limiter
+from shop.core.extensions import db, limiter
 
 pytest_plugins = ["tests.support.orders", "tests.support.localstripe", "tests.support.concurrency"]
 

@@ -7,8 +7,8 @@ from flask_smorest import Blueprint
 
 from inventory import catalog
 from inventory.schemas import ProductPageSchema, ProductPatchSchema, ProductQuerySchema, ProductSchema
-from shop import auth
-from shop.extensions import db
+from shop.accounts import auth
+from shop.core.extensions import db
 
 blp = Blueprint("products", __name__, description="The catalog: SKUs, names, prices")
 

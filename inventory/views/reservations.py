@@ -13,9 +13,9 @@ from flask_smorest import Blueprint
 
 from inventory import reservations
 from inventory.schemas import ReservationCreateSchema, ReservationSchema
-from shop import auth
-from shop.errors import DomainError
-from shop.extensions import db
+from shop.accounts import auth
+from shop.core.errors import DomainError
+from shop.core.extensions import db
 
 blp = Blueprint("reservations", __name__, description="Holding units at a store")
 

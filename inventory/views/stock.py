@@ -19,8 +19,9 @@ from inventory.schemas import (
     split_skus,
 )
 from inventory.stock_events import record_event
-from shop import auth
-from shop.extensions import clock, db
+from shop.accounts import auth
+from shop.core.clock import clock
+from shop.core.extensions import db
 from stores.services import DEFAULT_RADIUS_KM, get_store
 
 blp = Blueprint("stock", __name__, description="Stock per store and SKU, till events, ledger")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from shop import auth
-from shop.auth_models import ApiToken, User, user_stores
-from shop.extensions import db
+from shop.accounts import auth
+from shop.accounts.models import ApiToken, User, user_stores
+from shop.core.extensions import db
 from tests.api.test_problems import assert_problem
 from tests.support import factories as f
 from tests.support.signals import captured
@@ -153,7 +153,7 @@ def test_profile_patch_validates_and_changes_only_own_profile(client):
 
 
 def test_email_verification_with_signed_token(client, app):
-    from shop import events
+    from shop.core import events
 
     with captured(events.email_verification_requested) as sent:
         sign_up(client)

@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 
 from inventory.models import Product
-from shop.extensions import clock, db
-from shop.models.carts import Cart, CartEvent
+from shop.carts.models import Cart, CartEvent
+from shop.core.clock import clock
+from shop.core.extensions import db
 from tests.api.test_problems import assert_problem
 from tests.support import factories as f
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from inventory.models import Product
-from shop.extensions import db
+from shop.core.extensions import db
 from tests.api.test_problems import assert_problem
 from tests.support import factories as f
 

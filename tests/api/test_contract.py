@@ -8,12 +8,9 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-)
+from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
-from shop.extensions import db
+from shop.core.extensions import db
 from tests.support import factories as f
 
 schema = schemathesis.pytest.from_fixture("api_schema")

@@ -6,9 +6,10 @@ import datetime as dt
 
 import pytest
 
-from shop import coupons
-from shop.extensions import clock, db
-from shop.models.coupons import Coupon
+from shop.carts import coupons
+from shop.carts.models import Coupon
+from shop.core.clock import clock
+from shop.core.extensions import db
 from tests.api.test_carts import add, sign_in
 from tests.api.test_problems import assert_problem
 from tests.support import factories as f
@@ -137,7 +138,7 @@ def test_tampered_expired_and_ordered_links(client, market, app, monkeypatch):
     cart_id = cart_with(client, ("MUG", 1))
     token = client.post(f"/api/v1/carts/{cart_id}/recovery-links").get_json()["token"]
     assert_problem(client.get(f"/api/v1/carts/recover/{token[:-2]}xx"), 404, "link_invalid")
-    from shop.models.carts import Cart
+    from shop.carts.models import Cart
 
     db.session.get(Cart, cart_id).status = "converted"
     db.session.commit()
@@ -161,7 +162,7 @@ def test_recovery_redirects_browsers_to_the_storefront(client, market, app):
 
 
 def test_verified_email_links_earlier_guest_carts_but_an_unverified_one_does_not(client, market):
-    from shop import events
+    from shop.core import events
 
     guest = cart_with(client, ("MUG", 1))
     client.patch(f"/api/v1/carts/{guest}", json={"email": "carol@example.com"})

@@ -6,7 +6,7 @@ import io
 import json
 import logging
 
-from shop.logs import RedactingJsonFormatter, RequestContextFilter, redact
+from shop.core.logs import RedactingJsonFormatter, RequestContextFilter, redact
 
 
 def test_redact_removes_secrets():

@@ -8,9 +8,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from inventory.models import LedgerEntry, Stock
-from shop import events, order_sweeps
-from shop.extensions import clock, db
-from shop.models.orders import Order, OrderEvent
+from shop.core import events
+from shop.core.clock import clock
+from shop.core.extensions import db
+from shop.orders import sweeps as order_sweeps
+from shop.orders.models import Order, OrderEvent
 from tests.api.test_carts import sign_in
 from tests.api.test_problems import assert_problem
 from tests.support.invariants import assert_stock_invariants
@@ -229,7 +231,7 @@ def test_queue_is_sorted_by_promise(client, store_world, monkeypatch):
 
 
 def test_signals_carry_what_a_message_needs(client, store_world):
-    from shop import events
+    from shop.core import events
     from tests.support.signals import captured
 
     with captured(events.order_placed) as placed_msgs, captured(events.order_ready) as ready_msgs:

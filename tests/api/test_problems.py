@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from shop.auth_models import User
-from shop.extensions import db
+from shop.accounts.models import User
+from shop.core.extensions import db
 from tests.conftest import make_app
 
 PROBLEM = "application/problem+json"

@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from shop.extensions import clock, db
+from shop.core.clock import clock
+from shop.core.extensions import db
 from stores.models import Store
 from tests.api.test_problems import assert_problem
 from tests.support import factories as f

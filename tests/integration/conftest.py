@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shop.extensions import db
+from shop.core.extensions import db
 from tests.support import factories as f
 
 

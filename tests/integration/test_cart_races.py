@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from shop.extensions import db
+from shop.core.extensions import db
 from tests.support import factories as f
 from tests.support.concurrency import hammer
 

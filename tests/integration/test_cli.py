@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from inventory.models import LedgerEntry, Product, Stock
-from shop import auth
-from shop.auth_models import User
-from shop.extensions import db
-from shop.models.orders import Order
+from shop.accounts import auth
+from shop.accounts.models import User
+from shop.core.extensions import db
+from shop.orders.models import Order
 from stores.models import Store
 from tests.support import factories as f
 

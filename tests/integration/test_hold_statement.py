@@ -7,8 +7,8 @@ from sqlalchemy import event
 
 from inventory import reservations
 from inventory.models import LedgerEntry, Reservation, ReservationLine, Stock
-from shop.errors import DomainError
-from shop.extensions import db
+from shop.core.errors import DomainError
+from shop.core.extensions import db
 from tests.support import factories as f
 from tests.support.invariants import assert_stock_invariants
 

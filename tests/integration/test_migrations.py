@@ -7,7 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from shop.extensions import db
+from shop.core.extensions import db
 from tests.conftest import make_app
 
 

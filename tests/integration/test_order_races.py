@@ -7,8 +7,9 @@ from collections import Counter
 import pytest
 import stripe
 
-from shop.extensions import db
-from shop.models.orders import Order, Payment
+from shop.core.extensions import db
+from shop.orders.models import Order
+from shop.payments.models import Payment
 from tests.support import factories as f
 from tests.support.concurrency import hammer
 from tests.support.invariants import assert_stock_invariants

@@ -9,9 +9,11 @@ import time
 import pytest
 import stripe
 
-from shop import order_sweeps
-from shop.extensions import clock, db
-from shop.models.orders import Order, WebhookEvent
+from shop.core.clock import clock
+from shop.core.extensions import db
+from shop.orders import sweeps as order_sweeps
+from shop.orders.models import Order
+from shop.payments.models import WebhookEvent
 from tests.api.test_problems import assert_problem
 from tests.support.invariants import assert_stock_invariants
 from tests.support.orders import WEBHOOK_SECRET, cart_for, checkout, post_event, signed_event

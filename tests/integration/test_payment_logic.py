@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from shop import payments
-from shop.extensions import db
-from shop.models.orders import Order
+from shop.core.extensions import db
+from shop.orders.models import Order
+from shop.payments import gateway as payments
 from tests.api.test_problems import assert_problem
 from tests.support.orders import cart_for, checkout
 
@@ -60,7 +60,8 @@ def gateway(app):
 
 
 def ready_card_order(client, world, gateway):
-    from shop import order_payments, orders
+    from shop.orders import payment_events as order_payments
+    from shop.orders import queries as orders
 
     body = checkout(client, cart_for(client, world["store"], lines=(("MUG", 2),)), payment_method="card").get_json()
     order = orders.get_order(body["order"]["id"])
@@ -114,7 +115,7 @@ def test_refunds_are_capped_at_what_was_captured(client, store_world, gateway):
 
 
 def test_a_void_that_fails_is_retried_by_the_sweep(client, store_world, gateway):
-    from shop import order_sweeps
+    from shop.orders import sweeps as order_sweeps
 
     body = checkout(client, cart_for(client, store_world["store"]), payment_method="card").get_json()
     original = gateway.cancel

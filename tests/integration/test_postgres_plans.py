@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import text
 
 from inventory import reservations, stock
-from shop.extensions import clock, db
+from shop.core.clock import clock
+from shop.core.extensions import db
 from tests.support import factories as f
 
 pytestmark = pytest.mark.postgres

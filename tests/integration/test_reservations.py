@@ -8,8 +8,9 @@ import pytest
 
 from inventory import reservations, stock
 from inventory.models import LedgerEntry, Reservation, Stock
-from shop.errors import DomainError
-from shop.extensions import clock, db
+from shop.core.clock import clock
+from shop.core.errors import DomainError
+from shop.core.extensions import db
 from tests.support import factories as f
 from tests.support.invariants import assert_stock_invariants
 

@@ -11,8 +11,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from inventory import reservations, stock, stock_events
 from inventory.models import Reservation
-from shop.errors import DomainError
-from shop.extensions import clock, db
+from shop.core.clock import clock
+from shop.core.errors import DomainError
+from shop.core.extensions import db
 from tests.conftest import _wipe
 from tests.support import factories as f
 from tests.support.invariants import assert_stock_invariants

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from inventory.models import Reservation
-from shop.extensions import db
+from shop.core.extensions import db
 from tests.support import factories as f
 from tests.support.concurrency import hammer
 from tests.support.invariants import assert_stock_invariants

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from shop.extensions import db
+from shop.core.extensions import db
 from tests.conftest import make_app
 
 

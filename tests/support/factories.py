@@ -8,8 +8,9 @@ import itertools
 from inventory import ledger
 from inventory import stock as inventory_stock
 from inventory.models import Product
-from shop import accounts, auth
-from shop.extensions import db
+from shop.accounts import auth
+from shop.accounts import service as accounts
+from shop.core.extensions import db
 from stores.models import OpeningHours, Store
 
 _seq = itertools.count(1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from inventory.models import LedgerEntry, Reservation, ReservationLine, Stock
-from shop.extensions import db
+from shop.core.extensions import db
 
 
 def assert_stock_invariants() -> None:

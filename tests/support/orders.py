@@ -8,7 +8,7 @@ import uuid
 import pytest
 import stripe
 
-from shop.extensions import db
+from shop.core.extensions import db
 from tests.support import factories as f
 
 WEBHOOK_SECRET = "whsec_test_secret"

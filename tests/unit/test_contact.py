@@ -3,7 +3,7 @@
 import pytest
 from marshmallow import ValidationError
 
-from shop.contact import normalize_email, normalize_phone
+from shop.accounts.contact import normalize_email, normalize_phone
 
 
 def test_phone_numbers_become_e164():

@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shop import order_states, orders
-from shop.actors import Actor
-from shop.errors import DomainError
+from shop.accounts.actors import Actor
+from shop.core.errors import DomainError
+from shop.orders import queries as orders
+from shop.orders import states as order_states
 
 SHOPPER = Actor("customer", None, "web")
 STAFF = Actor("staff", None, "store", 1)

@@ -1,0 +1,59 @@
+"""The customer timeline: every interaction on every channel, appended by signal receivers."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import select
+
+from shop.accounts.models import TimelineEntry
+from shop.core import events
+from shop.core.extensions import db
+from shop.core.pagination import decode_cursor, page
+
+
+def append(customer_id: int, type_: str, channel: str, summary: str, reference: str = "") -> None:
+    db.session.add(TimelineEntry(customer_id=customer_id, type=type_, channel=channel,
+                                 summary=summary[:300], reference=reference))
+
+
+def entries(customer_id: int, limit: int, cursor: str | None) -> dict:
+    stmt = (
+        select(TimelineEntry)
+        .where(TimelineEntry.customer_id == customer_id)
+        .order_by(TimelineEntry.id.desc())
+        .limit(limit + 1)
+    )
+    before = decode_cursor(cursor, int)
+    if before is not None:
+        stmt = stmt.where(TimelineEntry.id < before)
+    result = page(list(db.session.scalars(stmt)), limit, key=lambda e: e.id)
+    last = db.session.scalar(
+        select(TimelineEntry).where(TimelineEntry.customer_id == customer_id)
+        .order_by(TimelineEntry.id.desc()).limit(1)
+    )
+    result["last_contact"] = last
+    return result
+
+
+def init_app(app: Flask) -> None:
+    """Connect the receivers that turn domain signals into timeline entries."""
+
+    def on_cart(sender, customer_id, cart_id, type, channel, summary, **_):
+        if customer_id is not None:
+            append(customer_id, f"cart.{type}", channel, summary, f"cart:{cart_id}")
+
+    def on_signup(sender, user_id, **_):
+        append(user_id, "account.created", "web", "Created an account")
+
+    def on_verified(sender, user_id, **_):
+        append(user_id, "account.email_verified", "web", "Verified their email address")
+
+    def on_order(sender, customer_id, order_id, number, type, channel, status, **_):
+        if customer_id is not None:
+            append(customer_id, f"order.{type}", channel, f"Order {number}: {type.replace('_', ' ')} ({status})",
+                   f"order:{order_id}")
+
+    events.cart_changed.connect(on_cart, sender=app, weak=False)
+    events.order_event.connect(on_order, sender=app, weak=False)
+    events.customer_signed_up.connect(on_signup, sender=app, weak=False)
+    events.customer_email_verified.connect(on_verified, sender=app, weak=False)

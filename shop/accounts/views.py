@@ -1,0 +1,136 @@
+"""Accounts endpoints: tokens, customer sign-up, own profile, email verification, customer look-up."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from shop.accounts import auth, timeline
+from shop.accounts import service as accounts
+from shop.accounts.models import User
+from shop.accounts.schemas import (
+    CustomerCreateSchema,
+    CustomerQuerySchema,
+    EmailVerificationSchema,
+    ProfilePatchSchema,
+    ProfileSchema,
+    TimelinePageSchema,
+    TimelineQuerySchema,
+    TokenRequestSchema,
+    TokenSchema,
+)
+from shop.core.errors import DomainError
+from shop.core.extensions import db, limiter
+
+blp = Blueprint("accounts", __name__, description="Sign-in tokens, customer accounts, profiles")
+
+
+def _account_key() -> str:
+    """Rate-limit key for token creation per account: the email asked for."""
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    return f"account:{str(email).strip().lower()}" if email else "account:-"
+
+
+@blp.route("/auth/tokens")
+class Tokens(MethodView):
+    decorators = [
+        limiter.limit(lambda: current_app.config["TOKEN_RATE_LIMIT_PER_ADDRESS"], methods=["POST"]),
+        limiter.limit(
+            lambda: current_app.config["TOKEN_RATE_LIMIT_PER_ACCOUNT"],
+            key_func=_account_key,
+            methods=["POST"],
+        ),
+    ]
+
+    @blp.arguments(TokenRequestSchema())
+    @blp.response(201, TokenSchema)
+    def post(self, data):
+        """Sign in: trade email and password for a bearer token."""
+        user = auth.authenticate(data["email"], data["password"])
+        plain, token = auth.issue_token(user)
+        db.session.commit()
+        return {"token": plain, "expires_at": token.expires_at, "user": user}
+
+
+@blp.route("/auth/tokens/current")
+class CurrentToken(MethodView):
+    @auth.login_required
+    @blp.response(204)
+    def delete(self):
+        """Sign out: the token stops working at once."""
+        auth.revoke(auth.current_token())
+        db.session.commit()
+
+
+@blp.route("/customers")
+class Customers(MethodView):
+    @blp.arguments(CustomerCreateSchema())
+    @blp.response(201, ProfileSchema)
+    def post(self, data):
+        """Shopper sign-up; a verification token for the email is sent."""
+        user = accounts.sign_up(data["email"], data["password"], data["name"], data.get("phone"))
+        db.session.commit()
+        return user
+
+    @auth.roles_required(*auth.STAFF_ROLES)
+    @blp.arguments(CustomerQuerySchema(), location="query")
+    @blp.response(200, ProfileSchema(many=True))
+    def get(self, args):
+        """Look a customer up by email, phone or name (staff at the counter, marketing, admin)."""
+        return accounts.find_customers(args["q"], args["limit"])
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @auth.login_required
+    @blp.response(200, ProfileSchema)
+    def get(self):
+        """The signed-in user's own profile."""
+        return auth.current_user()
+
+    @auth.login_required
+    @blp.arguments(ProfilePatchSchema())
+    @blp.response(200, ProfileSchema)
+    def patch(self, data):
+        """Change own name or phone."""
+        user = accounts.update_profile(auth.current_user(), data)
+        db.session.commit()
+        return user
+
+
+@blp.route("/me/email-verification")
+class EmailVerification(MethodView):
+    @auth.login_required
+    @blp.arguments(EmailVerificationSchema())
+    @blp.response(200, ProfileSchema)
+    def post(self, data):
+        """Verify the account's email with the signed token that was sent to it."""
+        user = accounts.verify_email(auth.current_user(), data["token"])
+        db.session.commit()
+        return user
+
+
+
+@blp.route("/customers/<int:customer_id>/timeline")
+class CustomerTimeline(MethodView):
+    @auth.roles_required(*auth.STAFF_ROLES)
+    @blp.arguments(TimelineQuerySchema(), location="query")
+    @blp.response(200, TimelinePageSchema)
+    def get(self, args, customer_id):
+        """Everything a customer did or was told, newest first, with the last contact on top."""
+        customer = db.session.get(User, customer_id)
+        if customer is None or customer.role != "customer":
+            raise DomainError(404, "customer_not_found", f"No customer {customer_id}.")
+        return timeline.entries(customer.id, args["limit"], args.get("cursor"))
+
+
+@blp.route("/me/timeline")
+class MyTimeline(MethodView):
+    @auth.roles_required("customer")
+    @blp.arguments(TimelineQuerySchema(), location="query")
+    @blp.response(200, TimelinePageSchema)
+    def get(self, args):
+        """My own timeline."""
+        return timeline.entries(auth.current_caller().id, args["limit"], args.get("cursor"))

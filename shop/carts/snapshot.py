@@ -1,0 +1,92 @@
+"""A cart read in one statement: the cart, its lines, current prices and stock at the pickup store.
+
+Every page of every channel shows the cart, so reading it is the hottest path in the shop. One
+prebuilt Core statement replaces ORM loads of the cart, its lines and products plus a stock query
+(see docs/performance.md). Writers still lock and change the ORM `Cart`; after their flush they
+read the snapshot in the same transaction, so the answer is exactly what they are about to commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import and_, bindparam, select
+
+from inventory.models import Product, Stock
+from inventory.stock import available, expired_units
+from shop.carts.models import Cart, CartLine
+from shop.core.clock import clock
+from shop.core.extensions import db
+
+
+@dataclass(frozen=True)
+class SnapshotLine:
+    sku: str
+    name: str
+    quantity: int
+    price: int
+    price_at_add: int
+    currency: str
+    active: bool
+    available: int | None  # None without a pickup store
+
+
+@dataclass(frozen=True)
+class CartSnapshot:
+    id: str
+    customer_id: int | None
+    status: str
+    merged_into_id: str | None
+    pickup_store_id: int | None
+    email: str | None
+    phone: str | None
+    coupon_code: str | None
+    version: int
+    notes: list
+    last_activity_at: dt.datetime
+    lines: tuple[SnapshotLine, ...]
+
+
+_carts, _lines, _products, _stock = Cart.__table__, CartLine.__table__, Product.__table__, Stock.__table__
+_CART_COLUMNS = ("id", "customer_id", "status", "merged_into_id", "pickup_store_id", "email", "phone",
+                 "coupon_code", "version", "notes", "last_activity_at")
+_STATEMENT = (
+    select(
+        *(_carts.c[name] for name in _CART_COLUMNS),
+        _lines.c.quantity, _lines.c.unit_price_at_add,
+        _products.c.sku, _products.c.name, _products.c.price, _products.c.currency, _products.c.active,
+        _stock.c.on_hand,
+        (_stock.c.reserved - expired_units(_carts.c.pickup_store_id, _lines.c.product_id, bindparam("now")))
+        .label("reserved"),
+        _stock.c.safety_stock,
+    )
+    .select_from(_carts)
+    .outerjoin(_lines, _lines.c.cart_id == _carts.c.id)
+    .outerjoin(_products, _products.c.id == _lines.c.product_id)
+    .outerjoin(_stock, and_(_stock.c.store_id == _carts.c.pickup_store_id,
+                            _stock.c.product_id == _lines.c.product_id))
+    .where(_carts.c.id == bindparam("cart_id"))
+    .order_by(_lines.c.id)
+)
+
+
+def _line(row) -> SnapshotLine:
+    if row.pickup_store_id is None:
+        free = None
+    elif row.on_hand is None:  # never stocked at this store
+        free = 0
+    else:
+        free = available(row.on_hand, row.reserved, row.safety_stock)
+    return SnapshotLine(row.sku, row.name, row.quantity, row.price, row.unit_price_at_add, row.currency,
+                        row.active, free)
+
+
+def load(cart_id: str) -> CartSnapshot | None:
+    """The cart as it stands in this transaction (flush ORM changes first), or None."""
+    rows = db.session.execute(_STATEMENT, {"cart_id": cart_id, "now": clock.now()}).all()
+    if not rows:
+        return None
+    head = rows[0]
+    lines = tuple(_line(row) for row in rows if row.sku is not None)
+    return CartSnapshot(*(getattr(head, name) for name in _CART_COLUMNS), lines=lines)

@@ -1,0 +1,173 @@
+"""DomainError and the one error handler that renders every error as application/problem+json."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from flask import Flask, Response, g, json, request
+from sqlalchemy.exc import DataError, IntegrityError
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from shop.core.extensions import db
+from shop.core.http import PROBLEM_CONTENT_TYPE
+
+log = logging.getLogger(__name__)
+
+TYPE_BASE = "https://omnishop.dev/problems/"
+
+
+class DomainError(Exception):
+    """A business rule said no: carries the HTTP status, a machine code and optional extra fields."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        headers: dict | None = None,
+        keep_changes: bool = False,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.extra = extra
+        self.headers = headers or {}
+        # A refusal that must still be remembered (a wrong pickup code, a failed capture) commits.
+        self.keep_changes = keep_changes
+
+
+def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Response:
+    """Build one problem+json response; the only place the error body shape is written."""
+    body = {
+        "type": TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
+    request_id = g.get("request_id")
+    if request_id:
+        body["request_id"] = request_id
+    return Response(json.dumps(body), status=status, mimetype=PROBLEM_CONTENT_TYPE)
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    428: "precondition_required",
+    429: "rate_limited",
+}
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _rollback() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # pragma: no cover - a broken connection must not hide the original error
+        log.exception("rollback failed while handling an error")
+
+
+def handle_domain_error(exc: DomainError) -> Response:
+    if exc.keep_changes:
+        db.session.commit()
+    else:
+        _rollback()
+    resp = problem(exc.status, exc.code, _title(exc.status), exc.detail, **exc.extra)
+    resp.headers.update(exc.headers)
+    return resp
+
+
+def handle_http_exception(exc: HTTPException) -> Response:
+    _rollback()
+    status = exc.code or 500
+    data = getattr(exc, "data", None) or {}
+    extra: dict[str, Any] = {}
+    detail = exc.description or _title(status)
+    code = _HTTP_CODES.get(status, "http_error")
+    messages = data.get("messages") if isinstance(data, dict) else None
+    if messages:
+        # webargs: {"json": {...}} or {"query": {...}}; flatten one level for clients
+        errors: dict[str, Any] = {}
+        for location, fields_ in messages.items():
+            if isinstance(fields_, dict):
+                errors.update(fields_)
+            else:
+                errors[location] = fields_
+        extra["errors"] = errors
+        if status == 422:
+            detail = "The request did not validate: see errors by field."
+        elif status == 400 and "_schema" not in errors:
+            code = "malformed_request"
+            detail = "The request body is not valid JSON."
+    resp = problem(status, code, _title(status), detail, **extra)
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        resp.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+    if isinstance(data, dict) and isinstance(data.get("headers"), dict):
+        resp.headers.update(data["headers"])
+    if status == 401:
+        resp.headers.setdefault("WWW-Authenticate", 'Bearer realm="omnishop"')
+    return resp
+
+
+def handle_integrity_error(exc: IntegrityError) -> Response:
+    _rollback()
+    log.info("integrity error turned into 409: %s", type(exc.orig).__name__)
+    return problem(409, "conflict", "Conflict", "The request conflicts with existing data.")
+
+
+def handle_data_error(exc: DataError) -> Response:
+    """The database refused a value the schemas let through (a NUL character in a search, say):
+    the caller's input, so a 422 and nothing kept, never a 500."""
+    _rollback()
+    log.info("data error turned into 422: %s", type(exc.orig).__name__)
+    return problem(422, "invalid_value", "Unprocessable Content",
+                   "A value in the request cannot be stored or searched (for example a NUL character).")
+
+
+def handle_unexpected(exc: Exception) -> Response:
+    _rollback()
+    log.exception("unhandled error")
+    return problem(
+        500, "internal_error", "Internal Server Error", "Something went wrong on our side."
+    )
+
+
+def refuse_nul_characters() -> Response | None:
+    """No text we keep or search may hold a NUL character (PostgreSQL refuses it, SQLite would
+    store it): one clear 422 for the path, the query string or a JSON body, on either database."""
+    body = request.get_data(cache=True) if request.is_json else b""
+    if "\x00" in request.path or b"%00" in request.query_string.lower() or b"\\u0000" in body:
+        return problem(422, "invalid_value", "Unprocessable Content",
+                       "The request contains a NUL character, which no field accepts.")
+    return None
+
+
+def register(app: Flask) -> None:
+    """Install the handlers last, so they win over flask-smorest's own JSON error handler."""
+    app.before_request(refuse_nul_characters)
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(IntegrityError, handle_integrity_error)
+    app.register_error_handler(DataError, handle_data_error)
+    app.register_error_handler(Exception, handle_unexpected)

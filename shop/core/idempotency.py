@@ -1,0 +1,96 @@
+"""Idempotency-Key for creates a client may retry: a replay returns the first reply, a changed body is refused.
+
+The key is claimed by inserting its row first: a concurrent twin waits on the unique index until the
+first request commits, then reads its reply (on PostgreSQL); nothing is created twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+
+from flask import request
+from sqlalchemy import JSON, String, UniqueConstraint, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shop.core.clock import utcnow
+from shop.core.errors import DomainError
+from shop.core.extensions import UTCDateTime, db
+
+
+class IdempotentReply(db.Model):
+    """The first reply to a create that a client may retry, kept by (scope, Idempotency-Key)."""
+
+    __tablename__ = "idempotent_replies"
+    __table_args__ = (UniqueConstraint("scope", "key", name="uq_idempotent_replies_scope_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None]
+    body: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+@dataclass
+class Claim:
+    reply: IdempotentReply
+    replay: tuple[dict, int] | None = None
+
+
+def header_key() -> str:
+    key = request.headers.get("Idempotency-Key", "")
+    if not key:
+        raise DomainError(428, "idempotency_key_required",
+                          "Send an Idempotency-Key header so a retry cannot order twice.")
+    if not _KEY.match(key):
+        raise DomainError(422, "idempotency_key_invalid", "The Idempotency-Key must be 1-255 visible ASCII characters.")
+    return key
+
+
+def _fingerprint(payload) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _existing(scope: str, key: str, fingerprint: str) -> Claim | None:
+    found = db.session.scalar(select(IdempotentReply).where(IdempotentReply.scope == scope,
+                                                            IdempotentReply.key == key))
+    if found is None:
+        return None
+    if found.request_hash != fingerprint:
+        raise DomainError(422, "idempotency_key_reused",
+                          "This Idempotency-Key was used with a different request.")
+    if found.status_code is None:
+        raise DomainError(409, "request_in_progress", "The first request with this key is still running.")
+    return Claim(found, (found.body, found.status_code))
+
+
+def claim(scope: str, key: str, payload) -> Claim:
+    """Replay the stored reply, or claim the key for this request (store() fills in the reply)."""
+    fingerprint = _fingerprint(payload)
+    existing = _existing(scope, key, fingerprint)
+    if existing is not None:
+        return existing
+    reply = IdempotentReply(scope=scope, key=key, request_hash=fingerprint)
+    try:
+        with db.session.begin_nested():
+            db.session.add(reply)
+            db.session.flush()
+    except IntegrityError:
+        existing = _existing(scope, key, fingerprint)
+        if existing is None:  # pragma: no cover - the twin rolled back; the client may retry
+            raise DomainError(409, "request_in_progress", "Retry this request.") from None
+        return existing
+    return Claim(reply)
+
+
+def store(reply: IdempotentReply, body: dict, status: int) -> None:
+    reply.body, reply.status_code = body, status

@@ -1,0 +1,119 @@
+"""Order look-ups and the times an order promises: who may see it, when it is ready, until when it waits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from flask import request
+from sqlalchemy import func, select, update
+
+from inventory.models import Reservation
+from shop.accounts import auth
+from shop.accounts.actors import Actor
+from shop.core.errors import DomainError
+from shop.core.extensions import db
+from shop.orders.models import Order
+from stores.hours import open_state
+from stores.models import Store
+
+NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud at the counter
+AUTHORIZATION_LIFETIME = dt.timedelta(days=7)
+AUTHORIZATION_MARGIN = dt.timedelta(hours=12)
+
+
+def new_number(store: Store) -> str:
+    return f"{store.code[:6]}-" + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(6))
+
+
+def new_pickup_code() -> str:
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+def qr_payload(order: Order) -> str:
+    return f"omnishop:pickup:{order.number}:{order.pickup_code}"
+
+
+def ready_by(store: Store, placed_at: dt.datetime) -> dt.datetime:
+    """Placed time plus the store's lead time, moved into its opening hours (in its time zone)."""
+    lead = dt.timedelta(minutes=store.prep_lead_minutes)
+    candidate = placed_at + lead
+    state = open_state(store, candidate)
+    if state.is_open_now or state.opens_at is None:
+        return candidate
+    period = state.closes_at - state.opens_at
+    return (state.opens_at + min(lead, period)).astimezone(dt.UTC)
+
+
+def pickup_deadline(store: Store, ready_at: dt.datetime, authorized_at: dt.datetime | None) -> dt.datetime:
+    """Closing time of the day the hold ends, in the store's zone; never past the card authorisation."""
+    target = ready_at + dt.timedelta(days=store.hold_days)
+    state = open_state(store, target)
+    deadline = (state.closes_at or target).astimezone(dt.UTC)
+    if authorized_at is not None:
+        deadline = min(deadline, authorized_at + AUTHORIZATION_LIFETIME - AUTHORIZATION_MARGIN)
+    return deadline
+
+
+def get_order(order_id: int, *, lock: bool = False) -> Order:
+    stmt = select(Order).where(Order.id == order_id)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    order = db.session.scalar(stmt)
+    if order is None:
+        raise DomainError(404, "order_not_found", f"No order {order_id}.")
+    return order
+
+
+def check_access(order: Order, actor: Actor) -> None:
+    """The order's customer; a guest with its order token (X-Order-Token); staff of its store."""
+    user = actor.user
+    if user is not None and user.role in ("staff", "admin"):
+        if auth.is_staff_of(user, order.store_id):
+            return
+        raise DomainError(404, "order_not_found", f"No order {order.id}.")
+    if actor.customer_id is not None and actor.customer_id == order.customer_id:
+        return
+    token = request.headers.get("X-Order-Token", "")
+    if token and secrets.compare_digest(token, order.access_token):
+        return
+    if user is None and not token:
+        raise DomainError(401, "sign_in_required", "Sign in, or send the order token in X-Order-Token.",
+                          headers={"WWW-Authenticate": 'Bearer realm="omnishop"'})
+    raise DomainError(404, "order_not_found", f"No order {order.id}.")
+
+
+def at_risk_skus(order: Order) -> list[str]:
+    if order.reservation_id is None:
+        return []
+    reservation = db.session.get(Reservation, order.reservation_id)
+    ids = {line.product_id for line in reservation.lines if line.at_risk} if reservation else set()
+    return [line.sku for line in order.lines if line.product_id in ids]
+
+
+def queue(store_id: int, statuses: list[str], limit: int) -> list[Order]:
+    """The pickup queue: oldest promise first."""
+    stmt = (
+        select(Order)
+        .where(Order.store_id == store_id, Order.status.in_(statuses))
+        .order_by(Order.promised_at, Order.id)
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def of_customer(customer_id: int, limit: int) -> list[Order]:
+    stmt = select(Order).where(Order.customer_id == customer_id).order_by(Order.id.desc()).limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+
+def link_guest_orders(customer_id: int, email: str) -> int:
+    """Guest orders placed with this (now verified) email become the customer's; how many."""
+    result = db.session.execute(
+        update(Order)
+        .where(Order.customer_id.is_(None), func.lower(Order.email) == email.lower())
+        .values(customer_id=customer_id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount

@@ -1,0 +1,110 @@
+"""Request and response schemas for checkout, pickup orders, the staff flow and refunds."""
+
+from marshmallow import Schema, fields, validate
+
+from shop.accounts.contact import Email, Phone
+from shop.orders.models import ORDER_STATUSES
+
+
+class CheckoutSchema(Schema):
+    payment_method = fields.String(required=True, validate=validate.OneOf(["card", "pay_at_store"]))
+    email = Email(validate=validate.Length(max=254))
+    phone = Phone(allow_none=True)
+    sms_updates = fields.Boolean()
+
+
+class OrderLineSchema(Schema):
+    id = fields.Integer()
+    sku = fields.String()
+    name = fields.String()
+    unit_price = fields.Integer()
+    quantity = fields.Integer()
+    picked_quantity = fields.Integer(allow_none=True)
+    refunded_quantity = fields.Integer()
+
+
+class OrderSchema(Schema):
+    id = fields.Integer(required=True)
+    number = fields.String(required=True)
+    status = fields.String(required=True, metadata={"enum": list(ORDER_STATUSES)})
+    pickup_store_id = fields.Integer(attribute="store_id", required=True)
+    customer_id = fields.Integer(allow_none=True)
+    email = fields.String()
+    phone = fields.String(allow_none=True)
+    sms_updates = fields.Boolean()
+    channel = fields.String()
+    payment_method = fields.String()
+    lines = fields.List(fields.Nested(OrderLineSchema), required=True)
+    currency = fields.String(required=True)
+    subtotal = fields.Integer(required=True)
+    discount = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+    captured_amount = fields.Integer()
+    refunded_amount = fields.Integer()
+    promised_at = fields.DateTime(required=True)
+    payment_expires_at = fields.DateTime(allow_none=True)
+    ready_at = fields.DateTime(allow_none=True)
+    pickup_deadline = fields.DateTime(allow_none=True)
+    picked_up_at = fields.DateTime(allow_none=True)
+    closed_reason = fields.String(allow_none=True)
+    payment_error = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class StaffOrderSchema(OrderSchema):
+    at_risk_skus = fields.List(fields.String())
+    locked_until = fields.DateTime(allow_none=True)
+
+
+class CheckoutPaymentSchema(Schema):
+    method = fields.String(required=True)
+    status = fields.String(required=True)
+    amount = fields.Integer(required=True)
+    currency = fields.String(required=True)
+    client_secret = fields.String(allow_none=True)
+
+
+class CheckoutResultSchema(Schema):
+    order = fields.Nested(OrderSchema, required=True)
+    payment = fields.Nested(CheckoutPaymentSchema, required=True)
+    order_token = fields.String(required=True, metadata={"description": "send as X-Order-Token to read the order"})
+    pickup_code = fields.String(required=True)
+    pickup_qr = fields.String(required=True)
+
+
+class QueueQuerySchema(Schema):
+    status = fields.String(validate=validate.Length(1, 200))
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 100))
+
+
+class PickSchema(Schema):
+    picked_quantity = fields.Integer(strict=True, required=True, validate=validate.Range(0, 99))
+
+
+class HandoverSchema(Schema):
+    pickup_code = fields.String(required=True, validate=validate.Regexp(r"^\d{6}$", error="Six digits."))
+
+
+class CancelSchema(Schema):
+    reason = fields.String(load_default="Cancelled on request", validate=validate.Length(1, 200))
+
+
+class RefundLineSchema(Schema):
+    line_id = fields.Integer(strict=True, required=True, validate=validate.Range(1, 2**31 - 1))
+    quantity = fields.Integer(strict=True, required=True, validate=validate.Range(1, 99))
+
+
+class RefundSchema(Schema):
+    lines = fields.List(fields.Nested(RefundLineSchema), required=True, validate=validate.Length(1, 100))
+    restock = fields.Boolean(required=True)
+
+
+class RefundResultSchema(Schema):
+    amount = fields.Integer()
+    currency = fields.String()
+    refunded_total = fields.Integer()
+    restocked = fields.Boolean()
+
+
+class OrdersQuerySchema(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 100))

@@ -1,0 +1,115 @@
+"""The pickup order state machine: the one place that says which move is allowed, by whom.
+
+Every move writes an OrderEvent (actor, channel, time), a timeline entry (by signal) and may send
+the signal a message will be sent about. An illegal move is a 409 naming the current status and
+the moves allowed from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from shop.accounts.actors import Actor
+from shop.core import events
+from shop.core.errors import DomainError
+from shop.core.extensions import db
+from shop.orders.models import Order, OrderEvent
+
+SHOPPER, STAFF, SYSTEM = "shopper", "staff", "system"
+
+
+@dataclass(frozen=True)
+class Move:
+    source: str
+    target: str
+    who: frozenset[str]
+
+
+MOVES: dict[str, list[Move]] = {
+    "authorize": [Move("pending_payment", "placed", frozenset({SYSTEM}))],
+    "start_picking": [Move("placed", "picking", frozenset({STAFF}))],
+    "ready": [Move("picking", "ready_for_pickup", frozenset({STAFF}))],
+    "hand_over": [Move("ready_for_pickup", "picked_up", frozenset({STAFF}))],
+    "cancel": [
+        Move("pending_payment", "cancelled", frozenset({SHOPPER, STAFF, SYSTEM})),
+        Move("placed", "cancelled", frozenset({SHOPPER, STAFF, SYSTEM})),
+        Move("picking", "cancelled", frozenset({STAFF, SYSTEM})),
+        Move("ready_for_pickup", "cancelled", frozenset({STAFF, SYSTEM})),
+    ],
+    "expire": [
+        Move("pending_payment", "expired", frozenset({SYSTEM})),
+        Move("ready_for_pickup", "expired", frozenset({SYSTEM})),
+    ],
+}
+
+SIGNALS = {
+    "placed": events.order_placed,
+    "ready_for_pickup": events.order_ready,
+    "picked_up": events.order_picked_up,
+    "cancelled": events.order_cancelled,
+    "expired": events.order_expired,
+}
+
+
+def role_of(actor: Actor | None) -> str:
+    if actor is None:
+        return SYSTEM
+    return STAFF if actor.kind == "staff" else SHOPPER
+
+
+def allowed_from(status: str) -> list[str]:
+    return sorted(action for action, moves in MOVES.items() if any(m.source == status for m in moves))
+
+
+def find_move(order: Order, action: str, actor: Actor | None) -> Move:
+    who = role_of(actor)
+    for move in MOVES[action]:
+        if move.source == order.status:
+            if who not in move.who:
+                raise DomainError(403, "move_not_allowed",
+                                  f"A {who} may not {action.replace('_', ' ')} an order that is {order.status}.",
+                                  status_now=order.status, allowed=allowed_from(order.status))
+            return move
+    raise DomainError(409, "illegal_transition",
+                      f"The order is {order.status}: it cannot {action.replace('_', ' ')}.",
+                      status_now=order.status, allowed=allowed_from(order.status))
+
+
+def can(order: Order, action: str, actor: Actor | None = None) -> bool:
+    return any(m.source == order.status and role_of(actor) in m.who for m in MOVES[action])
+
+
+def message_fields(order: Order) -> dict:
+    """What a message about this order needs, so notifications never read order tables."""
+    return {
+        "order_id": order.id, "number": order.number, "status": order.status,
+        "customer_id": order.customer_id, "email": order.email, "phone": order.phone,
+        "sms_updates": order.sms_updates, "store_id": order.store_id,
+        "total": order.total, "currency": order.currency, "access_token": order.access_token,
+        "promised_at": order.promised_at.isoformat() if order.promised_at else None,
+        "pickup_deadline": order.pickup_deadline.isoformat() if order.pickup_deadline else None,
+        "pickup_code": order.pickup_code,
+    }
+
+
+def record(order: Order, type_: str, actor: Actor | None, source: str | None = None, **detail) -> None:
+    channel = actor.channel if actor else "web"
+    db.session.add(OrderEvent(order_id=order.id, type=type_, from_status=source, to_status=order.status,
+                              actor_type=actor.kind if actor else "system",
+                              actor_id=actor.user_id if actor else None, channel=channel, detail=detail))
+    events.order_event.send(current_app._get_current_object(), customer_id=order.customer_id,
+                            order_id=order.id, number=order.number, type=type_, channel=channel,
+                            status=order.status)
+
+
+def move(order: Order, action: str, actor: Actor | None = None, **detail) -> Order:
+    """Apply an allowed move (the caller holds the order's row lock) and tell whoever listens."""
+    step = find_move(order, action, actor)
+    order.status = step.target
+    record(order, action, actor, step.source, **detail)
+    signal = SIGNALS.get(step.target)
+    if signal is not None:
+        signal.send(current_app._get_current_object(), **message_fields(order), reason=detail.get("reason"))
+    return order
