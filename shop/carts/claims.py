@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from shop.accounts.actors import Actor
 from shop.accounts.models import User
-from shop.carts import coupons
+from shop.carts import coupons, rules
 from shop.carts import service as carts
 from shop.carts.models import Cart, CartLine
 from shop.core.clock import clock
@@ -19,22 +19,21 @@ from shop.core.extensions import db
 
 
 def _merge_lines(source: Cart, target: Cart) -> list[str]:
+    """Each guest line joins the account cart as the cart rules allow; a note for what they did not."""
     notes = []
     by_product = {line.product_id: line for line in target.lines}
     for line in source.lines:
+        quantity, note = rules.merged([rules.Line.of(mine) for mine in target.lines], rules.Line.of(line))
+        if note:
+            notes.append(note)
+        if quantity is None:
+            continue
         mine = by_product.get(line.product_id)
         if mine is None:
-            if len(target.lines) >= carts.MAX_LINES:
-                notes.append(f"{line.product.sku} was not added: at most {carts.MAX_LINES} lines.")
-                continue
             target.lines.append(CartLine(product=line.product, product_id=line.product_id,
-                                         quantity=line.quantity, unit_price_at_add=line.unit_price_at_add))
-            continue
-        total = mine.quantity + line.quantity
-        if total > carts.MAX_LINE_QUANTITY:
-            notes.append(f"{line.product.sku}: {total} wanted, capped at {carts.MAX_LINE_QUANTITY}.")
-            total = carts.MAX_LINE_QUANTITY
-        mine.quantity = total
+                                         quantity=quantity, unit_price_at_add=line.unit_price_at_add))
+        else:
+            mine.quantity = quantity
     return notes
 
 
@@ -44,8 +43,8 @@ def _carry_coupon(source: Cart, target: Cart) -> list[str]:
     subtotal, currency = carts.subtotal_and_currency(target)
     try:
         coupon = coupons.find(source.coupon_code)
-        coupons.check(coupon, subtotal=subtotal, currency=currency, now=clock.now(),
-                      customer_id=target.customer_id, email=target.email)
+        rules.check_coupon(coupon, subtotal=subtotal, currency=currency, now=clock.now(),
+                           customer_id=target.customer_id, email=target.email)
     except DomainError as exc:
         return [f"Coupon {source.coupon_code} was not kept: {exc.detail}"]
     target.coupon_code = coupon.code
@@ -53,35 +52,36 @@ def _carry_coupon(source: Cart, target: Cart) -> list[str]:
 
 
 def merge(source: Cart, target: Cart, actor: Actor) -> Cart:
+    """Both carts have been bumped (shop.carts.service.bump) and are locked."""
     notes = _merge_lines(source, target) + _carry_coupon(source, target)
     if target.pickup_store_id is None:
         target.pickup_store_id = source.pickup_store_id
     target.notes = list(target.notes or []) + notes
     source.status, source.merged_into_id = "merged", target.id
-    carts.record(source, actor, "cart_merged", "Merged into the account cart", into=target.id)
-    carts.record(target, actor, "cart_merged_in",
-                 f"Merged in a cart from another device ({len(source.lines)} lines)",
-                 source=source.id, notes=notes)
+    carts.log(source, actor, "cart_merged", "Merged into the account cart", into=target.id)
+    carts.log(target, actor, "cart_merged_in", f"Merged in a cart from another device ({len(source.lines)} lines)",
+              source=source.id, notes=notes)
     return target
 
 
-def claim(cart_id: str, customer: User, actor: Actor) -> Cart:
+def claim(cart_id: str, customer: User, actor: Actor, if_match: str | None = None) -> Cart:
     """Attach a guest cart to the customer, merging it into their active cart if they have one."""
-    cart = carts.get_cart(cart_id, actor, lock=True)
-    if cart.customer_id == customer.id:
+    cart = carts.get_cart(cart_id, actor)  # someone else's answers 404
+    if cart.customer_id == customer.id:  # claimed already: nothing changes
+        carts.check_version(cart.version, if_match)
         return cart
-    if cart.customer_id is not None:
-        raise DomainError(404, "cart_not_found", "No such cart.")
-    target = db.session.scalar(
-        select(Cart).where(Cart.customer_id == customer.id, Cart.status == "active")
-        .with_for_update().execution_options(populate_existing=True)
+    cart = carts.begin_change(cart_id, actor, if_match)
+    if cart.customer_id == customer.id:  # a twin claim from another device got there first
+        return cart
+    target = db.session.scalar(  # locked first: a cart being ordered meanwhile is no longer active
+        select(Cart.id).where(Cart.customer_id == customer.id, Cart.status == "active").with_for_update()
     )
     if target is None:
         cart.customer_id = customer.id
         cart.email = cart.email or customer.email
-        carts.record(cart, actor, "cart_claimed", "Signed in and kept this cart")
+        carts.log(cart, actor, "cart_claimed", "Signed in and kept this cart")
         return cart
-    return merge(cart, target, actor)
+    return merge(cart, carts.begin_change(target, actor), actor)
 
 
 def link_verified_email(customer: User) -> None:

@@ -1,4 +1,6 @@
-"""Coupons: whether a code may be used now by this shopper, and the discount it gives. Never commits.
+"""Coupons: finding a code, the discount it gives, and its redemptions. Never commits.
+
+Whether a code may be used now by this shopper is a cart rule: shop.carts.rules.check_coupon.
 
 Rounding: a percentage discount is rounded half up to the minor unit, computed in integers
 ((subtotal * percent + 50) // 100), never through a float; no discount exceeds the subtotal.
@@ -6,9 +8,7 @@ Rounding: a percentage discount is rounded half up to the minor unit, computed i
 
 from __future__ import annotations
 
-import datetime as dt
-
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 
 from shop.carts.models import Coupon, CouponRedemption
 from shop.core.errors import DomainError
@@ -30,7 +30,8 @@ def find(code: str, *, lock: bool = False) -> Coupon:
     return coupon
 
 
-def _uses(coupon: Coupon, customer_id: int | None = None, email: str | None = None) -> int:
+def uses(coupon: Coupon, customer_id: int | None = None, email: str | None = None) -> int:
+    """Redemptions of the coupon (by this customer or email, when given): what the limits count."""
     stmt = select(func.count(CouponRedemption.id)).where(CouponRedemption.coupon_id == coupon.id)
     if customer_id is not None or email is not None:
         who = []
@@ -40,31 +41,6 @@ def _uses(coupon: Coupon, customer_id: int | None = None, email: str | None = No
             who.append(CouponRedemption.email == email)
         stmt = stmt.where(or_(*who))
     return db.session.scalar(stmt) or 0
-
-
-def check(coupon: Coupon, *, subtotal: int, currency: str | None, now: dt.datetime,
-          customer_id: int | None = None, email: str | None = None) -> None:
-    """Raise a 422 naming the reason when the coupon cannot be used for this cart now."""
-    def no(code: str, detail: str, **extra) -> DomainError:
-        return DomainError(422, code, detail, coupon=coupon.code, **extra)
-
-    if coupon.starts_at and now < coupon.starts_at:
-        raise no("coupon_not_started", f"{coupon.code} can be used from {coupon.starts_at.isoformat()}.")
-    if coupon.ends_at and now >= coupon.ends_at:
-        raise no("coupon_expired", f"{coupon.code} expired on {coupon.ends_at.isoformat()}.")
-    limit = 1 if coupon.single_use else coupon.max_uses
-    if limit is not None and _uses(coupon) >= limit:
-        raise no("coupon_exhausted", f"{coupon.code} has been used up.")
-    per_customer = coupon.max_uses_per_customer
-    known = customer_id is not None or bool(email)
-    if per_customer is not None and known and _uses(coupon, customer_id, email) >= per_customer:
-        raise no("coupon_used", f"You have already used {coupon.code}.")
-    if coupon.kind == "fixed" and currency and coupon.currency != currency:
-        raise no("coupon_currency", f"{coupon.code} is for {coupon.currency} carts.")
-    if subtotal < coupon.min_subtotal:
-        raise no("coupon_min_subtotal",
-                 f"{coupon.code} needs a subtotal of at least {coupon.min_subtotal} minor units.",
-                 min_subtotal=coupon.min_subtotal)
 
 
 def discount(coupon: Coupon, subtotal: int) -> int:
@@ -82,7 +58,22 @@ def create(data: dict) -> Coupon:
     return coupon
 
 
-def redeem(coupon: Coupon, reference: str, customer_id: int | None, email: str | None) -> None:
-    """Count a use (at checkout)."""
+def _order_reference(order_id: int) -> str:
+    return f"order:{order_id}"
+
+
+def redeem(coupon: Coupon, order_id: int, customer_id: int | None, email: str | None) -> None:
+    """Count a use by an order (at checkout)."""
     db.session.add(CouponRedemption(coupon_id=coupon.id, customer_id=customer_id, email=email,
-                                    reference=reference))
+                                    reference=_order_reference(order_id)))
+
+
+def give_back(code: str | None, order_id: int) -> None:
+    """The use by an order that will not be collected (cancelled, expired) stops counting: the
+    shopper may use a single-use or once-per-customer code again. Deleted rather than voided: the
+    order keeps its coupon_code and its events, which is the history."""
+    if code is None:
+        return
+    coupon_id = select(Coupon.id).where(Coupon.code == code).scalar_subquery()
+    db.session.execute(delete(CouponRedemption).where(
+        CouponRedemption.coupon_id == coupon_id, CouponRedemption.reference == _order_reference(order_id)))

@@ -6,7 +6,7 @@ price the line was added at beside it.
 
 from __future__ import annotations
 
-from shop.carts import coupons
+from shop.carts import coupons, rules
 from shop.carts.snapshot import CartSnapshot
 from shop.core.clock import clock
 from shop.core.errors import DomainError
@@ -44,8 +44,8 @@ def priced(cart: CartSnapshot) -> dict:
     if cart.coupon_code:
         try:
             coupon = coupons.find(cart.coupon_code)
-            coupons.check(coupon, subtotal=subtotal, currency=currency, now=clock.now(),
-                          customer_id=cart.customer_id, email=cart.email)
+            rules.check_coupon(coupon, subtotal=subtotal, currency=currency, now=clock.now(),
+                               customer_id=cart.customer_id, email=cart.email)
             discount = coupons.discount(coupon, subtotal)
         except DomainError as exc:
             coupon_problem = {"code": exc.code, "detail": exc.detail}

@@ -1,19 +1,22 @@
 """Cart services: open, read and change one cart from any device, safely. Never commits.
 
-Every change locks the cart row first (SELECT ... FOR UPDATE), checks If-Match against the locked
-version, applies the change and bumps the version, so two devices editing at once either both land
-(no If-Match) or one gets 412 (stale If-Match); nothing is silently lost.
+Every change, the hot add included, starts with one statement (`bump`): an UPDATE that raises the
+version and so takes the cart's row lock, returning the version it replaced; If-Match is checked
+against that. Two devices editing at once either both land (no If-Match) or one gets 412 (stale
+If-Match); nothing is silently lost. What a change may do is decided by shop.carts.rules.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from flask import current_app
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Row
 
 from shop.accounts.actors import Actor
-from shop.carts import coupons
+from shop.carts import coupons, rules
 from shop.carts import snapshot as cart_snapshot
 from shop.carts.models import Cart, CartEvent, CartLine
 from shop.carts.snapshot import CartSnapshot
@@ -23,9 +26,6 @@ from shop.core.errors import DomainError
 from shop.core.extensions import db
 from shop.core.plans import prepared
 from stores.services import get_store
-
-MAX_LINE_QUANTITY = 99
-MAX_LINES = 100
 
 
 def new_id() -> str:
@@ -64,22 +64,52 @@ def check_status(cart) -> None:
         raise DomainError(410, "cart_expired", "This cart has expired.")
 
 
-def get_cart(cart_id: str, actor: Actor, *, lock: bool = False, active: bool = True) -> Cart:
-    """The cart if the actor may see it; `lock` takes the row lock every change needs.
-
-    The lines load in a second statement, after the lock is held: joined into the locking
-    statement they would come from its snapshot, taken before a concurrent change committed.
-    """
-    stmt = select(Cart).where(Cart.id == cart_id)
-    if lock:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    cart = db.session.scalar(stmt)
+def get_cart(cart_id: str, actor: Actor, *, active: bool = True) -> Cart:
+    """The cart if the actor may see it (to read; a change starts with `begin_change`)."""
+    cart = db.session.scalar(select(Cart).where(Cart.id == cart_id))
     if cart is None:
         raise _not_found(cart_id)
     check_access(cart, actor)
     if active:
         check_status(cart)
     return cart
+
+
+_carts = Cart.__table__
+_BUMP = (
+    update(_carts)
+    .where(_carts.c.id == bindparam("cart_id"))
+    .values(version=_carts.c.version + 1, last_activity_at=bindparam("now"))
+    .returning(_carts.c.id, _carts.c.customer_id, _carts.c.status, _carts.c.merged_into_id, _carts.c.version)
+)
+
+
+def bump(cart_id: str, actor: Actor, if_match: str | None = None) -> Row:
+    """The one version bump every change starts with; the cart's row as it now stands.
+
+    One statement raises the version (and notes the activity), which takes the row lock, so
+    changes queue here; then the actor, the cart's status and If-Match are checked, If-Match
+    against the version this statement replaced. A refusal raises and the request's rollback
+    undoes the bump.
+    """
+    with prepared(db.session):  # a key lookup: its plan cannot go stale as carts grow
+        row = db.session.execute(_BUMP, {"cart_id": cart_id, "now": clock.now()}).first()
+    if row is None:
+        raise _not_found(cart_id)
+    check_access(row, actor)
+    check_status(row)
+    check_version(row.version - 1, if_match)
+    return row
+
+
+def begin_change(cart_id: str, actor: Actor, if_match: str | None = None) -> Cart:
+    """`bump`, then the ORM cart to change.
+
+    The cart and its lines load after the lock is held, so they include whatever a concurrent
+    change committed before it.
+    """
+    bump(cart_id, actor, if_match)
+    return db.session.scalar(select(Cart).where(Cart.id == cart_id).execution_options(populate_existing=True))
 
 
 def read_cart(cart_id: str, actor: Actor) -> CartSnapshot:
@@ -98,9 +128,21 @@ def snapshot(cart: Cart) -> CartSnapshot:
     return cart_snapshot.load(cart.id)
 
 
-def check_version(version: int, if_match) -> None:
-    """412 when the client sent an If-Match that is not the ETag of the cart's current `version`."""
-    if if_match and not if_match.contains(version_etag(version)) and not if_match.star_tag:
+_ENTITY_TAG = r'(W/)?"([\x21\x23-\x7e\x80-\xff]*)"'
+_IF_MATCH = re.compile(rf"[ \t]*{_ENTITY_TAG}(?:[ \t]*,[ \t]*{_ENTITY_TAG})*[ \t]*")
+
+
+def check_version(version: int, if_match: str | None) -> None:
+    """Check an If-Match header (None: not sent) against the cart's current `version`.
+
+    `*` or a list naming the current ETag strongly passes; any other list of entity tags is a 412;
+    anything that is not one (an unquoted or empty value) is a 400, never a silent success.
+    """
+    if if_match is None or if_match.strip() == "*":
+        return
+    if _IF_MATCH.fullmatch(if_match) is None:
+        raise DomainError(400, "bad_if_match", 'If-Match must be "*" or a list of quoted ETags, as sent in ETag.')
+    if ("", version_etag(version)) not in re.findall(_ENTITY_TAG, if_match):  # ("", ...): not weak
         raise DomainError(412, "stale_cart", "The cart changed since you read it: reload it.",
                           current_version=version)
 
@@ -113,18 +155,12 @@ def etag(cart: Cart | CartSnapshot) -> str:
     return version_etag(cart.version)
 
 
-def record(cart: Cart, actor: Actor, type_: str, summary: str, **detail) -> None:
-    """Bump the version, note the activity and log the event; the timeline hears of it by signal."""
-    cart.version += 1
-    cart.last_activity_at = clock.now()
-    log(cart, actor, type_, summary, **detail)
-
-
 _LOG = insert(CartEvent.__table__)
 
 
 def log(cart: Cart | CartSnapshot, actor: Actor, type_: str, summary: str, **detail) -> None:
-    """Append the event at once (Core: events are only ever appended) and tell the timeline."""
+    """Append the event of a change (its `bump` came first) at once (Core: events are only ever
+    appended) and tell the timeline by signal."""
     with prepared(db.session):  # a plain INSERT: nothing in its plan can go stale
         db.session.execute(_LOG, {
             "cart_id": cart.id, "type": type_, "channel": actor.channel, "actor_type": actor.kind,
@@ -162,16 +198,16 @@ def _line(cart: Cart, sku: str) -> CartLine:
 
 def set_quantity(cart: Cart, sku: str, quantity: int, actor: Actor) -> Cart:
     line = _line(cart, sku)
+    rules.check(rules.with_quantity([rules.Line.of(each) for each in cart.lines], sku, quantity), [sku])
     line.quantity = quantity
-    record(cart, actor, "line_changed", f"Changed {line.product.name} to {quantity}", sku=sku,
-           quantity=quantity)
+    log(cart, actor, "line_changed", f"Changed {line.product.name} to {quantity}", sku=sku, quantity=quantity)
     return cart
 
 
 def remove_line(cart: Cart, sku: str, actor: Actor) -> Cart:
     line = _line(cart, sku)
     cart.lines.remove(line)
-    record(cart, actor, "line_removed", f"Removed {line.product.name}", sku=sku)
+    log(cart, actor, "line_removed", f"Removed {line.product.name}", sku=sku)
     return cart
 
 
@@ -184,7 +220,7 @@ def update_details(cart: Cart, changes: dict, actor: Actor) -> Cart:
     for key in ("pickup_store_id", "email", "phone"):
         if key in changes:
             setattr(cart, key, changes[key])
-    record(cart, actor, "details_changed", "Changed " + ", ".join(sorted(changes)), fields=sorted(changes))
+    log(cart, actor, "details_changed", "Changed " + ", ".join(sorted(changes)), fields=sorted(changes))
     return cart
 
 
@@ -197,10 +233,10 @@ def apply_coupon(cart: Cart, code: str, actor: Actor) -> Cart:
     """Check the code against this cart now (422 with the reason), then keep it on the cart."""
     coupon = coupons.find(code)
     subtotal, currency = subtotal_and_currency(cart)
-    coupons.check(coupon, subtotal=subtotal, currency=currency, now=clock.now(),
+    rules.check_coupon(coupon, subtotal=subtotal, currency=currency, now=clock.now(),
                   customer_id=cart.customer_id, email=cart.email)
     cart.coupon_code = coupon.code
-    record(cart, actor, "coupon_applied", f"Applied coupon {coupon.code}", code=coupon.code)
+    log(cart, actor, "coupon_applied", f"Applied coupon {coupon.code}", code=coupon.code)
     return cart
 
 
@@ -208,5 +244,5 @@ def remove_coupon(cart: Cart, code: str, actor: Actor) -> Cart:
     if cart.coupon_code is None or cart.coupon_code != coupons.normalize(code):
         raise DomainError(404, "coupon_not_applied", f"Coupon {code!r} is not on this cart.")
     cart.coupon_code = None
-    record(cart, actor, "coupon_removed", f"Removed coupon {code}", code=code)
+    log(cart, actor, "coupon_removed", f"Removed coupon {code}", code=code)
     return cart

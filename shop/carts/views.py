@@ -56,10 +56,9 @@ def respond(cart: Cart | CartSnapshot, status: int = 200) -> Response:
 
 
 def change(cart_id: str, apply: Callable[[Cart, Actor], object]):
-    """Lock, check If-Match, apply, read back, commit: the one path every cart change takes."""
+    """Bump (lock, check If-Match), apply, read back, commit: the one path every cart change takes."""
     actor = current_actor()
-    cart = carts.get_cart(cart_id, actor, lock=True)
-    carts.check_version(cart.version, request.if_match)
+    cart = carts.begin_change(cart_id, actor, request.headers.get("If-Match"))
     apply(cart, actor)
     reply = respond(cart)
     db.session.commit()
@@ -99,7 +98,8 @@ class CartLines(MethodView):
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
     def post(self, data, cart_id):
         """Add units of a SKU (to its existing line if there is one)."""
-        cart = cart_adds.add_line(cart_id, data["sku"], data["quantity"], current_actor(), request.if_match)
+        cart = cart_adds.add_line(cart_id, data["sku"], data["quantity"], current_actor(),
+                                  request.headers.get("If-Match"))
         reply = respond(cart)
         db.session.commit()
         return reply
@@ -143,7 +143,7 @@ class CartClaim(MethodView):
     def post(self, cart_id):
         """Attach a guest cart to the signed-in customer, merged into their active cart."""
         actor = current_actor()
-        reply = respond(cart_claims.claim(cart_id, actor.user, actor))
+        reply = respond(cart_claims.claim(cart_id, actor.user, actor, request.headers.get("If-Match")))
         db.session.commit()
         return reply
 

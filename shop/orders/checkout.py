@@ -13,7 +13,7 @@ from flask import current_app
 
 from inventory import reservations
 from shop.accounts.actors import Actor
-from shop.carts import coupons
+from shop.carts import coupons, rules
 from shop.carts import service as carts
 from shop.carts.pricing import priced
 from shop.core.clock import clock
@@ -77,13 +77,15 @@ def _new_order(cart, store, figures: dict, email, phone, sms, method: str, actor
 
 def place(cart_id: str, actor: Actor, data: dict) -> tuple[Order, payments.Intent | None]:
     """Turn the cart into a pickup order; returns the order and, for card, the PaymentIntent."""
-    cart = carts.get_cart(cart_id, actor, lock=True)
+    cart = carts.begin_change(cart_id, actor)
     if not cart.lines:
         raise DomainError(422, "cart_empty", "The cart is empty.")
     method = data["payment_method"]
     store = _store_for(cart, method)
     email, phone, sms = _contact(cart, data)
-    figures = priced(carts.snapshot(cart))
+    view = carts.snapshot(cart)
+    rules.check(view.lines)  # every line, as it is now: a product may have gone since it was added
+    figures = priced(view)
     if figures["coupon"] and not figures["coupon"]["applied"]:
         problem = figures["coupon"]["problem"]
         raise DomainError(422, problem["code"], problem["detail"] + " Remove the coupon to go on.")
@@ -110,11 +112,11 @@ def place(cart_id: str, actor: Actor, data: dict) -> tuple[Order, payments.Inten
 
     if order.coupon_code:
         coupon = coupons.find(order.coupon_code, lock=True)  # re-checked under lock: limits hold
-        coupons.check(coupon, subtotal=order.subtotal, currency=order.currency, now=clock.now(),
-                      customer_id=order.customer_id, email=email)
-        coupons.redeem(coupon, f"order:{order.id}", order.customer_id, email)
+        rules.check_coupon(coupon, subtotal=order.subtotal, currency=order.currency, now=clock.now(),
+                           customer_id=order.customer_id, email=email)
+        coupons.redeem(coupon, order.id, order.customer_id, email)
     cart.status = "converted"
-    carts.record(cart, actor, "cart_converted", f"Ordered as {order.number}", order=order.number)
+    carts.log(cart, actor, "cart_converted", f"Ordered as {order.number}", order=order.number)
     order_states.record(order, "created", actor, None, payment_method=method)
     if order.status == "placed":
         order_states.SIGNALS["placed"].send(current_app._get_current_object(),

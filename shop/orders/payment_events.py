@@ -13,6 +13,7 @@ from flask import current_app
 
 from inventory import reservations
 from inventory.models import Reservation
+from shop.carts import coupons
 from shop.core import events
 from shop.core.clock import clock
 from shop.core.errors import DomainError
@@ -49,9 +50,11 @@ def void(order: Order) -> None:
 
 
 def close(order: Order, action: str, reason: str, actor=None) -> Order:
-    """Cancel or expire: stock back on the shelf, authorisation voided, the move recorded."""
+    """Cancel or expire: stock back on the shelf, authorisation voided, coupon use given back, the
+    move recorded."""
     release_stock(order)
     void(order)
+    coupons.give_back(order.coupon_code, order.id)
     order.closed_reason = reason
     return order_states.move(order, action, actor, reason=reason)
 

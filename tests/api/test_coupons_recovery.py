@@ -74,14 +74,14 @@ def test_unknown_and_used_up_codes(client, market):
     cart_id = cart_with(client, ("MUG", 1))
     assert_problem(apply(client, cart_id, "NOPE"), 422, "coupon_unknown")
     make(client, market, code="ONCE", single_use=True)
-    coupons.redeem(db.session.scalar(db.select(Coupon).where(Coupon.code == "ONCE")), "order:1", None, "x@y.z")
+    coupons.redeem(db.session.scalar(db.select(Coupon).where(Coupon.code == "ONCE")), 1, None, "x@y.z")
     db.session.commit()
     assert_problem(apply(client, cart_id, "ONCE"), 422, "coupon_exhausted")
 
 
 def test_per_customer_limit(client, market):
     make(client, market, code="WELCOME", max_uses_per_customer=1)
-    coupons.redeem(db.session.scalar(db.select(Coupon)), "order:1", market["ann"].id, None)
+    coupons.redeem(db.session.scalar(db.select(Coupon)), 1, market["ann"].id, None)
     db.session.commit()
     ann = sign_in(client)
     cart = client.get("/api/v1/me/cart", headers=ann).get_json()
