@@ -72,8 +72,7 @@ def breach(lines: Sequence[LineLike], changed: Iterable[str] | None = None) -> D
     judged = [line for line in lines if wanted is None or line.sku in wanted]
     gone = [line.sku for line in judged if not line.active]
     if gone:
-        return DomainError(422, "unknown_sku", f"No longer sold: {', '.join(gone)}. Remove it from the cart.",
-                           skus=gone)
+        return DomainError(422, "unknown_sku", f"No longer sold: {', '.join(gone)}.", skus=gone)
     for line in judged:
         if line.quantity > MAX_LINE_QUANTITY:
             return DomainError(422, "quantity_too_large",
