@@ -57,7 +57,7 @@ class ShopperOrderSchema(OrderSchema):
     or StaffOrderSchema, which have no such fields, so no staff response can carry the code."""
 
     pickup_code = fields.String(metadata={"description": "tell or show it at the counter; only the shopper sees it"})
-    pickup_qr = fields.Function(qr_payload, metadata={"description": "the pickup code as a QR payload"})
+    pickup_qr = fields.Function(qr_payload, metadata={"type": "string", "description": "the QR payload of the code"})
 
 
 class StaffOrderSchema(OrderSchema):

@@ -57,8 +57,7 @@ class Checkout(MethodView):
 class OrderItem(MethodView):
     @blp.response(200, ShopperOrderSchema)
     def get(self, order_id):
-        """An order: its customer or a guest with X-Order-Token (with the pickup code), or staff of its
-        store (who never see the code: they ask the shopper for it)."""
+        """An order: its customer or a guest with X-Order-Token (who see the pickup code), or its store's staff."""
         order, actor = orders.get_order(order_id), current_actor_for_order()
         orders.check_access(order, actor)
         return jsonify((OrderSchema if actor.kind == "staff" else ShopperOrderSchema)().dump(order))
