@@ -1,4 +1,6 @@
-"""`flask shop ...` commands: create-user and demo (more arrive with their issues)."""
+"""`flask shop ...` commands: create-user and demo (more arrive with their issues).
+
+Each command (each sweep) is one `transaction()`: it commits at the end, or nothing is kept."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from shop.accounts import service as accounts
 from shop.core import plans
 from shop.core.errors import DomainError
 from shop.core.extensions import db
+from shop.core.transactions import transaction
 from shop.demo import data as demo
 from stores.models import Store
 
@@ -36,33 +39,32 @@ def create_user(email: str, password: str, role: str, store_codes: tuple[str, ..
         raise click.UsageError(str(exc.messages[0])) from exc
     if len(password) < 8:
         raise click.UsageError("The password needs at least 8 characters.")
-    store_ids = []
-    for code in store_codes:
-        store = db.session.scalar(db.select(Store).where(Store.code == code))
-        if store is None:
-            raise click.UsageError(f"No store with code {code!r}.")
-        store_ids.append(store.id)
-    try:
-        user = accounts.create_user(email, password, role, store_ids)
-    except DomainError as exc:
-        db.session.rollback()
-        raise click.UsageError(exc.detail) from exc
-    db.session.commit()
+    with transaction():
+        store_ids = []
+        for code in store_codes:
+            store = db.session.scalar(db.select(Store).where(Store.code == code))
+            if store is None:
+                raise click.UsageError(f"No store with code {code!r}.")
+            store_ids.append(store.id)
+        try:
+            user = accounts.create_user(email, password, role, store_ids)
+        except DomainError as exc:
+            raise click.UsageError(exc.detail) from exc
     click.echo(f"Created {role} {user.email} (id {user.id}).")
 
 
 @shop_cli.command("demo")
 def load_demo() -> None:
     """Load the demo stores, catalog, stock and users (safe to run again)."""
-    logins = demo.load()
-    db.session.commit()
+    with transaction():
+        logins = demo.load()
     click.echo("Demo data loaded. Sign in with (email / password / role):")
     for email, password, role in logins:
         click.echo(f"  {email:32} {password:16} {role}")
 
 
 def _report_and_fail(errors: list[tuple[int, str]]) -> None:
-    db.session.rollback()
+    """Raised inside the command's transaction, so nothing of the file is kept."""
     for line, message in errors:
         click.echo(f"line {line}: {message}", err=True)
     raise click.ClickException(f"{len(errors)} bad row(s): nothing was imported.")
@@ -72,29 +74,29 @@ def _report_and_fail(errors: list[tuple[int, str]]) -> None:
 @click.argument("file", type=click.File("rb"))
 def import_catalog(file) -> None:
     """Create or update products from a CSV file (sku,name,price,currency[,gtin,active])."""
-    parsed = imports.parse_catalog(file.read())
-    if parsed.errors:
-        _report_and_fail(parsed.errors)
-    counts = {"created": 0, "updated": 0, "unchanged": 0}
-    errors = []
-    with click.progressbar(parsed.rows, label="Importing products") as rows:
-        for line, row in rows:
-            existing = db.session.scalar(db.select(Product).where(Product.sku == row["sku"]))
-            try:
-                if existing is None:
-                    catalog.create_product(row)
-                    counts["created"] += 1
-                elif any(getattr(existing, k) != v for k, v in row.items()):
-                    catalog.update_product(existing, row)
-                    counts["updated"] += 1
-                else:
-                    counts["unchanged"] += 1
-            except DomainError as exc:
-                errors.append((line, exc.detail))
-    if errors:
-        _report_and_fail(errors)
-    plans.analyze("products")
-    db.session.commit()
+    with transaction():
+        parsed = imports.parse_catalog(file.read())
+        if parsed.errors:
+            _report_and_fail(parsed.errors)
+        counts = {"created": 0, "updated": 0, "unchanged": 0}
+        errors = []
+        with click.progressbar(parsed.rows, label="Importing products") as rows:
+            for line, row in rows:
+                existing = db.session.scalar(db.select(Product).where(Product.sku == row["sku"]))
+                try:
+                    if existing is None:
+                        catalog.create_product(row)
+                        counts["created"] += 1
+                    elif any(getattr(existing, k) != v for k, v in row.items()):
+                        catalog.update_product(existing, row)
+                        counts["updated"] += 1
+                    else:
+                        counts["unchanged"] += 1
+                except DomainError as exc:
+                    errors.append((line, exc.detail))
+        if errors:
+            _report_and_fail(errors)
+        plans.analyze("products")
     click.echo(", ".join(f"{n} {what}" for what, n in counts.items()) + ".")
 
 
@@ -103,30 +105,30 @@ def import_catalog(file) -> None:
 @click.argument("file", type=click.File("rb"))
 def import_stock(store_code: str, file) -> None:
     """Record a stock count for one store from a CSV file (sku,quantity) as `count` events."""
-    store = db.session.scalar(db.select(Store).where(Store.code == store_code))
-    if store is None:
-        raise click.UsageError(f"No store with code {store_code!r}.")
-    parsed = imports.parse_counts(file.read())
-    skus = {row["sku"] for _, row in parsed.rows}
-    known = {p.sku: p for p in db.session.scalars(db.select(Product).where(Product.sku.in_(skus)))}
-    errors = parsed.errors + [
-        (line, f"unknown SKU {row['sku']}") for line, row in parsed.rows if row["sku"] not in known
-    ]
-    if errors:
-        _report_and_fail(sorted(errors))
-    chunks = [parsed.rows[i : i + IMPORT_CHUNK] for i in range(0, len(parsed.rows), IMPORT_CHUNK)]
-    changed = 0
-    with click.progressbar(length=len(parsed.rows), label="Recording counts") as bar:
-        for n, chunk in enumerate(chunks):
-            lines = {known[row["sku"]]: row["quantity"] for _, row in chunk}
-            # The event id comes from the file's content: importing the same file twice is a no-op.
-            result, _ = stock_events.record_event(
-                store.id, f"import:{parsed.digest[:24]}:{n}", "count", lines
-            )
-            changed += sum(1 for line in result["lines"] if line["delta_on_hand"])
-            bar.update(len(chunk))
-    plans.analyze("stock", "stock_ledger")
-    db.session.commit()
+    with transaction():
+        store = db.session.scalar(db.select(Store).where(Store.code == store_code))
+        if store is None:
+            raise click.UsageError(f"No store with code {store_code!r}.")
+        parsed = imports.parse_counts(file.read())
+        skus = {row["sku"] for _, row in parsed.rows}
+        known = {p.sku: p for p in db.session.scalars(db.select(Product).where(Product.sku.in_(skus)))}
+        errors = parsed.errors + [
+            (line, f"unknown SKU {row['sku']}") for line, row in parsed.rows if row["sku"] not in known
+        ]
+        if errors:
+            _report_and_fail(sorted(errors))
+        chunks = [parsed.rows[i : i + IMPORT_CHUNK] for i in range(0, len(parsed.rows), IMPORT_CHUNK)]
+        changed = 0
+        with click.progressbar(length=len(parsed.rows), label="Recording counts") as bar:
+            for n, chunk in enumerate(chunks):
+                lines = {known[row["sku"]]: row["quantity"] for _, row in chunk}
+                # The event id comes from the file's content: importing the same file twice is a no-op.
+                result, _ = stock_events.record_event(
+                    store.id, f"import:{parsed.digest[:24]}:{n}", "count", lines
+                )
+                changed += sum(1 for line in result["lines"] if line["delta_on_hand"])
+                bar.update(len(chunk))
+        plans.analyze("stock", "stock_ledger")
     click.echo(f"{len(parsed.rows)} SKUs counted at {store.code}, {changed} changed.")
 
 
@@ -144,6 +146,6 @@ def sweep() -> None:
         ("authorisations voided on retry", order_sweeps.retry_voids),
     ]
     for label, job in jobs:
-        count = job()
-        db.session.commit()
+        with transaction():
+            count = job()
         click.echo(f"{count:5d} {label}")

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 
 from shop.accounts import auth
 from shop.core.clock import clock
-from shop.core.extensions import db
+from shop.core.transactions import transactional
 from stores import services
 from stores.schemas import StorePatchSchema, StoreQuerySchema, StoreSchema
 
@@ -26,11 +26,11 @@ class Stores(MethodView):
 
     @auth.roles_required("admin")
     @blp.arguments(StoreSchema())
+    @transactional
     @blp.response(201, StoreSchema)
     def post(self, data):
         """Open a store (admin)."""
         store = services.create_store(data)
-        db.session.commit()
         return services.view(store, clock.now())
 
 
@@ -43,9 +43,9 @@ class StoreItem(MethodView):
 
     @auth.roles_required("admin")
     @blp.arguments(StorePatchSchema(partial=True))
+    @transactional
     @blp.response(200, StoreSchema)
     def patch(self, data, store_id):
         """Change a store (admin); `hours` or `exceptions`, when given, replace the old ones."""
         store = services.update_store(services.get_store(store_id), data)
-        db.session.commit()
         return services.view(store, clock.now())

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from inventory import catalog
 from inventory.schemas import ProductPageSchema, ProductPatchSchema, ProductQuerySchema, ProductSchema
 from shop.accounts import auth
-from shop.core.extensions import db
+from shop.core.transactions import transactional
 
 blp = Blueprint("products", __name__, description="The catalog: SKUs, names, prices")
 
@@ -23,12 +23,11 @@ class Products(MethodView):
 
     @auth.roles_required("admin")
     @blp.arguments(ProductSchema())
+    @transactional
     @blp.response(201, ProductSchema)
     def post(self, data):
         """Add a product (admin)."""
-        product = catalog.create_product(data)
-        db.session.commit()
-        return product
+        return catalog.create_product(data)
 
 
 @blp.route("/products/<string:sku>")
@@ -40,9 +39,8 @@ class ProductItem(MethodView):
 
     @auth.roles_required("admin")
     @blp.arguments(ProductPatchSchema(partial=True))
+    @transactional
     @blp.response(200, ProductSchema)
     def patch(self, data, sku):
         """Change name, price, currency, GTIN or the active flag (admin)."""
-        product = catalog.update_product(catalog.get_product(sku), data)
-        db.session.commit()
-        return product
+        return catalog.update_product(catalog.get_product(sku), data)

@@ -15,7 +15,7 @@ from inventory import reservations
 from inventory.schemas import ReservationCreateSchema, ReservationSchema
 from shop.accounts import auth
 from shop.core.errors import DomainError
-from shop.core.extensions import db
+from shop.core.transactions import transactional
 
 blp = Blueprint("reservations", __name__, description="Holding units at a store")
 
@@ -24,18 +24,17 @@ blp = Blueprint("reservations", __name__, description="Holding units at a store"
 class StoreReservations(MethodView):
     @auth.store_staff_required
     @blp.arguments(ReservationCreateSchema())
+    @transactional
     @blp.response(201, ReservationSchema)
     def post(self, data, store_id):
         """Hold units at the store, all lines or none (409 `insufficient_stock` lists the short SKUs)."""
-        reservation = reservations.reserve_skus(
+        return reservations.reserve_skus(
             store_id,
             {line["sku"]: line["quantity"] for line in data["lines"]},
             data.get("reference") or f"hold:{uuid.uuid4().hex}",
             dt.timedelta(minutes=data["ttl_minutes"]),
             actor_id=auth.current_caller().id,
         )
-        db.session.commit()
-        return reservation
 
 
 def _staff_reservation(reservation_id: int):
@@ -58,11 +57,8 @@ class ReservationItem(MethodView):
 @blp.route("/reservations/<int:reservation_id>/release")
 class ReservationRelease(MethodView):
     @auth.login_required
+    @transactional
     @blp.response(200, ReservationSchema)
     def post(self, reservation_id):
         """Give the held units back (staff of its store); releasing twice changes nothing."""
-        reservation = reservations.release(
-            _staff_reservation(reservation_id), auth.current_caller().id
-        )
-        db.session.commit()
-        return reservation
+        return reservations.release(_staff_reservation(reservation_id), auth.current_caller().id)

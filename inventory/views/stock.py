@@ -21,7 +21,7 @@ from inventory.schemas import (
 from inventory.stock_events import record_event
 from shop.accounts import auth
 from shop.core.clock import clock
-from shop.core.extensions import db
+from shop.core.transactions import transactional
 from stores.services import DEFAULT_RADIUS_KM, get_store
 
 blp = Blueprint("stock", __name__, description="Stock per store and SKU, till events, ledger")
@@ -46,6 +46,7 @@ class StoreStock(MethodView):
 class StockItem(MethodView):
     @auth.store_staff_required
     @blp.arguments(SafetyStockSchema())
+    @transactional
     @blp.response(200, StockFiguresSchema)
     def patch(self, data, store_id, sku):
         """Set the safety stock: units kept back from online sale (staff of the store)."""
@@ -53,7 +54,6 @@ class StockItem(MethodView):
         product = catalog.get_product(sku)
         row = stock.lock_rows(store_id, [product.id])[product.id]
         row.safety_stock = data["safety_stock"]
-        db.session.commit()
         return stock.store_stock(store_id, [sku], clock.now())[0]
 
 
@@ -71,6 +71,7 @@ class Availability(MethodView):
 class StockEvents(MethodView):
     @auth.store_staff_required
     @blp.arguments(StockEventSchema())
+    @transactional
     @blp.response(201, StockEventResultSchema)
     @blp.alt_response(200, schema=StockEventResultSchema, description="A replayed event_id")
     def post(self, data, store_id):
@@ -81,7 +82,6 @@ class StockEvents(MethodView):
         result, replayed = record_event(
             store_id, data["event_id"], data["type"], lines, auth.current_caller().id
         )
-        db.session.commit()
         return result, 200 if replayed else 201
 
 

@@ -22,6 +22,7 @@ from shop.accounts.schemas import (
 )
 from shop.core.errors import DomainError
 from shop.core.extensions import db, limiter
+from shop.core.transactions import transactional
 
 blp = Blueprint("accounts", __name__, description="Sign-in tokens, customer accounts, profiles")
 
@@ -45,34 +46,33 @@ class Tokens(MethodView):
     ]
 
     @blp.arguments(TokenRequestSchema())
+    @transactional
     @blp.response(201, TokenSchema)
     def post(self, data):
         """Sign in: trade email and password for a bearer token."""
         user = auth.authenticate(data["email"], data["password"])
         plain, token = auth.issue_token(user)
-        db.session.commit()
         return {"token": plain, "expires_at": token.expires_at, "user": user}
 
 
 @blp.route("/auth/tokens/current")
 class CurrentToken(MethodView):
     @auth.login_required
+    @transactional
     @blp.response(204)
     def delete(self):
         """Sign out: the token stops working at once."""
         auth.revoke(auth.current_token())
-        db.session.commit()
 
 
 @blp.route("/customers")
 class Customers(MethodView):
     @blp.arguments(CustomerCreateSchema())
+    @transactional
     @blp.response(201, ProfileSchema)
     def post(self, data):
         """Shopper sign-up; a verification token for the email is sent."""
-        user = accounts.sign_up(data["email"], data["password"], data["name"], data.get("phone"))
-        db.session.commit()
-        return user
+        return accounts.sign_up(data["email"], data["password"], data["name"], data.get("phone"))
 
     @auth.roles_required(*auth.STAFF_ROLES)
     @blp.arguments(CustomerQuerySchema(), location="query")
@@ -92,24 +92,22 @@ class Me(MethodView):
 
     @auth.login_required
     @blp.arguments(ProfilePatchSchema())
+    @transactional
     @blp.response(200, ProfileSchema)
     def patch(self, data):
         """Change own name or phone."""
-        user = accounts.update_profile(auth.current_user(), data)
-        db.session.commit()
-        return user
+        return accounts.update_profile(auth.current_user(), data)
 
 
 @blp.route("/me/email-verification")
 class EmailVerification(MethodView):
     @auth.login_required
     @blp.arguments(EmailVerificationSchema())
+    @transactional
     @blp.response(200, ProfileSchema)
     def post(self, data):
         """Verify the account's email with the signed token that was sent to it."""
-        user = accounts.verify_email(auth.current_user(), data["token"])
-        db.session.commit()
-        return user
+        return accounts.verify_email(auth.current_user(), data["token"])
 
 
 

@@ -32,6 +32,7 @@ from shop.carts.schemas import (
 from shop.carts.snapshot import CartSnapshot
 from shop.core.errors import DomainError
 from shop.core.extensions import db
+from shop.core.transactions import transactional
 
 blp = Blueprint("carts", __name__, description="One cart across web, app and the store counter")
 
@@ -56,26 +57,23 @@ def respond(cart: Cart | CartSnapshot, status: int = 200) -> Response:
 
 
 def change(cart_id: str, apply: Callable[[Cart, Actor], object]):
-    """Bump (lock, check If-Match), apply, read back, commit: the one path every cart change takes."""
+    """Bump (lock, check If-Match), apply, read back: the one path every cart change takes (its view commits)."""
     actor = current_actor()
     cart = carts.begin_change(cart_id, actor, request.headers.get("If-Match"))
     apply(cart, actor)
-    reply = respond(cart)
-    db.session.commit()
-    return reply
+    return respond(cart)
 
 
 @blp.route("/carts")
 class Carts(MethodView):
     @blp.arguments(CartCreateSchema())
+    @transactional
     @blp.response(201, CartSchema, headers=CART_DOC["headers"])
     @blp.alt_response(200, schema=CartSchema, description="A signed-in customer's existing cart")
     def post(self, data):
         """Start a cart; a signed-in customer gets their one active cart."""
         cart, created = carts.open_cart(current_actor(), data.get("pickup_store_id"))
-        reply = respond(cart, 201 if created else 200)
-        db.session.commit()
-        return reply
+        return respond(cart, 201 if created else 200)
 
 
 @blp.route("/carts/<cart:cart_id>")
@@ -86,6 +84,7 @@ class CartItem(MethodView):
         return respond(carts.read_cart(cart_id, current_actor()))
 
     @blp.arguments(CartPatchSchema())
+    @transactional
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
     def patch(self, data, cart_id):
         """Choose the pickup store; give a guest's email or phone."""
@@ -95,24 +94,25 @@ class CartItem(MethodView):
 @blp.route("/carts/<cart:cart_id>/lines")
 class CartLines(MethodView):
     @blp.arguments(LineAddSchema())
+    @transactional
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
     def post(self, data, cart_id):
         """Add units of a SKU (to its existing line if there is one)."""
         cart = cart_adds.add_line(cart_id, data["sku"], data["quantity"], current_actor(),
                                   request.headers.get("If-Match"))
-        reply = respond(cart)
-        db.session.commit()
-        return reply
+        return respond(cart)
 
 
 @blp.route("/carts/<cart:cart_id>/lines/<string:sku>")
 class CartLine(MethodView):
     @blp.arguments(LineQuantitySchema())
+    @transactional
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
     def patch(self, data, cart_id, sku):
         """Set a line's quantity."""
         return change(cart_id, lambda cart, actor: carts.set_quantity(cart, sku, data["quantity"], actor))
 
+    @transactional
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
     def delete(self, cart_id, sku):
         """Remove a line."""
@@ -122,6 +122,7 @@ class CartLine(MethodView):
 @blp.route("/carts/<cart:cart_id>/coupons")
 class CartCoupons(MethodView):
     @blp.arguments(CouponCodeSchema())
+    @transactional
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
     def post(self, data, cart_id):
         """Apply a coupon; an invalid, expired or used-up code is a 422 with the reason."""
@@ -130,6 +131,7 @@ class CartCoupons(MethodView):
 
 @blp.route("/carts/<cart:cart_id>/coupons/<string:code>")
 class CartCoupon(MethodView):
+    @transactional
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
     def delete(self, cart_id, code):
         """Remove the coupon."""
@@ -139,17 +141,17 @@ class CartCoupon(MethodView):
 @blp.route("/carts/<cart:cart_id>/claim")
 class CartClaim(MethodView):
     @auth.roles_required("customer")
+    @transactional
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
     def post(self, cart_id):
         """Attach a guest cart to the signed-in customer, merged into their active cart."""
         actor = current_actor()
-        reply = respond(cart_claims.claim(cart_id, actor.user, actor, request.headers.get("If-Match")))
-        db.session.commit()
-        return reply
+        return respond(cart_claims.claim(cart_id, actor.user, actor, request.headers.get("If-Match")))
 
 
 @blp.route("/carts/<cart:cart_id>/recovery-links")
 class CartRecoveryLinks(MethodView):
+    @transactional
     @blp.response(201, RecoveryLinkSchema)
     def post(self, cart_id):
         """A signed link (7 days) that reopens this cart on another device; it signs no one in."""
@@ -176,12 +178,11 @@ class CartRecover(MethodView):
 @blp.route("/me/cart")
 class MyCart(MethodView):
     @auth.roles_required("customer")
+    @transactional
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
     def get(self):
         """The signed-in customer's one active cart, the same on every device (created if missing)."""
-        cart, created = carts.open_cart(current_actor(), None)
-        if created:
-            db.session.commit()
+        cart, _ = carts.open_cart(current_actor(), None)
         return respond(cart)
 
 
@@ -206,12 +207,11 @@ class CustomerCart(MethodView):
 class Coupons(MethodView):
     @auth.roles_required("marketing", "admin")
     @blp.arguments(CouponCreateSchema())
+    @transactional
     @blp.response(201, CouponCreateSchema)
     def post(self, data):
         """Create a coupon: a percentage or a fixed amount, with limits and a validity window."""
-        coupon = coupons.create(data)
-        db.session.commit()
-        return coupon
+        return coupons.create(data)
 
 
 @blp.route("/coupons/<string:code>")

@@ -37,7 +37,8 @@ class DomainError(Exception):
         self.detail = detail
         self.extra = extra
         self.headers = headers or {}
-        # A refusal that must still be remembered (a wrong pickup code, a failed capture) commits.
+        # A refusal that must still be remembered (a wrong pickup code, a failed capture): the
+        # transaction boundary (shop.core.transactions) commits it; elsewhere nothing is kept.
         self.keep_changes = keep_changes
 
 
@@ -89,10 +90,9 @@ def _rollback() -> None:
 
 
 def handle_domain_error(exc: DomainError) -> Response:
-    if exc.keep_changes:
-        db.session.commit()
-    else:
-        _rollback()
+    """Render. The transaction boundary has already ended the transaction (and committed a
+    keep_changes refusal); the rollback only clears what a non-transactional view left."""
+    _rollback()
     resp = problem(exc.status, exc.code, _title(exc.status), exc.detail, **exc.extra)
     resp.headers.update(exc.headers)
     return resp

@@ -1,7 +1,9 @@
 """Idempotency-Key for creates a client may retry: a replay returns the first reply, a changed body is refused.
 
 The key is claimed by inserting its row first: a concurrent twin waits on the unique index until the
-first request commits, then reads its reply (on PostgreSQL); nothing is created twice.
+first request commits, then reads its reply (on PostgreSQL); nothing is created twice. The claim,
+the reply and the commit are driven by shop.core.transactions (`@transactional(idempotent=...)`),
+which also says why a refusal releases the claim instead of being stored.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from flask import request
+from flask import Response, jsonify, request
 from sqlalchemy import JSON, String, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -37,6 +39,8 @@ class IdempotentReply(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+HEADER_DOC = {"parameters": [{"in": "header", "name": "Idempotency-Key", "required": True,
+                              "schema": {"type": "string", "minLength": 1, "maxLength": 255}}]}
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
@@ -74,7 +78,7 @@ def _existing(scope: str, key: str, fingerprint: str) -> Claim | None:
 
 
 def claim(scope: str, key: str, payload) -> Claim:
-    """Replay the stored reply, or claim the key for this request (store() fills in the reply)."""
+    """Replay the stored reply, or claim the key for this request (store() or release() ends the claim)."""
     fingerprint = _fingerprint(payload)
     existing = _existing(scope, key, fingerprint)
     if existing is not None:
@@ -92,5 +96,19 @@ def claim(scope: str, key: str, payload) -> Claim:
     return Claim(reply)
 
 
-def store(reply: IdempotentReply, body: dict, status: int) -> None:
-    reply.body, reply.status_code = body, status
+def store(claim: Claim, response: Response) -> None:
+    """Keep the reply as sent (body and status), to be replayed to every retry of the key."""
+    claim.reply.body, claim.reply.status_code = response.get_json(), response.status_code
+
+
+def replay(claim: Claim) -> Response:
+    """The stored reply, serialized as the first one was (the same bytes)."""
+    body, status = claim.replay
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def release(claim: Claim) -> None:
+    """Give the key up: the request ended in a refusal, so a retry runs again."""
+    db.session.delete(claim.reply)

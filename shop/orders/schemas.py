@@ -4,6 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from shop.accounts.contact import Email, Phone
 from shop.orders.models import ORDER_STATUSES
+from shop.orders.queries import qr_payload
 
 
 class CheckoutSchema(Schema):
@@ -49,6 +50,14 @@ class OrderSchema(Schema):
     closed_reason = fields.String(allow_none=True)
     payment_error = fields.String(allow_none=True)
     created_at = fields.DateTime()
+
+
+class ShopperOrderSchema(OrderSchema):
+    """The order as its shopper reads it: with the code to show at the counter. Staff read OrderSchema
+    or StaffOrderSchema, which have no such fields, so no staff response can carry the code."""
+
+    pickup_code = fields.String(metadata={"description": "tell or show it at the counter; only the shopper sees it"})
+    pickup_qr = fields.Function(qr_payload, metadata={"type": "string", "description": "the QR payload of the code"})
 
 
 class StaffOrderSchema(OrderSchema):

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Response, json
+from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from shop.accounts import auth
 from shop.accounts.actors import Actor, current_actor
-from shop.core import idempotency
 from shop.core.errors import DomainError
-from shop.core.extensions import db
+from shop.core.transactions import transactional
 from shop.orders import checkout, pickup
 from shop.orders import queries as orders
 from shop.orders.models import ORDER_STATUSES
@@ -25,6 +24,7 @@ from shop.orders.schemas import (
     QueueQuerySchema,
     RefundResultSchema,
     RefundSchema,
+    ShopperOrderSchema,
     StaffOrderSchema,
 )
 from stores.services import get_store
@@ -34,56 +34,33 @@ blp = Blueprint("orders", __name__, description="Checkout for pickup and the pic
 QUEUE_DEFAULT = ["pending_payment", "placed", "picking", "ready_for_pickup"]
 
 
-def _json(body: dict, status: int) -> Response:
-    return Response(json.dumps(body), status=status, mimetype="application/json")
-
-
-def idempotent(scope: str, data: dict, run, schema, status: int = 201) -> Response:
-    """Replay the first reply to this Idempotency-Key, or run, store the reply and commit."""
-    claim = idempotency.claim(scope, idempotency.header_key(), data)
-    if claim.replay is not None:
-        return _json(*claim.replay)
-    body = schema.dump(run())
-    idempotency.store(claim.reply, body, status)
-    db.session.commit()
-    return _json(body, status)
-
-
-IDEMPOTENCY_DOC = {"parameters": [{"in": "header", "name": "Idempotency-Key", "required": True,
-                                   "schema": {"type": "string", "minLength": 1, "maxLength": 255}}]}
-
-
 @blp.route("/carts/<cart:cart_id>/checkout")
 class Checkout(MethodView):
     @blp.arguments(CheckoutSchema())
+    @transactional(idempotent="checkout:{cart_id}")
     @blp.response(201, CheckoutResultSchema)
-    @blp.doc(**IDEMPOTENCY_DOC)
     def post(self, data, cart_id):
         """Reserve the cart's lines at its pickup store and place the order (replays are safe)."""
-
-        def run():
-            order, intent = checkout.place(cart_id, current_actor(), data)
-            return {
-                "order": order,
-                "payment": {"method": order.payment_method, "amount": order.total, "currency": order.currency,
-                            "status": intent.status if intent else "due_at_pickup",
-                            "client_secret": intent.client_secret if intent else None},
-                "order_token": order.access_token,
-                "pickup_code": order.pickup_code,
-                "pickup_qr": orders.qr_payload(order),
-            }
-
-        return idempotent(f"checkout:{cart_id}", data, run, CheckoutResultSchema())
+        order, intent = checkout.place(cart_id, current_actor(), data)
+        return {
+            "order": order,
+            "payment": {"method": order.payment_method, "amount": order.total, "currency": order.currency,
+                        "status": intent.status if intent else "due_at_pickup",
+                        "client_secret": intent.client_secret if intent else None},
+            "order_token": order.access_token,
+            "pickup_code": order.pickup_code,
+            "pickup_qr": orders.qr_payload(order),
+        }
 
 
 @blp.route("/orders/<int:order_id>")
 class OrderItem(MethodView):
-    @blp.response(200, OrderSchema)
+    @blp.response(200, ShopperOrderSchema)
     def get(self, order_id):
-        """An order: its customer, a guest with X-Order-Token, or staff of its store."""
-        order = orders.get_order(order_id)
-        orders.check_access(order, current_actor_for_order())
-        return order
+        """An order: its customer or a guest with X-Order-Token (who see the pickup code), or its store's staff."""
+        order, actor = orders.get_order(order_id), current_actor_for_order()
+        orders.check_access(order, actor)
+        return jsonify((OrderSchema if actor.kind == "staff" else ShopperOrderSchema)().dump(order))
 
 
 def current_actor_for_order():
@@ -98,15 +75,16 @@ def current_actor_for_order():
 class MyOrders(MethodView):
     @auth.roles_required("customer")
     @blp.arguments(OrdersQuerySchema(), location="query")
-    @blp.response(200, OrderSchema(many=True))
+    @blp.response(200, ShopperOrderSchema(many=True))
     def get(self, args):
-        """My orders, newest first."""
+        """My orders, newest first, each with its pickup code."""
         return orders.of_customer(auth.current_caller().id, args["limit"])
 
 
 @blp.route("/orders/<int:order_id>/cancel")
 class OrderCancel(MethodView):
     @blp.arguments(CancelSchema())
+    @transactional
     @blp.response(200, OrderSchema)
     def post(self, data, order_id):
         """Cancel: the shopper until picking starts, staff until handover. Stock back, card voided."""
@@ -114,7 +92,6 @@ class OrderCancel(MethodView):
         order = orders.get_order(order_id, lock=True)
         orders.check_access(order, actor)
         pickup.cancel(order, actor, data["reason"])
-        db.session.commit()
         return order
 
 
@@ -132,10 +109,9 @@ def _staff_view(order):
 
 
 def _staff_step(order_id: int, act):
-    """Lock the order, check the caller is staff of its store, act, commit once."""
+    """Lock the order, check the caller is staff of its store, act (the view's transaction commits)."""
     order, actor = _staff_order(order_id)
     act(order, actor)
-    db.session.commit()
     return _staff_view(order)
 
 
@@ -157,6 +133,7 @@ class PickupQueue(MethodView):
 @blp.route("/orders/<int:order_id>/picking")
 class StartPicking(MethodView):
     @auth.roles_required("staff", "admin")
+    @transactional
     @blp.response(200, StaffOrderSchema)
     def post(self, order_id):
         """placed -> picking."""
@@ -167,6 +144,7 @@ class StartPicking(MethodView):
 class PickLine(MethodView):
     @auth.roles_required("staff", "admin")
     @blp.arguments(PickSchema())
+    @transactional
     @blp.response(200, StaffOrderSchema)
     def put(self, data, order_id, line_id):
         """Record what was found; less than ordered is a short pick."""
@@ -177,6 +155,7 @@ class PickLine(MethodView):
 @blp.route("/orders/<int:order_id>/ready")
 class MarkReady(MethodView):
     @auth.roles_required("staff", "admin")
+    @transactional
     @blp.response(200, StaffOrderSchema)
     def post(self, order_id):
         """picking -> ready_for_pickup; sets the pickup deadline."""
@@ -187,6 +166,7 @@ class MarkReady(MethodView):
 class Handover(MethodView):
     @auth.roles_required("staff", "admin")
     @blp.arguments(HandoverSchema())
+    @transactional
     @blp.response(200, StaffOrderSchema)
     def post(self, data, order_id):
         """Verify the pickup code, capture what is handed over, take the stock out: picked_up."""
@@ -197,13 +177,9 @@ class Handover(MethodView):
 class Refunds(MethodView):
     @auth.roles_required("staff", "admin")
     @blp.arguments(RefundSchema())
+    @transactional(idempotent="refund:{order_id}")
     @blp.response(201, RefundResultSchema)
-    @blp.doc(**IDEMPOTENCY_DOC)
     def post(self, data, order_id):
         """Refund returned lines after pickup; with restock, the units go back on the shelf."""
-
-        def run():
-            order, actor = _staff_order(order_id)
-            return pickup.refund(order, data["lines"], data["restock"], actor)
-
-        return idempotent(f"refund:{order_id}", data, run, RefundResultSchema())
+        order, actor = _staff_order(order_id)
+        return pickup.refund(order, data["lines"], data["restock"], actor)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from shop.core.errors import DomainError
 from shop.core.extensions import db
+from shop.core.transactions import transactional
 from shop.orders import payment_events as order_payments
 from shop.orders import queries as orders
 from shop.payments import gateway as payments
@@ -28,6 +29,7 @@ HANDLERS = {
 
 @blp.route("/webhooks/stripe")
 class StripeWebhook(MethodView):
+    @transactional
     @blp.response(200)
     def post(self):
         """Apply a signed Stripe event to its order; a redelivered event id changes nothing."""
@@ -43,8 +45,6 @@ class StripeWebhook(MethodView):
         payment = db.session.scalar(select(Payment).where(Payment.intent_id == event.intent.id))
         if handler is None or payment is None:
             log.info("webhook %s ignored (%s)", event.id, event.type)
-            db.session.commit()
             return {"status": "ignored"}
         handler(orders.get_order(payment.order_id, lock=True), event.intent)
-        db.session.commit()
         return {"status": "processed"}

@@ -3,11 +3,7 @@ decline; and webhooks: signature, staleness, duplicates, out-of-order delivery."
 
 from __future__ import annotations
 
-import contextlib
 import time
-
-import pytest
-import stripe
 
 from shop.core.clock import clock
 from shop.core.extensions import db
@@ -16,42 +12,14 @@ from shop.orders.models import Order
 from shop.payments.models import WebhookEvent
 from tests.api.test_problems import assert_problem
 from tests.support.invariants import assert_stock_invariants
-from tests.support.orders import WEBHOOK_SECRET, cart_for, checkout, post_event, signed_event
-
-
-@pytest.fixture
-def stripe_app(app, localstripe_url):
-    app.config.update(STRIPE_SECRET_KEY="sk_test_omnishop", STRIPE_API_BASE=localstripe_url,
-                      STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET)
-    yield stripe.StripeClient("sk_test_omnishop", base_addresses={"api": localstripe_url},
-                              max_network_retries=0)
-    app.config.update(STRIPE_SECRET_KEY="", STRIPE_API_BASE="", STRIPE_WEBHOOK_SECRET="")
-
-
-def card_order(client, world, lines=(("MUG", 2), ("TEA", 1))):
-    resp = checkout(client, cart_for(client, world["store"], lines=lines), payment_method="card")
-    assert resp.status_code == 201, resp.get_json()
-    return resp.get_json()
-
-
-def intent_of(order_id: int) -> str:
-    return db.session.get(Order, order_id).payment.intent_id
-
-
-def pay(sc, intent_id: str, card: str = "pm_card_visa") -> dict:
-    """What the app does with the client secret: attach a card and confirm."""
-    sc.v1.payment_intents.update(intent_id, params={"payment_method": card})
-    with contextlib.suppress(stripe.CardError):  # a declined card: the intent says why
-        sc.v1.payment_intents.confirm(intent_id)
-    return sc.v1.payment_intents.retrieve(intent_id).to_dict()
-
-
-def authorize(client, sc, order_id):
-    obj = pay(sc, intent_of(order_id))
-    assert obj["status"] == "requires_capture"
-    resp = post_event(client, "payment_intent.amount_capturable_updated", obj)
-    assert resp.status_code == 200
-    return obj
+from tests.support.orders import (
+    authorize,
+    card_order,
+    intent_of,
+    pay,
+    post_event,
+    signed_event,
+)
 
 
 def status(order_id: int) -> str:

@@ -1,7 +1,9 @@
-"""Helpers for order tests: a store with stock, a cart ready to check out, signed Stripe webhooks."""
+"""Helpers for order tests: a store with stock, a cart ready to check out, signed Stripe webhooks,
+and card orders against localstripe (the app pointed at it, a card authorised, Stripe unreachable)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 
@@ -9,6 +11,7 @@ import pytest
 import stripe
 
 from shop.core.extensions import db
+from shop.orders.models import Order
 from tests.support import factories as f
 
 WEBHOOK_SECRET = "whsec_test_secret"
@@ -54,3 +57,50 @@ def signed_event(type_: str, obj: dict, event_id: str | None = None, timestamp: 
 def post_event(client, type_: str, obj: dict, **kw):
     payload, headers = signed_event(type_, obj, **kw)
     return client.post("/api/v1/webhooks/stripe", data=payload, headers=headers)
+
+
+@pytest.fixture
+def stripe_app(app, localstripe_url):
+    """The app taking cards through localstripe; yields a Stripe client to play the shopper's app."""
+    app.config.update(STRIPE_SECRET_KEY="sk_test_omnishop", STRIPE_API_BASE=localstripe_url,
+                      STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET)
+    yield stripe.StripeClient("sk_test_omnishop", base_addresses={"api": localstripe_url},
+                              max_network_retries=0)
+    app.config.update(STRIPE_SECRET_KEY="", STRIPE_API_BASE="", STRIPE_WEBHOOK_SECRET="")
+
+
+@contextlib.contextmanager
+def stripe_unreachable(app):
+    """Within the block the app's Stripe calls fail: a new gateway that reaches nothing."""
+    saved = {k: app.config[k] for k in ("STRIPE_SECRET_KEY", "STRIPE_API_BASE")}
+    app.config.update(STRIPE_SECRET_KEY="sk_test_down", STRIPE_API_BASE="http://127.0.0.1:9")
+    try:
+        yield
+    finally:
+        app.config.update(saved)
+
+
+def card_order(client, world, lines=(("MUG", 2), ("TEA", 1))):
+    resp = checkout(client, cart_for(client, world["store"], lines=lines), payment_method="card")
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()
+
+
+def intent_of(order_id: int) -> str:
+    return db.session.get(Order, order_id).payment.intent_id
+
+
+def pay(sc, intent_id: str, card: str = "pm_card_visa") -> dict:
+    """What the app does with the client secret: attach a card and confirm."""
+    sc.v1.payment_intents.update(intent_id, params={"payment_method": card})
+    with contextlib.suppress(stripe.CardError):  # a declined card: the intent says why
+        sc.v1.payment_intents.confirm(intent_id)
+    return sc.v1.payment_intents.retrieve(intent_id).to_dict()
+
+
+def authorize(client, sc, order_id):
+    obj = pay(sc, intent_of(order_id))
+    assert obj["status"] == "requires_capture"
+    resp = post_event(client, "payment_intent.amount_capturable_updated", obj)
+    assert resp.status_code == 200
+    return obj
