@@ -15,7 +15,7 @@ from shop.core.pagination import decode_cursor, page
 def get_product(sku: str) -> Product:
     product = db.session.scalar(db.select(Product).where(Product.sku == sku))
     if product is None:
-        raise DomainError(404, "product_not_found", f"No product with SKU {sku}.")
+        raise DomainError("product_not_found", f"No product with SKU {sku}.")
     return product
 
 
@@ -29,7 +29,7 @@ def products_by_sku(skus: Iterable[str], *, active_only: bool = False) -> dict[s
     unknown = [s for s in wanted if s not in found or (active_only and not found[s].active)]
     if unknown:
         raise DomainError(
-            422, "unknown_sku", f"Unknown SKU: {', '.join(unknown)}.", skus=unknown
+            "unknown_sku", f"Unknown SKU: {', '.join(unknown)}.", skus=unknown
         )
     return found
 
@@ -43,7 +43,7 @@ def _check_unique(data: dict, product_id: int | None = None) -> None:
         if product_id is not None:
             stmt = stmt.where(Product.id != product_id)
         if db.session.scalar(stmt) is not None:
-            raise DomainError(409, f"{field}_taken", f"{field.upper()} {value} is already in the catalog.")
+            raise DomainError(f"{field}_taken", f"{field.upper()} {value} is already in the catalog.")
 
 
 def create_product(data: dict) -> Product:

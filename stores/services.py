@@ -43,7 +43,7 @@ class StoreView:
 def get_store(store_id: int) -> Store:
     store = db.session.get(Store, store_id)
     if store is None:
-        raise DomainError(404, "store_not_found", f"No store with id {store_id}.")
+        raise DomainError("store_not_found", f"No store with id {store_id}.")
     return store
 
 
@@ -63,7 +63,7 @@ def _apply(store: Store, data: dict) -> None:
 
 def _ensure_code_free(code: str) -> None:
     if db.session.scalar(db.select(Store.id).where(Store.code == code)) is not None:
-        raise DomainError(409, "store_code_taken", f"Store code {code} is in use.")
+        raise DomainError("store_code_taken", f"Store code {code} is in use.")
 
 
 def create_store(data: dict) -> Store:

@@ -42,7 +42,7 @@ def _staff_reservation(reservation_id: int):
     reservation = reservations.get_reservation(reservation_id)
     if not auth.is_staff_of(auth.require_role("staff", "admin"), reservation.store_id):
         # Staff of another store must not learn that the reservation exists.
-        raise DomainError(404, "reservation_not_found", f"No reservation {reservation_id}.")
+        raise DomainError("reservation_not_found", f"No reservation {reservation_id}.")
     return reservation
 
 

@@ -40,7 +40,7 @@ def authenticate(email: str, password: str) -> User:
     user = db.session.scalar(db.select(User).where(User.email == email.strip().lower()))
     ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
     if not user or not ok or not user.active:
-        raise DomainError(401, "invalid_credentials", "Email or password is wrong.")
+        raise DomainError("invalid_credentials", "Email or password is wrong.")
     return user
 
 
@@ -132,7 +132,6 @@ def require_user() -> Caller:
     caller = current_caller()
     if caller is None:
         raise DomainError(
-            401,
             "unauthorized",
             "Sign in: send a valid bearer token.",
             headers={"WWW-Authenticate": 'Bearer realm="omnishop"'},
@@ -143,7 +142,7 @@ def require_user() -> Caller:
 def require_role(*roles: str) -> Caller:
     caller = require_user()
     if caller.role not in roles:
-        raise DomainError(403, "forbidden", "Your role may not do this.")
+        raise DomainError("forbidden", "Your role may not do this.")
     return caller
 
 
@@ -164,7 +163,7 @@ def is_staff_of(who: User | Caller | None, store_id: int) -> bool:
 def require_store_staff(store_id: int) -> Caller:
     caller = require_role("staff", "admin")
     if not is_staff_of(caller, store_id):
-        raise DomainError(403, "wrong_store", "You are not staff of this store.")
+        raise DomainError("wrong_store", "You are not staff of this store.")
     return caller
 
 

@@ -122,7 +122,7 @@ class CustomerTimeline(MethodView):
         """Everything a customer did or was told, newest first, with the last contact on top."""
         customer = db.session.get(User, customer_id)
         if customer is None or customer.role != "customer":
-            raise DomainError(404, "customer_not_found", f"No customer {customer_id}.")
+            raise DomainError("customer_not_found", f"No customer {customer_id}.")
         return timeline.entries(customer.id, args["limit"], args.get("cursor"))
 
 

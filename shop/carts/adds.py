@@ -58,7 +58,7 @@ def _refusal(cart_id: str, sku: str) -> DomainError:
         select(_lines.c.quantity).join(_products, _products.c.id == _lines.c.product_id)
         .where(_lines.c.cart_id == cart_id, _products.c.sku == sku)
     )
-    return DomainError(422, "quantity_too_large",
+    return DomainError("quantity_too_large",
                        f"At most {carts.MAX_LINE_QUANTITY} of one SKU; the cart has {held}.")
 
 
@@ -68,7 +68,7 @@ def add_line(cart_id: str, sku: str, quantity: int, actor: Actor, if_match=None)
     with prepared(db.session):  # a key lookup: its plan cannot go stale as carts grow
         cart = db.session.execute(_BUMP, {"cart_id": cart_id, "now": now}).first()
     if cart is None:
-        raise DomainError(404, "cart_not_found", "No such cart.", cart_id=cart_id)
+        raise DomainError("cart_not_found", "No such cart.", cart_id=cart_id)
     carts.check_access(cart, actor)
     carts.check_status(cart)
     carts.check_version(cart.version - 1, if_match)
@@ -80,11 +80,11 @@ def add_line(cart_id: str, sku: str, quantity: int, actor: Actor, if_match=None)
         raise _refusal(cart_id, sku)
     view = load(cart_id)
     if len(view.lines) > carts.MAX_LINES:
-        raise DomainError(422, "too_many_lines", f"A cart holds at most {carts.MAX_LINES} lines.")
+        raise DomainError("too_many_lines", f"A cart holds at most {carts.MAX_LINES} lines.")
     added = next(line for line in view.lines if line.sku == sku)
     others = {line.currency for line in view.lines if line.sku != sku}
     if others and added.currency not in others:
-        raise DomainError(422, "currency_mismatch",
+        raise DomainError("currency_mismatch",
                           f"{sku} is priced in {added.currency}; the cart is in {others.pop()}.")
     carts.log(view, actor, "line_added", f"Added {quantity} × {added.name}", sku=sku, quantity=quantity)
     return view

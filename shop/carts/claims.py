@@ -71,7 +71,7 @@ def claim(cart_id: str, customer: User, actor: Actor) -> Cart:
     if cart.customer_id == customer.id:
         return cart
     if cart.customer_id is not None:
-        raise DomainError(404, "cart_not_found", "No such cart.")
+        raise DomainError("cart_not_found", "No such cart.")
     target = db.session.scalar(
         select(Cart).where(Cart.customer_id == customer.id, Cart.status == "active")
         .with_for_update().execution_options(populate_existing=True)

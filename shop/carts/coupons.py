@@ -26,7 +26,7 @@ def find(code: str, *, lock: bool = False) -> Coupon:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     coupon = db.session.scalar(stmt)
     if coupon is None or not coupon.active:
-        raise DomainError(422, "coupon_unknown", f"There is no coupon {code!r}.")
+        raise DomainError("coupon_unknown", f"There is no coupon {code!r}.")
     return coupon
 
 
@@ -46,7 +46,7 @@ def check(coupon: Coupon, *, subtotal: int, currency: str | None, now: dt.dateti
           customer_id: int | None = None, email: str | None = None) -> None:
     """Raise a 422 naming the reason when the coupon cannot be used for this cart now."""
     def no(code: str, detail: str, **extra) -> DomainError:
-        return DomainError(422, code, detail, coupon=coupon.code, **extra)
+        return DomainError(code, detail, coupon=coupon.code, **extra)
 
     if coupon.starts_at and now < coupon.starts_at:
         raise no("coupon_not_started", f"{coupon.code} can be used from {coupon.starts_at.isoformat()}.")
@@ -75,7 +75,7 @@ def discount(coupon: Coupon, subtotal: int) -> int:
 def create(data: dict) -> Coupon:
     data = {**data, "code": normalize(data["code"])}
     if db.session.scalar(select(Coupon.id).where(Coupon.code == data["code"])) is not None:
-        raise DomainError(409, "coupon_code_taken", f"Coupon {data['code']} exists already.")
+        raise DomainError("coupon_code_taken", f"Coupon {data['code']} exists already.")
     coupon = Coupon(**data)
     db.session.add(coupon)
     db.session.flush()

@@ -194,10 +194,10 @@ class CustomerCart(MethodView):
         current_actor()  # checks the counter's store
         customer = db.session.get(User, customer_id)
         if customer is None or customer.role != "customer":
-            raise DomainError(404, "customer_not_found", f"No customer {customer_id}.")
+            raise DomainError("customer_not_found", f"No customer {customer_id}.")
         cart = carts.active_cart_of(customer.id)
         if cart is None:
-            raise DomainError(404, "cart_not_found", "This customer has no active cart.")
+            raise DomainError("cart_not_found", "This customer has no active cart.")
         return respond(cart)
 
 

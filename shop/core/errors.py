@@ -10,6 +10,7 @@ from flask import Flask, Response, g, json, request
 from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from shop.core.error_codes import HTTP_CODES, status_of
 from shop.core.extensions import db
 from shop.core.http import PROBLEM_CONTENT_TYPE
 
@@ -19,11 +20,11 @@ TYPE_BASE = "https://omnishop.dev/problems/"
 
 
 class DomainError(Exception):
-    """A business rule said no: carries the HTTP status, a machine code and optional extra fields."""
+    """A business rule said no: a machine code (its HTTP status comes from shop.core.error_codes),
+    a detail for people and optional extra fields."""
 
     def __init__(
         self,
-        status: int,
         code: str,
         detail: str,
         *,
@@ -32,7 +33,7 @@ class DomainError(Exception):
         **extra: Any,
     ) -> None:
         super().__init__(detail)
-        self.status = status
+        self.status = status_of(code)
         self.code = code
         self.detail = detail
         self.extra = extra
@@ -55,23 +56,6 @@ def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Re
     if request_id:
         body["request_id"] = request_id
     return Response(json.dumps(body), status=status, mimetype=PROBLEM_CONTENT_TYPE)
-
-
-_HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    406: "not_acceptable",
-    409: "conflict",
-    412: "precondition_failed",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "validation_error",
-    428: "precondition_required",
-    429: "rate_limited",
-}
 
 
 def _title(status: int) -> str:
@@ -104,7 +88,7 @@ def handle_http_exception(exc: HTTPException) -> Response:
     data = getattr(exc, "data", None) or {}
     extra: dict[str, Any] = {}
     detail = exc.description or _title(status)
-    code = _HTTP_CODES.get(status, "http_error")
+    code = HTTP_CODES.get(status, "http_error")
     messages = data.get("messages") if isinstance(data, dict) else None
     if messages:
         # webargs: {"json": {...}} or {"query": {...}}; flatten one level for clients

@@ -20,9 +20,9 @@ def decode_cursor(token: str | None, kind: type):
     try:
         value = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise DomainError(422, "invalid_cursor", "This cursor is not one we gave out.") from exc
+        raise DomainError("invalid_cursor", "This cursor is not one we gave out.") from exc
     if not isinstance(value, kind) or isinstance(value, bool):
-        raise DomainError(422, "invalid_cursor", "This cursor is not one we gave out.")
+        raise DomainError("invalid_cursor", "This cursor is not one we gave out.")
     return value
 
 

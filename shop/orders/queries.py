@@ -61,7 +61,7 @@ def get_order(order_id: int, *, lock: bool = False) -> Order:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     order = db.session.scalar(stmt)
     if order is None:
-        raise DomainError(404, "order_not_found", f"No order {order_id}.")
+        raise DomainError("order_not_found", f"No order {order_id}.")
     return order
 
 
@@ -71,16 +71,16 @@ def check_access(order: Order, actor: Actor) -> None:
     if user is not None and user.role in ("staff", "admin"):
         if auth.is_staff_of(user, order.store_id):
             return
-        raise DomainError(404, "order_not_found", f"No order {order.id}.")
+        raise DomainError("order_not_found", f"No order {order.id}.")
     if actor.customer_id is not None and actor.customer_id == order.customer_id:
         return
     token = request.headers.get("X-Order-Token", "")
     if token and secrets.compare_digest(token, order.access_token):
         return
     if user is None and not token:
-        raise DomainError(401, "sign_in_required", "Sign in, or send the order token in X-Order-Token.",
+        raise DomainError("sign_in_required", "Sign in, or send the order token in X-Order-Token.",
                           headers={"WWW-Authenticate": 'Bearer realm="omnishop"'})
-    raise DomainError(404, "order_not_found", f"No order {order.id}.")
+    raise DomainError("order_not_found", f"No order {order.id}.")
 
 
 def at_risk_skus(order: Order) -> list[str]:

@@ -122,7 +122,7 @@ def _staff_order(order_id: int):
     caller = auth.require_role("staff", "admin")
     order = orders.get_order(order_id, lock=True)
     if not auth.is_staff_of(caller, order.store_id):
-        raise DomainError(404, "order_not_found", f"No order {order_id}.")
+        raise DomainError("order_not_found", f"No order {order_id}.")
     return order, Actor("staff", auth.current_user(), "store", order.store_id)
 
 
@@ -150,7 +150,7 @@ class PickupQueue(MethodView):
         statuses = [s.strip() for s in args["status"].split(",")] if "status" in args else QUEUE_DEFAULT
         unknown = [s for s in statuses if s not in ORDER_STATUSES]
         if unknown:
-            raise DomainError(422, "unknown_status", f"Unknown status: {', '.join(unknown)}.")
+            raise DomainError("unknown_status", f"Unknown status: {', '.join(unknown)}.")
         return [_staff_view(o) for o in orders.queue(store_id, statuses, args["limit"])]
 
 

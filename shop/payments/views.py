@@ -34,7 +34,7 @@ class StripeWebhook(MethodView):
         try:
             event = payments.parse_webhook(request.get_data(), request.headers.get("Stripe-Signature", ""))
         except payments.PaymentProviderError as exc:
-            raise DomainError(400, "bad_signature", "The webhook signature did not verify.") from exc
+            raise DomainError("bad_signature", "The webhook signature did not verify.") from exc
         if db.session.get(WebhookEvent, event.id) is not None:
             return {"status": "duplicate"}
         db.session.add(WebhookEvent(id=event.id, type=event.type))
