@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from shop.accounts import auth
 from shop.core.clock import clock
 from shop.core.extensions import db
+from shop.core.http import problems
 from stores import services
 from stores.schemas import StorePatchSchema, StoreQuerySchema, StoreSchema
 
@@ -27,6 +28,7 @@ class Stores(MethodView):
     @auth.roles_required("admin")
     @blp.arguments(StoreSchema())
     @blp.response(201, StoreSchema)
+    @problems("store_code_taken")
     def post(self, data):
         """Open a store (admin)."""
         store = services.create_store(data)
@@ -37,6 +39,7 @@ class Stores(MethodView):
 @blp.route("/stores/<int:store_id>")
 class StoreItem(MethodView):
     @blp.response(200, StoreSchema)
+    @problems("store_not_found")
     def get(self, store_id):
         """One store with its opening hours and exceptions."""
         return services.view(services.get_store(store_id), clock.now())
@@ -44,6 +47,7 @@ class StoreItem(MethodView):
     @auth.roles_required("admin")
     @blp.arguments(StorePatchSchema(partial=True))
     @blp.response(200, StoreSchema)
+    @problems("store_not_found", "store_code_taken")
     def patch(self, data, store_id):
         """Change a store (admin); `hours` or `exceptions`, when given, replace the old ones."""
         store = services.update_store(services.get_store(store_id), data)

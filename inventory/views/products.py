@@ -9,6 +9,7 @@ from inventory import catalog
 from inventory.schemas import ProductPageSchema, ProductPatchSchema, ProductQuerySchema, ProductSchema
 from shop.accounts import auth
 from shop.core.extensions import db
+from shop.core.http import problems
 
 blp = Blueprint("products", __name__, description="The catalog: SKUs, names, prices")
 
@@ -24,6 +25,7 @@ class Products(MethodView):
     @auth.roles_required("admin")
     @blp.arguments(ProductSchema())
     @blp.response(201, ProductSchema)
+    @problems("sku_taken", "gtin_taken")
     def post(self, data):
         """Add a product (admin)."""
         product = catalog.create_product(data)
@@ -34,6 +36,7 @@ class Products(MethodView):
 @blp.route("/products/<string:sku>")
 class ProductItem(MethodView):
     @blp.response(200, ProductSchema)
+    @problems("product_not_found")
     def get(self, sku):
         """One product by SKU."""
         return catalog.get_product(sku)
@@ -41,6 +44,7 @@ class ProductItem(MethodView):
     @auth.roles_required("admin")
     @blp.arguments(ProductPatchSchema(partial=True))
     @blp.response(200, ProductSchema)
+    @problems("product_not_found", "gtin_taken")
     def patch(self, data, sku):
         """Change name, price, currency, GTIN or the active flag (admin)."""
         product = catalog.update_product(catalog.get_product(sku), data)

@@ -16,6 +16,7 @@ from inventory.schemas import ReservationCreateSchema, ReservationSchema
 from shop.accounts import auth
 from shop.core.errors import DomainError
 from shop.core.extensions import db
+from shop.core.http import problems
 
 blp = Blueprint("reservations", __name__, description="Holding units at a store")
 
@@ -25,6 +26,7 @@ class StoreReservations(MethodView):
     @auth.store_staff_required
     @blp.arguments(ReservationCreateSchema())
     @blp.response(201, ReservationSchema)
+    @problems("unknown_sku", "insufficient_stock")
     def post(self, data, store_id):
         """Hold units at the store, all lines or none (409 `insufficient_stock` lists the short SKUs)."""
         reservation = reservations.reserve_skus(
@@ -50,6 +52,7 @@ def _staff_reservation(reservation_id: int):
 class ReservationItem(MethodView):
     @auth.login_required
     @blp.response(200, ReservationSchema)
+    @problems("reservation_not_found", "forbidden")
     def get(self, reservation_id):
         """One reservation (staff of its store)."""
         return _staff_reservation(reservation_id)
@@ -59,6 +62,7 @@ class ReservationItem(MethodView):
 class ReservationRelease(MethodView):
     @auth.login_required
     @blp.response(200, ReservationSchema)
+    @problems("reservation_not_found", "forbidden", "reservation_not_active")
     def post(self, reservation_id):
         """Give the held units back (staff of its store); releasing twice changes nothing."""
         reservation = reservations.release(

@@ -22,6 +22,7 @@ from inventory.stock_events import record_event
 from shop.accounts import auth
 from shop.core.clock import clock
 from shop.core.extensions import db
+from shop.core.http import problems
 from stores.services import DEFAULT_RADIUS_KM, get_store
 
 blp = Blueprint("stock", __name__, description="Stock per store and SKU, till events, ledger")
@@ -33,6 +34,7 @@ PUBLIC_FIELDS = ("sku", "available")
 class StoreStock(MethodView):
     @blp.arguments(StockQuerySchema(), location="query")
     @blp.response(200, StockFiguresSchema(many=True))
+    @problems("store_not_found", "unknown_sku")
     def get(self, args, store_id):
         """Availability of up to 100 SKUs at a store; its staff also see on_hand, reserved, safety."""
         get_store(store_id)
@@ -47,6 +49,7 @@ class StockItem(MethodView):
     @auth.store_staff_required
     @blp.arguments(SafetyStockSchema())
     @blp.response(200, StockFiguresSchema)
+    @problems("store_not_found", "product_not_found")
     def patch(self, data, store_id, sku):
         """Set the safety stock: units kept back from online sale (staff of the store)."""
         get_store(store_id)
@@ -61,6 +64,7 @@ class StockItem(MethodView):
 class Availability(MethodView):
     @blp.arguments(AvailabilityQuerySchema(), location="query")
     @blp.response(200, AvailabilitySchema(many=True))
+    @problems("product_not_found")
     def get(self, args):
         """Where a SKU can be had: per store, nearest first when `near` is given."""
         return stock.availability(catalog.get_product(args["sku"]), clock.now(), args.get("near"),
@@ -73,6 +77,7 @@ class StockEvents(MethodView):
     @blp.arguments(StockEventSchema())
     @blp.response(201, StockEventResultSchema)
     @blp.alt_response(200, schema=StockEventResultSchema, description="A replayed event_id")
+    @problems("store_not_found", "unknown_sku", "event_id_reused")
     def post(self, data, store_id):
         """Record a till or back-room event; a repeated event_id returns the first result."""
         get_store(store_id)
@@ -90,6 +95,7 @@ class Ledger(MethodView):
     @auth.store_staff_required
     @blp.arguments(LedgerQuerySchema(), location="query")
     @blp.response(200, LedgerPageSchema)
+    @problems("store_not_found", "product_not_found")
     def get(self, args, store_id):
         """The stock ledger of a store, newest first (staff of the store)."""
         get_store(store_id)

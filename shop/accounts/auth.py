@@ -18,6 +18,7 @@ from shop.accounts.models import ApiToken, User, user_stores
 from shop.core.clock import utcnow
 from shop.core.errors import DomainError
 from shop.core.extensions import as_loaded, db
+from shop.core.http import problems
 from shop.core.plans import prepared
 
 STAFF_ROLES = ("staff", "marketing", "admin")
@@ -173,7 +174,7 @@ def login_required(func: Callable) -> Callable:
         require_user()
         return func(*args, **kwargs)
 
-    return SECURITY_DOC(wrapper)
+    return problems("unauthorized")(SECURITY_DOC(wrapper))
 
 
 def roles_required(*roles: str) -> Callable[[Callable], Callable]:
@@ -183,7 +184,7 @@ def roles_required(*roles: str) -> Callable[[Callable], Callable]:
             require_role(*roles)
             return func(*args, **kwargs)
 
-        return SECURITY_DOC(wrapper)
+        return problems("unauthorized", "forbidden")(SECURITY_DOC(wrapper))
 
     return decorator
 
@@ -196,4 +197,4 @@ def store_staff_required(func: Callable) -> Callable:
         require_store_staff(kwargs["store_id"])
         return func(*args, **kwargs)
 
-    return SECURITY_DOC(wrapper)
+    return problems("unauthorized", "forbidden", "wrong_store")(SECURITY_DOC(wrapper))

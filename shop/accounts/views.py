@@ -22,6 +22,7 @@ from shop.accounts.schemas import (
 )
 from shop.core.errors import DomainError
 from shop.core.extensions import db, limiter
+from shop.core.http import problems
 
 blp = Blueprint("accounts", __name__, description="Sign-in tokens, customer accounts, profiles")
 
@@ -46,6 +47,7 @@ class Tokens(MethodView):
 
     @blp.arguments(TokenRequestSchema())
     @blp.response(201, TokenSchema)
+    @problems("invalid_credentials", "rate_limited")
     def post(self, data):
         """Sign in: trade email and password for a bearer token."""
         user = auth.authenticate(data["email"], data["password"])
@@ -68,6 +70,7 @@ class CurrentToken(MethodView):
 class Customers(MethodView):
     @blp.arguments(CustomerCreateSchema())
     @blp.response(201, ProfileSchema)
+    @problems("email_taken")
     def post(self, data):
         """Shopper sign-up; a verification token for the email is sent."""
         user = accounts.sign_up(data["email"], data["password"], data["name"], data.get("phone"))
@@ -105,6 +108,7 @@ class EmailVerification(MethodView):
     @auth.login_required
     @blp.arguments(EmailVerificationSchema())
     @blp.response(200, ProfileSchema)
+    @problems("token_expired", "token_invalid")
     def post(self, data):
         """Verify the account's email with the signed token that was sent to it."""
         user = accounts.verify_email(auth.current_user(), data["token"])
@@ -118,6 +122,7 @@ class CustomerTimeline(MethodView):
     @auth.roles_required(*auth.STAFF_ROLES)
     @blp.arguments(TimelineQuerySchema(), location="query")
     @blp.response(200, TimelinePageSchema)
+    @problems("customer_not_found")
     def get(self, args, customer_id):
         """Everything a customer did or was told, newest first, with the last contact on top."""
         customer = db.session.get(User, customer_id)

@@ -30,8 +30,10 @@ from shop.carts.schemas import (
     RecoveryLinkSchema,
 )
 from shop.carts.snapshot import CartSnapshot
+from shop.core.error_codes import ACTOR, CART_ACCESS, COUPON_RULES
 from shop.core.errors import DomainError
 from shop.core.extensions import db
+from shop.core.http import problems
 
 blp = Blueprint("carts", __name__, description="One cart across web, app and the store counter")
 
@@ -71,6 +73,7 @@ class Carts(MethodView):
     @blp.arguments(CartCreateSchema())
     @blp.response(201, CartSchema, headers=CART_DOC["headers"])
     @blp.alt_response(200, schema=CartSchema, description="A signed-in customer's existing cart")
+    @problems(*ACTOR, "store_not_found")
     def post(self, data):
         """Start a cart; a signed-in customer gets their one active cart."""
         cart, created = carts.open_cart(current_actor(), data.get("pickup_store_id"))
@@ -82,12 +85,14 @@ class Carts(MethodView):
 @blp.route("/carts/<cart:cart_id>")
 class CartItem(MethodView):
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @problems(*ACTOR, *CART_ACCESS)
     def get(self, cart_id):
         """The cart with current prices, totals and availability at the pickup store."""
         return respond(carts.read_cart(cart_id, current_actor()))
 
     @blp.arguments(CartPatchSchema())
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @problems(*ACTOR, *CART_ACCESS, "stale_cart", "store_not_found", "pickup_disabled")
     def patch(self, data, cart_id):
         """Choose the pickup store; give a guest's email or phone."""
         return change(cart_id, lambda cart, actor: carts.update_details(cart, data, actor))
@@ -97,6 +102,8 @@ class CartItem(MethodView):
 class CartLines(MethodView):
     @blp.arguments(LineAddSchema())
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @problems(*ACTOR, *CART_ACCESS, "stale_cart", "unknown_sku", "quantity_too_large", "too_many_lines",
+              "currency_mismatch")
     def post(self, data, cart_id):
         """Add units of a SKU (to its existing line if there is one)."""
         cart = cart_adds.add_line(cart_id, data["sku"], data["quantity"], current_actor(), request.if_match)
@@ -109,11 +116,13 @@ class CartLines(MethodView):
 class CartLine(MethodView):
     @blp.arguments(LineQuantitySchema())
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @problems(*ACTOR, *CART_ACCESS, "stale_cart", "line_not_found")
     def patch(self, data, cart_id, sku):
         """Set a line's quantity."""
         return change(cart_id, lambda cart, actor: carts.set_quantity(cart, sku, data["quantity"], actor))
 
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @problems(*ACTOR, *CART_ACCESS, "stale_cart", "line_not_found")
     def delete(self, cart_id, sku):
         """Remove a line."""
         return change(cart_id, lambda cart, actor: carts.remove_line(cart, sku, actor))
@@ -123,6 +132,7 @@ class CartLine(MethodView):
 class CartCoupons(MethodView):
     @blp.arguments(CouponCodeSchema())
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @problems(*ACTOR, *CART_ACCESS, "stale_cart", *COUPON_RULES)
     def post(self, data, cart_id):
         """Apply a coupon; an invalid, expired or used-up code is a 422 with the reason."""
         return change(cart_id, lambda cart, actor: carts.apply_coupon(cart, data["code"], actor))
@@ -131,6 +141,7 @@ class CartCoupons(MethodView):
 @blp.route("/carts/<cart:cart_id>/coupons/<string:code>")
 class CartCoupon(MethodView):
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @problems(*ACTOR, *CART_ACCESS, "stale_cart", "coupon_not_applied")
     def delete(self, cart_id, code):
         """Remove the coupon."""
         return change(cart_id, lambda cart, actor: carts.remove_coupon(cart, code, actor))
@@ -140,6 +151,7 @@ class CartCoupon(MethodView):
 class CartClaim(MethodView):
     @auth.roles_required("customer")
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @problems(*ACTOR, *CART_ACCESS)
     def post(self, cart_id):
         """Attach a guest cart to the signed-in customer, merged into their active cart."""
         actor = current_actor()
@@ -151,6 +163,7 @@ class CartClaim(MethodView):
 @blp.route("/carts/<cart:cart_id>/recovery-links")
 class CartRecoveryLinks(MethodView):
     @blp.response(201, RecoveryLinkSchema)
+    @problems(*ACTOR, *CART_ACCESS)
     def post(self, cart_id):
         """A signed link (7 days) that reopens this cart on another device; it signs no one in."""
         cart = carts.get_cart(cart_id, current_actor())
@@ -164,6 +177,7 @@ class CartRecoveryLinks(MethodView):
 class CartRecover(MethodView):
     @blp.response(200, RecoveredCartSchema)
     @blp.alt_response(302, description="With STOREFRONT_URL set and an HTML Accept: to the storefront")
+    @problems("link_expired", "link_invalid", "cart_already_ordered", "cart_expired")
     def get(self, token):
         """The cart a recovery link leads to (the account cart, if it was merged)."""
         cart = cart_recovery.resolve(token)
@@ -177,6 +191,7 @@ class CartRecover(MethodView):
 class MyCart(MethodView):
     @auth.roles_required("customer")
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @problems(*ACTOR)
     def get(self):
         """The signed-in customer's one active cart, the same on every device (created if missing)."""
         cart, created = carts.open_cart(current_actor(), None)
@@ -189,6 +204,7 @@ class MyCart(MethodView):
 class CustomerCart(MethodView):
     @auth.roles_required("staff", "admin")
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @problems(*ACTOR, "customer_not_found", "cart_not_found")
     def get(self, customer_id):
         """A customer's active cart, opened by staff at the counter (X-Store-ID: their store)."""
         current_actor()  # checks the counter's store
@@ -207,6 +223,7 @@ class Coupons(MethodView):
     @auth.roles_required("marketing", "admin")
     @blp.arguments(CouponCreateSchema())
     @blp.response(201, CouponCreateSchema)
+    @problems("coupon_code_taken")
     def post(self, data):
         """Create a coupon: a percentage or a fixed amount, with limits and a validity window."""
         coupon = coupons.create(data)
@@ -218,6 +235,7 @@ class Coupons(MethodView):
 class CouponItem(MethodView):
     @auth.roles_required("marketing", "admin")
     @blp.response(200, CouponCreateSchema)
+    @problems("coupon_unknown")
     def get(self, code):
         """One coupon by code."""
         return coupons.find(code)

@@ -46,7 +46,6 @@ STATUS: dict[str, int] = {
     "idempotency_key_reused": 422,
     "request_in_progress": 409,
     "invalid_cursor": 422,
-    "page_too_large": 422,
     # stores and catalog
     "store_not_found": 404,
     "store_code_taken": 409,
@@ -115,3 +114,13 @@ def status_of(code: str) -> int:
         return STATUS[code]
     except KeyError:
         raise KeyError(f"error code {code!r} is not in shop.core.error_codes.STATUS") from None
+
+
+# Codes that travel together: every route through the same check can answer all of them.
+ACTOR = ("unknown_channel", "store_required", "forbidden", "wrong_store")  # shop.accounts.actors.current_actor
+CART_ACCESS = ("cart_not_found", "sign_in_required", "cart_merged", "cart_converted", "cart_expired")
+COUPON_RULES = ("coupon_unknown", "coupon_not_started", "coupon_expired", "coupon_exhausted", "coupon_used",
+                "coupon_currency", "coupon_min_subtotal")  # shop.carts.coupons.find and check
+IDEMPOTENCY = ("idempotency_key_required", "idempotency_key_invalid", "idempotency_key_reused",
+               "request_in_progress")  # shop.core.idempotency
+ORDER_MOVE = ("move_not_allowed", "illegal_transition")  # shop.orders.states.find_move

@@ -65,6 +65,12 @@ def _title(status: int) -> str:
         return "Error"
 
 
+def coded_problem(code: str, detail: str, **extra: Any) -> Response:
+    """A problem whose status is the one shop.core.error_codes gives its code."""
+    status = status_of(code)
+    return problem(status, code, _title(status), detail, **extra)
+
+
 def _rollback() -> None:
     try:
         db.session.rollback()
@@ -77,7 +83,7 @@ def handle_domain_error(exc: DomainError) -> Response:
         db.session.commit()
     else:
         _rollback()
-    resp = problem(exc.status, exc.code, _title(exc.status), exc.detail, **exc.extra)
+    resp = coded_problem(exc.code, exc.detail, **exc.extra)
     resp.headers.update(exc.headers)
     return resp
 
@@ -117,7 +123,7 @@ def handle_http_exception(exc: HTTPException) -> Response:
 def handle_integrity_error(exc: IntegrityError) -> Response:
     _rollback()
     log.info("integrity error turned into 409: %s", type(exc.orig).__name__)
-    return problem(409, "conflict", "Conflict", "The request conflicts with existing data.")
+    return coded_problem("conflict", "The request conflicts with existing data.")
 
 
 def handle_data_error(exc: DataError) -> Response:
@@ -125,16 +131,14 @@ def handle_data_error(exc: DataError) -> Response:
     the caller's input, so a 422 and nothing kept, never a 500."""
     _rollback()
     log.info("data error turned into 422: %s", type(exc.orig).__name__)
-    return problem(422, "invalid_value", "Unprocessable Content",
-                   "A value in the request cannot be stored or searched (for example a NUL character).")
+    return coded_problem("invalid_value",
+                         "A value in the request cannot be stored or searched (for example a NUL character).")
 
 
 def handle_unexpected(exc: Exception) -> Response:
     _rollback()
     log.exception("unhandled error")
-    return problem(
-        500, "internal_error", "Internal Server Error", "Something went wrong on our side."
-    )
+    return coded_problem("internal_error", "Something went wrong on our side.")
 
 
 def refuse_nul_characters() -> Response | None:
@@ -142,8 +146,7 @@ def refuse_nul_characters() -> Response | None:
     store it): one clear 422 for the path, the query string or a JSON body, on either database."""
     body = request.get_data(cache=True) if request.is_json else b""
     if "\x00" in request.path or b"%00" in request.query_string.lower() or b"\\u0000" in body:
-        return problem(422, "invalid_value", "Unprocessable Content",
-                       "The request contains a NUL character, which no field accepts.")
+        return coded_problem("invalid_value", "The request contains a NUL character, which no field accepts.")
     return None
 
 

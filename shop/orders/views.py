@@ -9,8 +9,10 @@ from flask_smorest import Blueprint
 from shop.accounts import auth
 from shop.accounts.actors import Actor, current_actor
 from shop.core import idempotency
+from shop.core.error_codes import ACTOR, CART_ACCESS, COUPON_RULES, IDEMPOTENCY, ORDER_MOVE
 from shop.core.errors import DomainError
 from shop.core.extensions import db
+from shop.core.http import problems
 from shop.orders import checkout, pickup
 from shop.orders import queries as orders
 from shop.orders.models import ORDER_STATUSES
@@ -58,6 +60,9 @@ class Checkout(MethodView):
     @blp.arguments(CheckoutSchema())
     @blp.response(201, CheckoutResultSchema)
     @blp.doc(**IDEMPOTENCY_DOC)
+    @problems(*IDEMPOTENCY, *ACTOR, *CART_ACCESS, *COUPON_RULES, "store_not_found", "cart_empty",
+              "pickup_store_required", "pickup_disabled", "pay_at_store_unavailable", "card_unavailable",
+              "email_required", "sms_choice_required", "insufficient_stock", "payment_provider_unavailable")
     def post(self, data, cart_id):
         """Reserve the cart's lines at its pickup store and place the order (replays are safe)."""
 
@@ -79,6 +84,7 @@ class Checkout(MethodView):
 @blp.route("/orders/<int:order_id>")
 class OrderItem(MethodView):
     @blp.response(200, OrderSchema)
+    @problems(*ACTOR, "order_not_found", "sign_in_required")
     def get(self, order_id):
         """An order: its customer, a guest with X-Order-Token, or staff of its store."""
         order = orders.get_order(order_id)
@@ -108,6 +114,7 @@ class MyOrders(MethodView):
 class OrderCancel(MethodView):
     @blp.arguments(CancelSchema())
     @blp.response(200, OrderSchema)
+    @problems(*ACTOR, *ORDER_MOVE, "order_not_found", "sign_in_required")
     def post(self, data, order_id):
         """Cancel: the shopper until picking starts, staff until handover. Stock back, card voided."""
         actor = current_actor_for_order()
@@ -144,6 +151,7 @@ class PickupQueue(MethodView):
     @auth.store_staff_required
     @blp.arguments(QueueQuerySchema(), location="query")
     @blp.response(200, StaffOrderSchema(many=True))
+    @problems("store_not_found", "unknown_status")
     def get(self, args, store_id):
         """The store's pickup queue, oldest promise first, with lines at risk flagged."""
         get_store(store_id)
@@ -158,6 +166,7 @@ class PickupQueue(MethodView):
 class StartPicking(MethodView):
     @auth.roles_required("staff", "admin")
     @blp.response(200, StaffOrderSchema)
+    @problems(*ORDER_MOVE, "order_not_found")
     def post(self, order_id):
         """placed -> picking."""
         return _staff_step(order_id, pickup.start_picking)
@@ -168,6 +177,8 @@ class PickLine(MethodView):
     @auth.roles_required("staff", "admin")
     @blp.arguments(PickSchema())
     @blp.response(200, StaffOrderSchema)
+    @problems("order_not_found", "illegal_transition", "line_not_found", "picked_too_many", "units_released",
+              "reservation_not_active", "units_not_reserved")
     def put(self, data, order_id, line_id):
         """Record what was found; less than ordered is a short pick."""
         return _staff_step(order_id, lambda order, actor: pickup.pick_line(order, line_id, data["picked_quantity"],
@@ -178,6 +189,7 @@ class PickLine(MethodView):
 class MarkReady(MethodView):
     @auth.roles_required("staff", "admin")
     @blp.response(200, StaffOrderSchema)
+    @problems(*ORDER_MOVE, "order_not_found", "nothing_picked")
     def post(self, order_id):
         """picking -> ready_for_pickup; sets the pickup deadline."""
         return _staff_step(order_id, pickup.mark_ready)
@@ -188,6 +200,8 @@ class Handover(MethodView):
     @auth.roles_required("staff", "admin")
     @blp.arguments(HandoverSchema())
     @blp.response(200, StaffOrderSchema)
+    @problems(*ORDER_MOVE, "order_not_found", "pickup_locked", "wrong_pickup_code", "capture_failed",
+              "reservation_not_active")
     def post(self, data, order_id):
         """Verify the pickup code, capture what is handed over, take the stock out: picked_up."""
         return _staff_step(order_id, lambda order, actor: pickup.hand_over(order, data["pickup_code"], actor))
@@ -199,6 +213,8 @@ class Refunds(MethodView):
     @blp.arguments(RefundSchema())
     @blp.response(201, RefundResultSchema)
     @blp.doc(**IDEMPOTENCY_DOC)
+    @problems(*IDEMPOTENCY, "order_not_found", "illegal_transition", "line_not_found", "refund_too_many",
+              "nothing_to_refund", "refund_failed", "event_id_reused")
     def post(self, data, order_id):
         """Refund returned lines after pickup; with restock, the units go back on the shelf."""
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from shop.core.errors import DomainError
 from shop.core.extensions import db
+from shop.core.http import problems
 from shop.orders import payment_events as order_payments
 from shop.orders import queries as orders
 from shop.payments import gateway as payments
@@ -29,6 +30,7 @@ HANDLERS = {
 @blp.route("/webhooks/stripe")
 class StripeWebhook(MethodView):
     @blp.response(200)
+    @problems("bad_signature", "payload_too_large", "order_not_found")
     def post(self):
         """Apply a signed Stripe event to its order; a redelivered event id changes nothing."""
         try:
