@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, or_, select
 from inventory.models import Product
 from shop.core.errors import DomainError
 from shop.core.extensions import db
-from shop.core.pagination import decode_cursor, page
+from shop.core.pagination import Page, keyset
 
 
 def get_product(sku: str) -> Product:
@@ -62,9 +62,9 @@ def update_product(product: Product, data: dict) -> Product:
     return product
 
 
-def search(q: str | None, limit: int, cursor: str | None) -> dict:
-    """Products whose SKU starts with, or whose name contains, `q`; ordered by SKU."""
-    stmt = db.select(Product).order_by(Product.sku).limit(limit + 1)
+def search(q: str | None, limit: int, cursor: str | None) -> Page:
+    """Products whose SKU starts with, or whose name contains, `q`; ordered by SKU, one page."""
+    stmt = db.select(Product)
     if q:
         text = q.strip().lower()
         stmt = stmt.where(
@@ -74,7 +74,4 @@ def search(q: str | None, limit: int, cursor: str | None) -> dict:
                 Product.gtin == text,
             )
         )
-    after = decode_cursor(cursor, str)
-    if after is not None:
-        stmt = stmt.where(Product.sku > after)
-    return page(list(db.session.scalars(stmt)), limit, key=lambda p: p.sku)
+    return keyset(stmt, (Product.sku,), limit=limit, cursor=cursor)

@@ -9,6 +9,7 @@ from shop.accounts import auth
 from shop.core.clock import clock
 from shop.core.extensions import db
 from shop.core.http import problems
+from shop.core.pagination import PAGE_HEADERS
 from stores import services
 from stores.schemas import StorePatchSchema, StoreQuerySchema, StoreSchema
 
@@ -18,12 +19,15 @@ blp = Blueprint("stores", __name__, description="Stores, opening hours and picku
 @blp.route("/stores")
 class Stores(MethodView):
     @blp.arguments(StoreQuerySchema(), location="query")
-    @blp.response(200, StoreSchema(many=True))
+    @blp.response(200, StoreSchema(many=True), headers=PAGE_HEADERS)
     def get(self, args):
-        """Stores by distance from `near`, with whether each is open now in its own local time."""
-        return services.find_stores(
-            clock.now(), args.get("near"), args.get("radius_km"), args.get("open_now"), args["limit"]
-        )
+        """Stores by distance from `near` (else by code), with whether each is open now in its own time.
+
+        The next page is in the `Link` header.
+        """
+        page = services.list_stores(clock.now(), args.get("near"), args.get("radius_km"), args.get("open_now"),
+                                    args["limit"], args.get("cursor"))
+        return page.items, page.headers
 
     @auth.roles_required("admin")
     @blp.arguments(StoreSchema())

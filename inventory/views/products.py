@@ -10,6 +10,7 @@ from inventory.schemas import ProductPageSchema, ProductPatchSchema, ProductQuer
 from shop.accounts import auth
 from shop.core.extensions import db
 from shop.core.http import problems
+from shop.core.pagination import PAGE_HEADERS
 
 blp = Blueprint("products", __name__, description="The catalog: SKUs, names, prices")
 
@@ -17,10 +18,11 @@ blp = Blueprint("products", __name__, description="The catalog: SKUs, names, pri
 @blp.route("/products")
 class Products(MethodView):
     @blp.arguments(ProductQuerySchema(), location="query")
-    @blp.response(200, ProductPageSchema)
+    @blp.response(200, ProductPageSchema, headers=PAGE_HEADERS)
     def get(self, args):
         """Search by SKU prefix, name or GTIN; ordered by SKU, paginated by `cursor`."""
-        return catalog.search(args.get("q"), args["limit"], args.get("cursor"))
+        page = catalog.search(args.get("q"), args["limit"], args.get("cursor"))
+        return page.as_dict(), page.headers
 
     @auth.roles_required("admin")
     @blp.arguments(ProductSchema())

@@ -23,6 +23,7 @@ from shop.accounts import auth
 from shop.core.clock import clock
 from shop.core.extensions import db
 from shop.core.http import problems
+from shop.core.pagination import PAGE_HEADERS
 from stores.services import DEFAULT_RADIUS_KM, get_store
 
 blp = Blueprint("stock", __name__, description="Stock per store and SKU, till events, ledger")
@@ -94,10 +95,11 @@ class StockEvents(MethodView):
 class Ledger(MethodView):
     @auth.store_staff_required
     @blp.arguments(LedgerQuerySchema(), location="query")
-    @blp.response(200, LedgerPageSchema)
+    @blp.response(200, LedgerPageSchema, headers=PAGE_HEADERS)
     @problems("store_not_found", "product_not_found")
     def get(self, args, store_id):
         """The stock ledger of a store, newest first (staff of the store)."""
         get_store(store_id)
         product_id = catalog.get_product(args["sku"]).id if "sku" in args else None
-        return ledger.entries(store_id, product_id, args["limit"], args.get("cursor"))
+        page = ledger.entries(store_id, product_id, args["limit"], args.get("cursor"))
+        return page.as_dict(), page.headers

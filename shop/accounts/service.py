@@ -14,6 +14,7 @@ from shop.core import events
 from shop.core.clock import utcnow
 from shop.core.errors import DomainError
 from shop.core.extensions import db
+from shop.core.pagination import Page, keyset
 
 VERIFY_SALT = "email-verification"
 VERIFY_MAX_AGE = 3 * 24 * 3600
@@ -66,8 +67,8 @@ def update_profile(user: User, changes: dict) -> User:
     return user
 
 
-def find_customers(query: str, limit: int) -> list[User]:
-    """Customers whose email, phone or name contains the query (the counter's look-up)."""
+def find_customers(query: str, limit: int, cursor: str | None = None) -> Page:
+    """Customers whose email, phone or name contains the query (the counter's look-up), one page."""
     text = query.strip().lower()
     stmt = (
         db.select(User)
@@ -79,10 +80,8 @@ def find_customers(query: str, limit: int) -> list[User]:
                 db.func.lower(User.name).contains(text, autoescape=True),
             )
         )
-        .order_by(User.id)
-        .limit(limit)
     )
-    return list(db.session.scalars(stmt))
+    return keyset(stmt, (User.id,), limit=limit, cursor=cursor)
 
 
 def _serializer() -> URLSafeTimedSerializer:

@@ -136,6 +136,16 @@ class ProblemsPlugin(BasePlugin):
                 responses[status] = response
 
 
+def _config_maximum(app):
+    """Fields naming a setting as their `config_maximum` show its value as `maximum` in the spec."""
+
+    def attributes(converter, field, **kwargs) -> dict:
+        name = getattr(field, "config_maximum", None)
+        return {"maximum": app.config[name]} if name else {}
+
+    return attributes
+
+
 class Api(SmorestApi):
     """flask-smorest Api whose documented error responses are problem+json."""
 
@@ -158,5 +168,6 @@ class Api(SmorestApi):
         app.url_map.converters["cart"] = CartIdConverter
         spec_kwargs = {**(spec_kwargs or {}), "extra_plugins": [ProblemsPlugin()]}
         super().init_app(app, spec_kwargs=spec_kwargs)
+        self.ma_plugin.converter.add_attribute_function(_config_maximum(app))
         self.register_converter(IdConverter, _id_param_schema)
         self.register_converter(CartIdConverter, _cart_param_schema)

@@ -13,6 +13,7 @@ from shop.core.error_codes import ACTOR, CART_ACCESS, COUPON_RULES, IDEMPOTENCY,
 from shop.core.errors import DomainError
 from shop.core.extensions import db
 from shop.core.http import problems
+from shop.core.pagination import PAGE_HEADERS
 from shop.orders import checkout, pickup
 from shop.orders import queries as orders
 from shop.orders.models import ORDER_STATUSES
@@ -104,10 +105,11 @@ def current_actor_for_order():
 class MyOrders(MethodView):
     @auth.roles_required("customer")
     @blp.arguments(OrdersQuerySchema(), location="query")
-    @blp.response(200, OrderSchema(many=True))
+    @blp.response(200, OrderSchema(many=True), headers=PAGE_HEADERS)
     def get(self, args):
-        """My orders, newest first."""
-        return orders.of_customer(auth.current_caller().id, args["limit"])
+        """My orders, newest first; the next page is in the `Link` header."""
+        page = orders.of_customer(auth.current_caller().id, args["limit"], args.get("cursor"))
+        return page.items, page.headers
 
 
 @blp.route("/orders/<int:order_id>/cancel")
@@ -133,9 +135,12 @@ def _staff_order(order_id: int):
     return order, Actor("staff", auth.current_user(), "store", order.store_id)
 
 
-def _staff_view(order):
-    order.at_risk_skus = orders.at_risk_skus(order)
-    return order
+def _staff_view(orders_: list) -> list:
+    """The orders as staff see them: with the SKUs at risk (one query for the lot)."""
+    at_risk = orders.at_risk_skus(orders_)
+    for order in orders_:
+        order.at_risk_skus = at_risk[order.id]
+    return orders_
 
 
 def _staff_step(order_id: int, act):
@@ -143,23 +148,27 @@ def _staff_step(order_id: int, act):
     order, actor = _staff_order(order_id)
     act(order, actor)
     db.session.commit()
-    return _staff_view(order)
+    return _staff_view([order])[0]
 
 
 @blp.route("/stores/<int:store_id>/orders")
 class PickupQueue(MethodView):
     @auth.store_staff_required
     @blp.arguments(QueueQuerySchema(), location="query")
-    @blp.response(200, StaffOrderSchema(many=True))
+    @blp.response(200, StaffOrderSchema(many=True), headers=PAGE_HEADERS)
     @problems("store_not_found", "unknown_status")
     def get(self, args, store_id):
-        """The store's pickup queue, oldest promise first, with lines at risk flagged."""
+        """The store's pickup queue, oldest promise first, with lines at risk flagged.
+
+        The next page is in the `Link` header.
+        """
         get_store(store_id)
         statuses = [s.strip() for s in args["status"].split(",")] if "status" in args else QUEUE_DEFAULT
         unknown = [s for s in statuses if s not in ORDER_STATUSES]
         if unknown:
             raise DomainError("unknown_status", f"Unknown status: {', '.join(unknown)}.")
-        return [_staff_view(o) for o in orders.queue(store_id, statuses, args["limit"])]
+        page = orders.queue(store_id, statuses, args["limit"], args.get("cursor"))
+        return _staff_view(page.items), page.headers
 
 
 @blp.route("/orders/<int:order_id>/picking")
