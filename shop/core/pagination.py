@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 from flask import current_app, request
 from marshmallow import Schema, ValidationError, fields, validate
-from sqlalchemy import and_, or_
+from sqlalchemy import TypeDecorator, and_, or_
 
 from shop.core.errors import DomainError
 from shop.core.extensions import db
@@ -134,6 +134,11 @@ def _page(items: list, limit: int, key: Callable[[Any], tuple]) -> Page:
     return Page(items, _encode(key(items[-1])) if more else None, limit)
 
 
+def _python_type(column) -> type:
+    kind = column.type
+    return (kind.impl_instance if isinstance(kind, TypeDecorator) else kind).python_type
+
+
 def _after(columns: Sequence, values: tuple, descending: bool):
     """(a, b) > (x, y) spelled out, so each comparison binds with its column's type on any database."""
     clauses = []
@@ -146,7 +151,7 @@ def _after(columns: Sequence, values: tuple, descending: bool):
 def keyset(stmt, order: Sequence, *, limit: int, cursor: str | None, descending: bool = False) -> Page:
     """One page of an ORM select ordered by `order` (mapped columns ending in a unique one), after
     the cursor's key; the statement must not be ordered already. `limit` comes checked (PageLimit)."""
-    after = decode_cursor(cursor, [column.type.python_type for column in order])
+    after = decode_cursor(cursor, [_python_type(column) for column in order])
     if after is not None:
         stmt = stmt.where(_after(order, after, descending))
     stmt = stmt.order_by(*(column.desc() if descending else column for column in order)).limit(limit + 1)
