@@ -9,13 +9,13 @@ from sqlalchemy import bindparam, or_, select
 from inventory.models import Product
 from shop.core.errors import DomainError
 from shop.core.extensions import db
-from shop.core.pagination import decode_cursor, page
+from shop.core.pagination import Page, keyset
 
 
 def get_product(sku: str) -> Product:
     product = db.session.scalar(db.select(Product).where(Product.sku == sku))
     if product is None:
-        raise DomainError(404, "product_not_found", f"No product with SKU {sku}.")
+        raise DomainError("product_not_found", f"No product with SKU {sku}.")
     return product
 
 
@@ -29,7 +29,7 @@ def products_by_sku(skus: Iterable[str], *, active_only: bool = False) -> dict[s
     unknown = [s for s in wanted if s not in found or (active_only and not found[s].active)]
     if unknown:
         raise DomainError(
-            422, "unknown_sku", f"Unknown SKU: {', '.join(unknown)}.", skus=unknown
+            "unknown_sku", f"Unknown SKU: {', '.join(unknown)}.", skus=unknown
         )
     return found
 
@@ -43,7 +43,7 @@ def _check_unique(data: dict, product_id: int | None = None) -> None:
         if product_id is not None:
             stmt = stmt.where(Product.id != product_id)
         if db.session.scalar(stmt) is not None:
-            raise DomainError(409, f"{field}_taken", f"{field.upper()} {value} is already in the catalog.")
+            raise DomainError(f"{field}_taken", f"{field.upper()} {value} is already in the catalog.")
 
 
 def create_product(data: dict) -> Product:
@@ -62,9 +62,9 @@ def update_product(product: Product, data: dict) -> Product:
     return product
 
 
-def search(q: str | None, limit: int, cursor: str | None) -> dict:
-    """Products whose SKU starts with, or whose name contains, `q`; ordered by SKU."""
-    stmt = db.select(Product).order_by(Product.sku).limit(limit + 1)
+def search(q: str | None, limit: int, cursor: str | None) -> Page:
+    """Products whose SKU starts with, or whose name contains, `q`; ordered by SKU, one page."""
+    stmt = db.select(Product)
     if q:
         text = q.strip().lower()
         stmt = stmt.where(
@@ -74,7 +74,4 @@ def search(q: str | None, limit: int, cursor: str | None) -> dict:
                 Product.gtin == text,
             )
         )
-    after = decode_cursor(cursor, str)
-    if after is not None:
-        stmt = stmt.where(Product.sku > after)
-    return page(list(db.session.scalars(stmt)), limit, key=lambda p: p.sku)
+    return keyset(stmt, (Product.sku,), limit=limit, cursor=cursor)

@@ -10,7 +10,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from inventory.models import LedgerEntry, Stock
 from shop.core.clock import clock
 from shop.core.extensions import db
-from shop.core.pagination import decode_cursor, page
+from shop.core.pagination import Page, keyset
 
 _LEDGER, _STOCK = LedgerEntry.__table__, Stock.__table__
 _INSERT = insert(_LEDGER)
@@ -60,12 +60,9 @@ def apply(
     apply_many([(stock, delta_on_hand, delta_reserved)], reason=reason, source=source, actor_id=actor_id)
 
 
-def entries(store_id: int, product_id: int | None, limit: int, cursor: str | None) -> dict:
-    """A store's ledger, newest first, paginated by an opaque cursor."""
-    stmt = select(LedgerEntry).where(LedgerEntry.store_id == store_id).order_by(LedgerEntry.id.desc())
+def entries(store_id: int, product_id: int | None, limit: int, cursor: str | None) -> Page:
+    """A store's ledger, newest first, one page after the cursor."""
+    stmt = select(LedgerEntry).where(LedgerEntry.store_id == store_id)
     if product_id is not None:
         stmt = stmt.where(LedgerEntry.product_id == product_id)
-    before = decode_cursor(cursor, int)
-    if before is not None:
-        stmt = stmt.where(LedgerEntry.id < before)
-    return page(list(db.session.scalars(stmt.limit(limit + 1))), limit, key=lambda e: e.id)
+    return keyset(stmt, (LedgerEntry.id,), limit=limit, cursor=cursor, descending=True)

@@ -213,7 +213,7 @@ def _reserve_full(store_id: int, quantities: Mapping[Product, int], reference: s
         # right on their own), and the caller's rollback would only leave them to the sweep.
         _discard(reservation)
         raise DomainError(
-            409, "insufficient_stock",
+            "insufficient_stock",
             "Not enough stock for: " + ", ".join(s["sku"] for s in short) + ".",
             short=short,
         )
@@ -276,12 +276,12 @@ def _discard(reservation: Reservation) -> None:
 def get_reservation(reservation_id: int) -> Reservation:
     reservation = db.session.get(Reservation, reservation_id)
     if reservation is None:
-        raise DomainError(404, "reservation_not_found", f"No reservation {reservation_id}.")
+        raise DomainError("reservation_not_found", f"No reservation {reservation_id}.")
     return reservation
 
 
 def _not_active(reservation: Reservation) -> DomainError:
-    return DomainError(409, "reservation_not_active",
+    return DomainError("reservation_not_active",
                        f"Reservation {reservation.id} is {reservation.status}.",
                        status_now=reservation.status)
 
@@ -355,7 +355,7 @@ def release_units(reservation: Reservation, product_id: int, units: int, actor_i
         raise _not_active(reservation)
     line = next(line for line in reservation.lines if line.product_id == product_id)
     if units <= 0 or units > line.quantity:
-        raise DomainError(409, "units_not_reserved", f"Only {line.quantity} units are reserved.")
+        raise DomainError("units_not_reserved", f"Only {line.quantity} units are reserved.")
     ledger.apply(stocks[product_id], reason="release", delta_reserved=-units,
                  source=f"reservation:{reservation.id}:short", actor_id=actor_id)
     if units == line.quantity:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from inventory.stock_events import EVENT_TYPES
+from shop.core.pagination import PageArgsSchema, page_limit
 from stores.schemas import Near
 
 SKU = validate.Regexp(r"^[A-Za-z0-9._-]{1,64}$", error="1-64 of A-Z a-z 0-9 . _ -")
@@ -45,10 +46,9 @@ class ProductPatchSchema(ProductSchema):
         exclude = ("sku",)
 
 
-class ProductQuerySchema(Schema):
+class ProductQuerySchema(PageArgsSchema):
     q = fields.String(validate=validate.Length(1, 100))
-    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
-    cursor = fields.String(validate=validate.Length(1, 500))
+    limit = page_limit(20)
 
 
 class ProductPageSchema(Schema):
@@ -139,10 +139,8 @@ class StockEventResultSchema(Schema):
     recorded_at = fields.String(required=True)
 
 
-class LedgerQuerySchema(Schema):
+class LedgerQuerySchema(PageArgsSchema):
     sku = fields.String(validate=SKU)
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 100))
-    cursor = fields.String(validate=validate.Length(1, 100))
 
 
 class LedgerEntrySchema(Schema):

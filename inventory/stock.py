@@ -107,7 +107,7 @@ def store_stock(store_id: int, skus: list[str], now: dt.datetime) -> list[dict]:
     }
     unknown = [sku for sku in skus if sku not in found]
     if unknown:
-        raise DomainError(422, "unknown_sku", f"Unknown SKU: {', '.join(unknown)}.", skus=unknown)
+        raise DomainError("unknown_sku", f"Unknown SKU: {', '.join(unknown)}.", skus=unknown)
     return [found[sku] for sku in skus]
 
 

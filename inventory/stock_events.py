@@ -32,7 +32,7 @@ def _fingerprint(event_type: str, lines: list[tuple[str, int]]) -> str:
 
 def _replay(existing: StockEvent, fingerprint: str) -> tuple[dict, bool]:
     if existing.request_hash != fingerprint:
-        raise DomainError(409, "event_id_reused",
+        raise DomainError("event_id_reused",
                           f"Event {existing.event_id} was already recorded with other contents.")
     return existing.result, True
 

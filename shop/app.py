@@ -15,7 +15,7 @@ from shop.core.logs import configure_logging
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 CORS_HEADERS = ["Authorization", "Content-Type", "If-Match", "Idempotency-Key", "X-Request-ID",
                 "X-Channel"]
-CORS_EXPOSED = ["ETag", "X-Request-ID", "Retry-After", "Location"]
+CORS_EXPOSED = ["ETag", "X-Request-ID", "Retry-After", "Location", "Link", "X-Next-Cursor"]
 
 
 def create_app(config: dict | None = None) -> Flask:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
+from shop.core.pagination import PageArgsSchema
 from stores.hours import is_valid_timezone
 
 # Card authorisations last about 7 days: a hold beyond 5 days could outlive one (see docs/decisions).
@@ -106,8 +107,7 @@ class Near(fields.String):
             super()._validate(value)
 
 
-class StoreQuerySchema(Schema):
+class StoreQuerySchema(PageArgsSchema):
     near = Near()
     radius_km = fields.Float(allow_nan=False, validate=validate.Range(min=0.1, max=20000))
     open_now = fields.Boolean()
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 100))

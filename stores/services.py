@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from shop.core.errors import DomainError
 from shop.core.extensions import db
+from shop.core.pagination import Page, keyset_in_memory
 from stores.geo import distance_km
 from stores.hours import OpenState, open_state
 from stores.models import OpeningException, OpeningHours, Store
@@ -43,7 +44,7 @@ class StoreView:
 def get_store(store_id: int) -> Store:
     store = db.session.get(Store, store_id)
     if store is None:
-        raise DomainError(404, "store_not_found", f"No store with id {store_id}.")
+        raise DomainError("store_not_found", f"No store with id {store_id}.")
     return store
 
 
@@ -63,7 +64,7 @@ def _apply(store: Store, data: dict) -> None:
 
 def _ensure_code_free(code: str) -> None:
     if db.session.scalar(db.select(Store.id).where(Store.code == code)) is not None:
-        raise DomainError(409, "store_code_taken", f"Store code {code} is in use.")
+        raise DomainError("store_code_taken", f"Store code {code} is in use.")
 
 
 def create_store(data: dict) -> Store:
@@ -94,7 +95,7 @@ def find_stores(
     near: tuple[float, float] | None = None,
     radius_km: float | None = None,
     open_now: bool | None = None,
-    limit: int = 50,
+    limit: int | None = None,
 ) -> list[StoreView]:
     """Stores sorted by great-circle distance from `near` (or by code), filtered by radius and open state."""
     stmt = db.select(Store).options(selectinload(Store.hours), selectinload(Store.exceptions))
@@ -113,3 +114,13 @@ def find_stores(
     if near is not None:
         views.sort(key=lambda v: v.distance_km)
     return views[:limit]
+
+
+def list_stores(now: dt.datetime, near: tuple[float, float] | None, radius_km: float | None,
+                open_now: bool | None, limit: int, cursor: str | None) -> Page:
+    """One page of find_stores: by (distance, code) from `near`, else by code. The filters and the
+    distance are computed in Python, so the page is cut from the list (stores are few)."""
+    views = find_stores(now, near, radius_km, open_now)
+    if near is None:
+        return keyset_in_memory(views, lambda v: (v.code,), (str,), limit=limit, cursor=cursor)
+    return keyset_in_memory(views, lambda v: (v.distance_km, v.code), (float, str), limit=limit, cursor=cursor)

@@ -8,6 +8,8 @@ from flask_smorest import Blueprint
 from inventory import catalog
 from inventory.schemas import ProductPageSchema, ProductPatchSchema, ProductQuerySchema, ProductSchema
 from shop.accounts import auth
+from shop.core.http import problems
+from shop.core.pagination import PAGE_HEADERS
 from shop.core.transactions import transactional
 
 blp = Blueprint("products", __name__, description="The catalog: SKUs, names, prices")
@@ -16,15 +18,17 @@ blp = Blueprint("products", __name__, description="The catalog: SKUs, names, pri
 @blp.route("/products")
 class Products(MethodView):
     @blp.arguments(ProductQuerySchema(), location="query")
-    @blp.response(200, ProductPageSchema)
+    @blp.response(200, ProductPageSchema, headers=PAGE_HEADERS)
     def get(self, args):
         """Search by SKU prefix, name or GTIN; ordered by SKU, paginated by `cursor`."""
-        return catalog.search(args.get("q"), args["limit"], args.get("cursor"))
+        page = catalog.search(args.get("q"), args["limit"], args.get("cursor"))
+        return page.as_dict(), page.headers
 
     @auth.roles_required("admin")
     @blp.arguments(ProductSchema())
     @transactional
     @blp.response(201, ProductSchema)
+    @problems("sku_taken", "gtin_taken")
     def post(self, data):
         """Add a product (admin)."""
         return catalog.create_product(data)
@@ -33,6 +37,7 @@ class Products(MethodView):
 @blp.route("/products/<string:sku>")
 class ProductItem(MethodView):
     @blp.response(200, ProductSchema)
+    @problems("product_not_found")
     def get(self, sku):
         """One product by SKU."""
         return catalog.get_product(sku)
@@ -41,6 +46,7 @@ class ProductItem(MethodView):
     @blp.arguments(ProductPatchSchema(partial=True))
     @transactional
     @blp.response(200, ProductSchema)
+    @problems("product_not_found", "gtin_taken")
     def patch(self, data, sku):
         """Change name, price, currency, GTIN or the active flag (admin)."""
         return catalog.update_product(catalog.get_product(sku), data)

@@ -15,6 +15,7 @@ from inventory import reservations
 from inventory.schemas import ReservationCreateSchema, ReservationSchema
 from shop.accounts import auth
 from shop.core.errors import DomainError
+from shop.core.http import problems
 from shop.core.transactions import transactional
 
 blp = Blueprint("reservations", __name__, description="Holding units at a store")
@@ -26,6 +27,7 @@ class StoreReservations(MethodView):
     @blp.arguments(ReservationCreateSchema())
     @transactional
     @blp.response(201, ReservationSchema)
+    @problems("unknown_sku", "insufficient_stock")
     def post(self, data, store_id):
         """Hold units at the store, all lines or none (409 `insufficient_stock` lists the short SKUs)."""
         return reservations.reserve_skus(
@@ -41,7 +43,7 @@ def _staff_reservation(reservation_id: int):
     reservation = reservations.get_reservation(reservation_id)
     if not auth.is_staff_of(auth.require_role("staff", "admin"), reservation.store_id):
         # Staff of another store must not learn that the reservation exists.
-        raise DomainError(404, "reservation_not_found", f"No reservation {reservation_id}.")
+        raise DomainError("reservation_not_found", f"No reservation {reservation_id}.")
     return reservation
 
 
@@ -49,6 +51,7 @@ def _staff_reservation(reservation_id: int):
 class ReservationItem(MethodView):
     @auth.login_required
     @blp.response(200, ReservationSchema)
+    @problems("reservation_not_found", "forbidden")
     def get(self, reservation_id):
         """One reservation (staff of its store)."""
         return _staff_reservation(reservation_id)
@@ -59,6 +62,7 @@ class ReservationRelease(MethodView):
     @auth.login_required
     @transactional
     @blp.response(200, ReservationSchema)
+    @problems("reservation_not_found", "forbidden", "reservation_not_active")
     def post(self, reservation_id):
         """Give the held units back (staff of its store); releasing twice changes nothing."""
         return reservations.release(_staff_reservation(reservation_id), auth.current_caller().id)

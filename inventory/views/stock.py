@@ -21,6 +21,8 @@ from inventory.schemas import (
 from inventory.stock_events import record_event
 from shop.accounts import auth
 from shop.core.clock import clock
+from shop.core.http import problems
+from shop.core.pagination import PAGE_HEADERS
 from shop.core.transactions import transactional
 from stores.services import DEFAULT_RADIUS_KM, get_store
 
@@ -33,6 +35,7 @@ PUBLIC_FIELDS = ("sku", "available")
 class StoreStock(MethodView):
     @blp.arguments(StockQuerySchema(), location="query")
     @blp.response(200, StockFiguresSchema(many=True))
+    @problems("store_not_found", "unknown_sku")
     def get(self, args, store_id):
         """Availability of up to 100 SKUs at a store; its staff also see on_hand, reserved, safety."""
         get_store(store_id)
@@ -48,6 +51,7 @@ class StockItem(MethodView):
     @blp.arguments(SafetyStockSchema())
     @transactional
     @blp.response(200, StockFiguresSchema)
+    @problems("store_not_found", "product_not_found")
     def patch(self, data, store_id, sku):
         """Set the safety stock: units kept back from online sale (staff of the store)."""
         get_store(store_id)
@@ -61,6 +65,7 @@ class StockItem(MethodView):
 class Availability(MethodView):
     @blp.arguments(AvailabilityQuerySchema(), location="query")
     @blp.response(200, AvailabilitySchema(many=True))
+    @problems("product_not_found")
     def get(self, args):
         """Where a SKU can be had: per store, nearest first when `near` is given."""
         return stock.availability(catalog.get_product(args["sku"]), clock.now(), args.get("near"),
@@ -74,6 +79,7 @@ class StockEvents(MethodView):
     @transactional
     @blp.response(201, StockEventResultSchema)
     @blp.alt_response(200, schema=StockEventResultSchema, description="A replayed event_id")
+    @problems("store_not_found", "unknown_sku", "event_id_reused")
     def post(self, data, store_id):
         """Record a till or back-room event; a repeated event_id returns the first result."""
         get_store(store_id)
@@ -89,9 +95,11 @@ class StockEvents(MethodView):
 class Ledger(MethodView):
     @auth.store_staff_required
     @blp.arguments(LedgerQuerySchema(), location="query")
-    @blp.response(200, LedgerPageSchema)
+    @blp.response(200, LedgerPageSchema, headers=PAGE_HEADERS)
+    @problems("store_not_found", "product_not_found")
     def get(self, args, store_id):
         """The stock ledger of a store, newest first (staff of the store)."""
         get_store(store_id)
         product_id = catalog.get_product(args["sku"]).id if "sku" in args else None
-        return ledger.entries(store_id, product_id, args["limit"], args.get("cursor"))
+        page = ledger.entries(store_id, product_id, args["limit"], args.get("cursor"))
+        return page.as_dict(), page.headers

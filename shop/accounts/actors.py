@@ -33,7 +33,7 @@ class Actor:
 def _channel(default: str) -> str:
     channel = request.headers.get("X-Channel", default).strip().lower()
     if channel not in CHANNELS:
-        raise DomainError(422, "unknown_channel", "X-Channel must be web, app or store.")
+        raise DomainError("unknown_channel", "X-Channel must be web, app or store.")
     return channel
 
 
@@ -46,7 +46,7 @@ def current_actor() -> Actor:
         return Actor("customer", user, _channel("web"))
     raw = request.headers.get("X-Store-ID", "")
     if not raw.isdigit() or not 0 < int(raw) < 2**31:
-        raise DomainError(422, "store_required",
+        raise DomainError("store_required",
                           "Staff act at a store counter: send its id in X-Store-ID.")
     store_id = int(raw)
     auth.require_store_staff(store_id)

@@ -18,6 +18,7 @@ from shop.accounts.models import ApiToken, User, user_stores
 from shop.core.clock import utcnow
 from shop.core.errors import DomainError
 from shop.core.extensions import as_loaded, db
+from shop.core.http import problems
 from shop.core.plans import prepared
 
 STAFF_ROLES = ("staff", "marketing", "admin")
@@ -40,7 +41,7 @@ def authenticate(email: str, password: str) -> User:
     user = db.session.scalar(db.select(User).where(User.email == email.strip().lower()))
     ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
     if not user or not ok or not user.active:
-        raise DomainError(401, "invalid_credentials", "Email or password is wrong.")
+        raise DomainError("invalid_credentials", "Email or password is wrong.")
     return user
 
 
@@ -132,7 +133,6 @@ def require_user() -> Caller:
     caller = current_caller()
     if caller is None:
         raise DomainError(
-            401,
             "unauthorized",
             "Sign in: send a valid bearer token.",
             headers={"WWW-Authenticate": 'Bearer realm="omnishop"'},
@@ -143,7 +143,7 @@ def require_user() -> Caller:
 def require_role(*roles: str) -> Caller:
     caller = require_user()
     if caller.role not in roles:
-        raise DomainError(403, "forbidden", "Your role may not do this.")
+        raise DomainError("forbidden", "Your role may not do this.")
     return caller
 
 
@@ -164,7 +164,7 @@ def is_staff_of(who: User | Caller | None, store_id: int) -> bool:
 def require_store_staff(store_id: int) -> Caller:
     caller = require_role("staff", "admin")
     if not is_staff_of(caller, store_id):
-        raise DomainError(403, "wrong_store", "You are not staff of this store.")
+        raise DomainError("wrong_store", "You are not staff of this store.")
     return caller
 
 
@@ -174,7 +174,7 @@ def login_required(func: Callable) -> Callable:
         require_user()
         return func(*args, **kwargs)
 
-    return SECURITY_DOC(wrapper)
+    return problems("unauthorized")(SECURITY_DOC(wrapper))
 
 
 def roles_required(*roles: str) -> Callable[[Callable], Callable]:
@@ -184,7 +184,7 @@ def roles_required(*roles: str) -> Callable[[Callable], Callable]:
             require_role(*roles)
             return func(*args, **kwargs)
 
-        return SECURITY_DOC(wrapper)
+        return problems("unauthorized", "forbidden")(SECURITY_DOC(wrapper))
 
     return decorator
 
@@ -197,4 +197,4 @@ def store_staff_required(func: Callable) -> Callable:
         require_store_staff(kwargs["store_id"])
         return func(*args, **kwargs)
 
-    return SECURITY_DOC(wrapper)
+    return problems("unauthorized", "forbidden", "wrong_store")(SECURITY_DOC(wrapper))

@@ -3,6 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from shop.accounts.contact import Email, Phone
+from shop.core.pagination import PageArgsSchema, page_limit
 
 
 class TokenRequestSchema(Schema):
@@ -51,9 +52,9 @@ class EmailVerificationSchema(Schema):
     token = fields.String(required=True, validate=validate.Length(min=1, max=1000))
 
 
-class CustomerQuerySchema(Schema):
+class CustomerQuerySchema(PageArgsSchema):
     q = fields.String(required=True, validate=validate.Length(min=2, max=100))
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    limit = page_limit(20)
 
 
 class TimelineEntrySchema(Schema):
@@ -71,6 +72,5 @@ class TimelinePageSchema(Schema):
     next_cursor = fields.String(allow_none=True, required=True)
 
 
-class TimelineQuerySchema(Schema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 100))
-    cursor = fields.String(validate=validate.Length(1, 100))
+class TimelineQuerySchema(PageArgsSchema):
+    pass

@@ -14,6 +14,7 @@ from shop.core import events
 from shop.core.clock import utcnow
 from shop.core.errors import DomainError
 from shop.core.extensions import db
+from shop.core.pagination import Page, keyset
 
 VERIFY_SALT = "email-verification"
 VERIFY_MAX_AGE = 3 * 24 * 3600
@@ -21,7 +22,7 @@ VERIFY_MAX_AGE = 3 * 24 * 3600
 
 def _ensure_email_free(email: str) -> None:
     if db.session.scalar(db.select(User.id).where(User.email == email)) is not None:
-        raise DomainError(409, "email_taken", "An account with this email already exists.")
+        raise DomainError("email_taken", "An account with this email already exists.")
 
 
 def sign_up(email: str, password: str, name: str, phone: str | None = None) -> User:
@@ -43,9 +44,9 @@ def sign_up(email: str, password: str, name: str, phone: str | None = None) -> U
 def create_user(email: str, password: str, role: str, store_ids: Sequence[int] = ()) -> User:
     """A staff, marketing or admin account (the CLI's create-user); staff must have a store."""
     if role not in ROLES:
-        raise DomainError(422, "unknown_role", f"Role must be one of {', '.join(ROLES)}.")
+        raise DomainError("unknown_role", f"Role must be one of {', '.join(ROLES)}.")
     if role == "staff" and not store_ids:
-        raise DomainError(422, "store_required", "A staff account needs at least one store.")
+        raise DomainError("store_required", "A staff account needs at least one store.")
     _ensure_email_free(email)
     user = User(
         email=email, password_hash=hash_password(password), role=role, email_verified_at=utcnow()
@@ -66,8 +67,8 @@ def update_profile(user: User, changes: dict) -> User:
     return user
 
 
-def find_customers(query: str, limit: int) -> list[User]:
-    """Customers whose email, phone or name contains the query (the counter's look-up)."""
+def find_customers(query: str, limit: int, cursor: str | None = None) -> Page:
+    """Customers whose email, phone or name contains the query (the counter's look-up), one page."""
     text = query.strip().lower()
     stmt = (
         db.select(User)
@@ -79,10 +80,8 @@ def find_customers(query: str, limit: int) -> list[User]:
                 db.func.lower(User.name).contains(text, autoescape=True),
             )
         )
-        .order_by(User.id)
-        .limit(limit)
     )
-    return list(db.session.scalars(stmt))
+    return keyset(stmt, (User.id,), limit=limit, cursor=cursor)
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -98,11 +97,11 @@ def verify_email(user: User, token: str) -> User:
     try:
         data = _serializer().loads(token, max_age=VERIFY_MAX_AGE)
     except SignatureExpired as exc:
-        raise DomainError(422, "token_expired", "This verification link has expired.") from exc
+        raise DomainError("token_expired", "This verification link has expired.") from exc
     except BadSignature as exc:
-        raise DomainError(422, "token_invalid", "This verification token is not valid.") from exc
+        raise DomainError("token_invalid", "This verification token is not valid.") from exc
     if not isinstance(data, dict) or data.get("uid") != user.id or data.get("email") != user.email:
-        raise DomainError(422, "token_invalid", "This verification token is not for this account.")
+        raise DomainError("token_invalid", "This verification token is not for this account.")
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
         db.session.flush()

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from shop.accounts.models import TimelineEntry
 from shop.core import events
 from shop.core.extensions import db
-from shop.core.pagination import decode_cursor, page
+from shop.core.pagination import Page, keyset
 
 
 def append(customer_id: int, type_: str, channel: str, summary: str, reference: str = "") -> None:
@@ -16,23 +16,17 @@ def append(customer_id: int, type_: str, channel: str, summary: str, reference: 
                                  summary=summary[:300], reference=reference))
 
 
-def entries(customer_id: int, limit: int, cursor: str | None) -> dict:
-    stmt = (
-        select(TimelineEntry)
-        .where(TimelineEntry.customer_id == customer_id)
-        .order_by(TimelineEntry.id.desc())
-        .limit(limit + 1)
-    )
-    before = decode_cursor(cursor, int)
-    if before is not None:
-        stmt = stmt.where(TimelineEntry.id < before)
-    result = page(list(db.session.scalars(stmt)), limit, key=lambda e: e.id)
-    last = db.session.scalar(
+def entries(customer_id: int, limit: int, cursor: str | None) -> Page:
+    """A customer's timeline, newest first, one page after the cursor."""
+    stmt = select(TimelineEntry).where(TimelineEntry.customer_id == customer_id)
+    return keyset(stmt, (TimelineEntry.id,), limit=limit, cursor=cursor, descending=True)
+
+
+def last_contact(customer_id: int) -> TimelineEntry | None:
+    return db.session.scalar(
         select(TimelineEntry).where(TimelineEntry.customer_id == customer_id)
         .order_by(TimelineEntry.id.desc()).limit(1)
     )
-    result["last_contact"] = last
-    return result
 
 
 def init_app(app: Flask) -> None:

@@ -22,6 +22,8 @@ from shop.accounts.schemas import (
 )
 from shop.core.errors import DomainError
 from shop.core.extensions import db, limiter
+from shop.core.http import problems
+from shop.core.pagination import PAGE_HEADERS
 from shop.core.transactions import transactional
 
 blp = Blueprint("accounts", __name__, description="Sign-in tokens, customer accounts, profiles")
@@ -48,6 +50,7 @@ class Tokens(MethodView):
     @blp.arguments(TokenRequestSchema())
     @transactional
     @blp.response(201, TokenSchema)
+    @problems("invalid_credentials", "rate_limited")
     def post(self, data):
         """Sign in: trade email and password for a bearer token."""
         user = auth.authenticate(data["email"], data["password"])
@@ -70,16 +73,18 @@ class Customers(MethodView):
     @blp.arguments(CustomerCreateSchema())
     @transactional
     @blp.response(201, ProfileSchema)
+    @problems("email_taken")
     def post(self, data):
         """Shopper sign-up; a verification token for the email is sent."""
         return accounts.sign_up(data["email"], data["password"], data["name"], data.get("phone"))
 
     @auth.roles_required(*auth.STAFF_ROLES)
     @blp.arguments(CustomerQuerySchema(), location="query")
-    @blp.response(200, ProfileSchema(many=True))
+    @blp.response(200, ProfileSchema(many=True), headers=PAGE_HEADERS)
     def get(self, args):
         """Look a customer up by email, phone or name (staff at the counter, marketing, admin)."""
-        return accounts.find_customers(args["q"], args["limit"])
+        page = accounts.find_customers(args["q"], args["limit"], args.get("cursor"))
+        return page.items, page.headers
 
 
 @blp.route("/me")
@@ -105,6 +110,7 @@ class EmailVerification(MethodView):
     @blp.arguments(EmailVerificationSchema())
     @transactional
     @blp.response(200, ProfileSchema)
+    @problems("token_expired", "token_invalid")
     def post(self, data):
         """Verify the account's email with the signed token that was sent to it."""
         return accounts.verify_email(auth.current_user(), data["token"])
@@ -115,20 +121,26 @@ class EmailVerification(MethodView):
 class CustomerTimeline(MethodView):
     @auth.roles_required(*auth.STAFF_ROLES)
     @blp.arguments(TimelineQuerySchema(), location="query")
-    @blp.response(200, TimelinePageSchema)
+    @blp.response(200, TimelinePageSchema, headers=PAGE_HEADERS)
+    @problems("customer_not_found")
     def get(self, args, customer_id):
         """Everything a customer did or was told, newest first, with the last contact on top."""
         customer = db.session.get(User, customer_id)
         if customer is None or customer.role != "customer":
-            raise DomainError(404, "customer_not_found", f"No customer {customer_id}.")
-        return timeline.entries(customer.id, args["limit"], args.get("cursor"))
+            raise DomainError("customer_not_found", f"No customer {customer_id}.")
+        return _timeline(customer.id, args)
 
 
 @blp.route("/me/timeline")
 class MyTimeline(MethodView):
     @auth.roles_required("customer")
     @blp.arguments(TimelineQuerySchema(), location="query")
-    @blp.response(200, TimelinePageSchema)
+    @blp.response(200, TimelinePageSchema, headers=PAGE_HEADERS)
     def get(self, args):
         """My own timeline."""
-        return timeline.entries(auth.current_caller().id, args["limit"], args.get("cursor"))
+        return _timeline(auth.current_caller().id, args)
+
+
+def _timeline(customer_id: int, args: dict):
+    page = timeline.entries(customer_id, args["limit"], args.get("cursor"))
+    return {**page.as_dict(), "last_contact": timeline.last_contact(customer_id)}, page.headers

@@ -26,7 +26,7 @@ def find(code: str, *, lock: bool = False) -> Coupon:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     coupon = db.session.scalar(stmt)
     if coupon is None or not coupon.active:
-        raise DomainError(422, "coupon_unknown", f"There is no coupon {code!r}.")
+        raise DomainError("coupon_unknown", f"There is no coupon {code!r}.")
     return coupon
 
 
@@ -51,7 +51,7 @@ def discount(coupon: Coupon, subtotal: int) -> int:
 def create(data: dict) -> Coupon:
     data = {**data, "code": normalize(data["code"])}
     if db.session.scalar(select(Coupon.id).where(Coupon.code == data["code"])) is not None:
-        raise DomainError(409, "coupon_code_taken", f"Coupon {data['code']} exists already.")
+        raise DomainError("coupon_code_taken", f"Coupon {data['code']} exists already.")
     coupon = Coupon(**data)
     db.session.add(coupon)
     db.session.flush()

@@ -29,18 +29,18 @@ def resolve(token: str) -> Cart:
     try:
         data = _serializer().loads(token, max_age=current_app.config["CART_RECOVERY_MAX_AGE_SECONDS"])
     except SignatureExpired as exc:
-        raise DomainError(410, "link_expired", "This cart link has expired.") from exc
+        raise DomainError("link_expired", "This cart link has expired.") from exc
     except BadSignature as exc:
-        raise DomainError(404, "link_invalid", "This cart link is not valid.") from exc
+        raise DomainError("link_invalid", "This cart link is not valid.") from exc
     cart = db.session.get(Cart, data.get("cart") if isinstance(data, dict) else None)
     for _ in range(5):  # follow merges (a cart merged into one that was merged again)
         if cart is None or cart.status != "merged" or cart.merged_into_id is None:
             break
         cart = db.session.get(Cart, cart.merged_into_id)
     if cart is None:
-        raise DomainError(404, "link_invalid", "This cart link is not valid.")
+        raise DomainError("link_invalid", "This cart link is not valid.")
     if cart.status == "converted":
-        raise DomainError(409, "cart_already_ordered", "This cart has already been ordered.")
+        raise DomainError("cart_already_ordered", "This cart has already been ordered.")
     if cart.status != "active":
-        raise DomainError(410, "cart_expired", "This cart has expired.")
+        raise DomainError("cart_expired", "This cart has expired.")
     return cart

@@ -67,19 +67,19 @@ def breach(lines: Sequence[LineLike], changed: Iterable[str] | None = None) -> D
     those only. None means every line (checkout).
     """
     if len(lines) > MAX_LINES:
-        return DomainError(422, "too_many_lines", f"A cart holds at most {MAX_LINES} lines.")
+        return DomainError("too_many_lines", f"A cart holds at most {MAX_LINES} lines.")
     wanted = None if changed is None else set(changed)
     judged = [line for line in lines if wanted is None or line.sku in wanted]
     gone = [line.sku for line in judged if not line.active]
     if gone:
-        return DomainError(422, "unknown_sku", f"No longer sold: {', '.join(gone)}.", skus=gone)
+        return DomainError("unknown_sku", f"No longer sold: {', '.join(gone)}.", skus=gone)
     for line in judged:
         if line.quantity > MAX_LINE_QUANTITY:
-            return DomainError(422, "quantity_too_large",
+            return DomainError("quantity_too_large",
                                f"At most {MAX_LINE_QUANTITY} of one SKU; {line.sku} would have {line.quantity}.")
         others = {other.currency for other in lines if other.sku != line.sku}
         if others and line.currency not in others:
-            return DomainError(422, "currency_mismatch",
+            return DomainError("currency_mismatch",
                                f"{line.sku} is priced in {line.currency}; the cart is in {min(others)}.")
     return None
 
@@ -112,7 +112,7 @@ def check_coupon(coupon: Coupon, *, subtotal: int, currency: str | None, now: dt
                  customer_id: int | None = None, email: str | None = None) -> None:
     """Raise a 422 naming the reason when the coupon cannot be used for this cart now."""
     def no(code: str, detail: str, **extra) -> DomainError:
-        return DomainError(422, code, detail, coupon=coupon.code, **extra)
+        return DomainError(code, detail, coupon=coupon.code, **extra)
 
     if coupon.starts_at and now < coupon.starts_at:
         raise no("coupon_not_started", f"{coupon.code} can be used from {coupon.starts_at.isoformat()}.")

@@ -39,7 +39,7 @@ def active_cart_of(customer_id: int) -> Cart | None:
 
 
 def _not_found(cart_id: str) -> DomainError:
-    return DomainError(404, "cart_not_found", "No such cart.", cart_id=cart_id)
+    return DomainError("cart_not_found", "No such cart.", cart_id=cart_id)
 
 
 def check_access(cart, actor: Actor) -> None:
@@ -47,7 +47,7 @@ def check_access(cart, actor: Actor) -> None:
     if cart.customer_id is None or actor.kind == "staff":
         return
     if actor.kind == "guest":
-        raise DomainError(401, "sign_in_required", "This cart belongs to an account: sign in.",
+        raise DomainError("sign_in_required", "This cart belongs to an account: sign in.",
                           headers={"WWW-Authenticate": 'Bearer realm="omnishop"'})
     if actor.customer_id != cart.customer_id:
         raise _not_found(cart.id)
@@ -56,12 +56,12 @@ def check_access(cart, actor: Actor) -> None:
 def check_status(cart) -> None:
     """Only an active cart changes; a merged one says where it went."""
     if cart.status == "merged":
-        raise DomainError(410, "cart_merged", "This cart was merged into the shopper's account cart.",
+        raise DomainError("cart_merged", "This cart was merged into the shopper's account cart.",
                           merged_into=cart.merged_into_id)
     if cart.status == "converted":
-        raise DomainError(409, "cart_converted", "This cart has already been ordered.")
+        raise DomainError("cart_converted", "This cart has already been ordered.")
     if cart.status == "expired":
-        raise DomainError(410, "cart_expired", "This cart has expired.")
+        raise DomainError("cart_expired", "This cart has expired.")
 
 
 def get_cart(cart_id: str, actor: Actor, *, active: bool = True) -> Cart:
@@ -141,9 +141,9 @@ def check_version(version: int, if_match: str | None) -> None:
     if if_match is None or if_match.strip() == "*":
         return
     if _IF_MATCH.fullmatch(if_match) is None:
-        raise DomainError(400, "bad_if_match", 'If-Match must be "*" or a list of quoted ETags, as sent in ETag.')
+        raise DomainError("bad_if_match", 'If-Match must be "*" or a list of quoted ETags, as sent in ETag.')
     if ("", version_etag(version)) not in re.findall(_ENTITY_TAG, if_match):  # ("", ...): not weak
-        raise DomainError(412, "stale_cart", "The cart changed since you read it: reload it.",
+        raise DomainError("stale_cart", "The cart changed since you read it: reload it.",
                           current_version=version)
 
 
@@ -193,7 +193,7 @@ def _line(cart: Cart, sku: str) -> CartLine:
     for line in cart.lines:
         if line.product.sku == sku:
             return line
-    raise DomainError(404, "line_not_found", f"The cart has no line for {sku}.")
+    raise DomainError("line_not_found", f"The cart has no line for {sku}.")
 
 
 def set_quantity(cart: Cart, sku: str, quantity: int, actor: Actor) -> Cart:
@@ -216,7 +216,7 @@ def update_details(cart: Cart, changes: dict, actor: Actor) -> Cart:
     if "pickup_store_id" in changes and changes["pickup_store_id"] is not None:
         store = get_store(changes["pickup_store_id"])
         if not store.pickup_enabled:
-            raise DomainError(422, "pickup_disabled", f"{store.name} does not offer pickup.")
+            raise DomainError("pickup_disabled", f"{store.name} does not offer pickup.")
     for key in ("pickup_store_id", "email", "phone"):
         if key in changes:
             setattr(cart, key, changes[key])
@@ -242,7 +242,7 @@ def apply_coupon(cart: Cart, code: str, actor: Actor) -> Cart:
 
 def remove_coupon(cart: Cart, code: str, actor: Actor) -> Cart:
     if cart.coupon_code is None or cart.coupon_code != coupons.normalize(code):
-        raise DomainError(404, "coupon_not_applied", f"Coupon {code!r} is not on this cart.")
+        raise DomainError("coupon_not_applied", f"Coupon {code!r} is not on this cart.")
     cart.coupon_code = None
     log(cart, actor, "coupon_removed", f"Removed coupon {code}", code=code)
     return cart

@@ -30,8 +30,10 @@ from shop.carts.schemas import (
     RecoveryLinkSchema,
 )
 from shop.carts.snapshot import CartSnapshot
+from shop.core.error_codes import ACTOR, CART_ACCESS, COUPON_RULES
 from shop.core.errors import DomainError
 from shop.core.extensions import db
+from shop.core.http import problems
 from shop.core.transactions import transactional
 
 blp = Blueprint("carts", __name__, description="One cart across web, app and the store counter")
@@ -70,6 +72,7 @@ class Carts(MethodView):
     @transactional
     @blp.response(201, CartSchema, headers=CART_DOC["headers"])
     @blp.alt_response(200, schema=CartSchema, description="A signed-in customer's existing cart")
+    @problems(*ACTOR, "store_not_found")
     def post(self, data):
         """Start a cart; a signed-in customer gets their one active cart."""
         cart, created = carts.open_cart(current_actor(), data.get("pickup_store_id"))
@@ -79,6 +82,7 @@ class Carts(MethodView):
 @blp.route("/carts/<cart:cart_id>")
 class CartItem(MethodView):
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @problems(*ACTOR, *CART_ACCESS)
     def get(self, cart_id):
         """The cart with current prices, totals and availability at the pickup store."""
         return respond(carts.read_cart(cart_id, current_actor()))
@@ -86,6 +90,7 @@ class CartItem(MethodView):
     @blp.arguments(CartPatchSchema())
     @transactional
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @problems(*ACTOR, *CART_ACCESS, "stale_cart", "bad_if_match", "store_not_found", "pickup_disabled")
     def patch(self, data, cart_id):
         """Choose the pickup store; give a guest's email or phone."""
         return change(cart_id, lambda cart, actor: carts.update_details(cart, data, actor))
@@ -96,6 +101,8 @@ class CartLines(MethodView):
     @blp.arguments(LineAddSchema())
     @transactional
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @problems(*ACTOR, *CART_ACCESS, "stale_cart", "bad_if_match", "unknown_sku", "quantity_too_large", "too_many_lines",
+              "currency_mismatch")
     def post(self, data, cart_id):
         """Add units of a SKU (to its existing line if there is one)."""
         cart = cart_adds.add_line(cart_id, data["sku"], data["quantity"], current_actor(),
@@ -108,12 +115,14 @@ class CartLine(MethodView):
     @blp.arguments(LineQuantitySchema())
     @transactional
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @problems(*ACTOR, *CART_ACCESS, "stale_cart", "bad_if_match", "line_not_found")
     def patch(self, data, cart_id, sku):
         """Set a line's quantity."""
         return change(cart_id, lambda cart, actor: carts.set_quantity(cart, sku, data["quantity"], actor))
 
     @transactional
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @problems(*ACTOR, *CART_ACCESS, "stale_cart", "bad_if_match", "line_not_found")
     def delete(self, cart_id, sku):
         """Remove a line."""
         return change(cart_id, lambda cart, actor: carts.remove_line(cart, sku, actor))
@@ -124,6 +133,7 @@ class CartCoupons(MethodView):
     @blp.arguments(CouponCodeSchema())
     @transactional
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @problems(*ACTOR, *CART_ACCESS, "stale_cart", "bad_if_match", *COUPON_RULES)
     def post(self, data, cart_id):
         """Apply a coupon; an invalid, expired or used-up code is a 422 with the reason."""
         return change(cart_id, lambda cart, actor: carts.apply_coupon(cart, data["code"], actor))
@@ -133,6 +143,7 @@ class CartCoupons(MethodView):
 class CartCoupon(MethodView):
     @transactional
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @problems(*ACTOR, *CART_ACCESS, "stale_cart", "bad_if_match", "coupon_not_applied")
     def delete(self, cart_id, code):
         """Remove the coupon."""
         return change(cart_id, lambda cart, actor: carts.remove_coupon(cart, code, actor))
@@ -143,6 +154,7 @@ class CartClaim(MethodView):
     @auth.roles_required("customer")
     @transactional
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @problems(*ACTOR, *CART_ACCESS)
     def post(self, cart_id):
         """Attach a guest cart to the signed-in customer, merged into their active cart."""
         actor = current_actor()
@@ -153,6 +165,7 @@ class CartClaim(MethodView):
 class CartRecoveryLinks(MethodView):
     @transactional
     @blp.response(201, RecoveryLinkSchema)
+    @problems(*ACTOR, *CART_ACCESS)
     def post(self, cart_id):
         """A signed link (7 days) that reopens this cart on another device; it signs no one in."""
         cart = carts.get_cart(cart_id, current_actor())
@@ -166,6 +179,7 @@ class CartRecoveryLinks(MethodView):
 class CartRecover(MethodView):
     @blp.response(200, RecoveredCartSchema)
     @blp.alt_response(302, description="With STOREFRONT_URL set and an HTML Accept: to the storefront")
+    @problems("link_expired", "link_invalid", "cart_already_ordered", "cart_expired")
     def get(self, token):
         """The cart a recovery link leads to (the account cart, if it was merged)."""
         cart = cart_recovery.resolve(token)
@@ -180,6 +194,7 @@ class MyCart(MethodView):
     @auth.roles_required("customer")
     @transactional
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @problems(*ACTOR)
     def get(self):
         """The signed-in customer's one active cart, the same on every device (created if missing)."""
         cart, _ = carts.open_cart(current_actor(), None)
@@ -190,15 +205,16 @@ class MyCart(MethodView):
 class CustomerCart(MethodView):
     @auth.roles_required("staff", "admin")
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @problems(*ACTOR, "customer_not_found", "cart_not_found")
     def get(self, customer_id):
         """A customer's active cart, opened by staff at the counter (X-Store-ID: their store)."""
         current_actor()  # checks the counter's store
         customer = db.session.get(User, customer_id)
         if customer is None or customer.role != "customer":
-            raise DomainError(404, "customer_not_found", f"No customer {customer_id}.")
+            raise DomainError("customer_not_found", f"No customer {customer_id}.")
         cart = carts.active_cart_of(customer.id)
         if cart is None:
-            raise DomainError(404, "cart_not_found", "This customer has no active cart.")
+            raise DomainError("cart_not_found", "This customer has no active cart.")
         return respond(cart)
 
 
@@ -209,6 +225,7 @@ class Coupons(MethodView):
     @blp.arguments(CouponCreateSchema())
     @transactional
     @blp.response(201, CouponCreateSchema)
+    @problems("coupon_code_taken")
     def post(self, data):
         """Create a coupon: a percentage or a fixed amount, with limits and a validity window."""
         return coupons.create(data)
@@ -218,6 +235,7 @@ class Coupons(MethodView):
 class CouponItem(MethodView):
     @auth.roles_required("marketing", "admin")
     @blp.response(200, CouponCreateSchema)
+    @problems("coupon_unknown")
     def get(self, code):
         """One coupon by code."""
         return coupons.find(code)

@@ -10,6 +10,7 @@ from flask import Flask, Response, g, json, request
 from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from shop.core.error_codes import HTTP_CODES, status_of
 from shop.core.extensions import db
 from shop.core.http import PROBLEM_CONTENT_TYPE
 
@@ -19,11 +20,11 @@ TYPE_BASE = "https://omnishop.dev/problems/"
 
 
 class DomainError(Exception):
-    """A business rule said no: carries the HTTP status, a machine code and optional extra fields."""
+    """A business rule said no: a machine code (its HTTP status comes from shop.core.error_codes),
+    a detail for people and optional extra fields."""
 
     def __init__(
         self,
-        status: int,
         code: str,
         detail: str,
         *,
@@ -32,7 +33,7 @@ class DomainError(Exception):
         **extra: Any,
     ) -> None:
         super().__init__(detail)
-        self.status = status
+        self.status = status_of(code)
         self.code = code
         self.detail = detail
         self.extra = extra
@@ -58,28 +59,17 @@ def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Re
     return Response(json.dumps(body), status=status, mimetype=PROBLEM_CONTENT_TYPE)
 
 
-_HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    406: "not_acceptable",
-    409: "conflict",
-    412: "precondition_failed",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "validation_error",
-    428: "precondition_required",
-    429: "rate_limited",
-}
-
-
 def _title(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
+
+
+def coded_problem(code: str, detail: str, **extra: Any) -> Response:
+    """A problem whose status is the one shop.core.error_codes gives its code."""
+    status = status_of(code)
+    return problem(status, code, _title(status), detail, **extra)
 
 
 def _rollback() -> None:
@@ -93,7 +83,7 @@ def handle_domain_error(exc: DomainError) -> Response:
     """Render. The transaction boundary has already ended the transaction (and committed a
     keep_changes refusal); the rollback only clears what a non-transactional view left."""
     _rollback()
-    resp = problem(exc.status, exc.code, _title(exc.status), exc.detail, **exc.extra)
+    resp = coded_problem(exc.code, exc.detail, **exc.extra)
     resp.headers.update(exc.headers)
     return resp
 
@@ -104,7 +94,7 @@ def handle_http_exception(exc: HTTPException) -> Response:
     data = getattr(exc, "data", None) or {}
     extra: dict[str, Any] = {}
     detail = exc.description or _title(status)
-    code = _HTTP_CODES.get(status, "http_error")
+    code = HTTP_CODES.get(status, "http_error")
     messages = data.get("messages") if isinstance(data, dict) else None
     if messages:
         # webargs: {"json": {...}} or {"query": {...}}; flatten one level for clients
@@ -133,7 +123,7 @@ def handle_http_exception(exc: HTTPException) -> Response:
 def handle_integrity_error(exc: IntegrityError) -> Response:
     _rollback()
     log.info("integrity error turned into 409: %s", type(exc.orig).__name__)
-    return problem(409, "conflict", "Conflict", "The request conflicts with existing data.")
+    return coded_problem("conflict", "The request conflicts with existing data.")
 
 
 def handle_data_error(exc: DataError) -> Response:
@@ -141,16 +131,14 @@ def handle_data_error(exc: DataError) -> Response:
     the caller's input, so a 422 and nothing kept, never a 500."""
     _rollback()
     log.info("data error turned into 422: %s", type(exc.orig).__name__)
-    return problem(422, "invalid_value", "Unprocessable Content",
-                   "A value in the request cannot be stored or searched (for example a NUL character).")
+    return coded_problem("invalid_value",
+                         "A value in the request cannot be stored or searched (for example a NUL character).")
 
 
 def handle_unexpected(exc: Exception) -> Response:
     _rollback()
     log.exception("unhandled error")
-    return problem(
-        500, "internal_error", "Internal Server Error", "Something went wrong on our side."
-    )
+    return coded_problem("internal_error", "Something went wrong on our side.")
 
 
 def refuse_nul_characters() -> Response | None:
@@ -158,8 +146,7 @@ def refuse_nul_characters() -> Response | None:
     store it): one clear 422 for the path, the query string or a JSON body, on either database."""
     body = request.get_data(cache=True) if request.is_json else b""
     if "\x00" in request.path or b"%00" in request.query_string.lower() or b"\\u0000" in body:
-        return problem(422, "invalid_value", "Unprocessable Content",
-                       "The request contains a NUL character, which no field accepts.")
+        return coded_problem("invalid_value", "The request contains a NUL character, which no field accepts.")
     return None
 
 

@@ -1,13 +1,19 @@
-"""HTTP plumbing: URL converters with bounds, the problem+json schema, and the Api that documents them."""
+"""HTTP plumbing: URL converters with bounds, the problem+json schema, and the Api that documents
+every error an operation can answer."""
 
 from __future__ import annotations
 
+import copy
 import http
+from collections.abc import Callable
 
+from apispec import BasePlugin
 from flask_smorest import Api as SmorestApi
 from flask_smorest.spec import prepare_response
 from marshmallow import INCLUDE, Schema, fields
 from werkzeug.routing import BaseConverter, IntegerConverter
+
+from shop.core.error_codes import STATUS, status_of
 
 
 class ProblemSchema(Schema):
@@ -53,6 +59,93 @@ def _id_param_schema(converter) -> dict:
     return {"type": "integer", "minimum": converter.min, "maximum": converter.max}
 
 
+PROBLEMS_KEY = "x-problems"  # where problems() leaves its codes for ProblemsPlugin
+
+
+def problems(*codes: str) -> Callable:
+    """Declare the error codes a view can answer (besides the generic ones ProblemsPlugin adds);
+    the spec lists them under their statuses. An unknown code fails at import."""
+    for code in codes:
+        status_of(code)
+
+    def decorator(func):
+        apidoc = copy.deepcopy(getattr(func, "_apidoc", {}))
+        manual = apidoc.setdefault("manual_doc", {})
+        manual.setdefault(PROBLEMS_KEY, {}).update(dict.fromkeys(codes, True))
+        func._apidoc = apidoc
+        return func
+
+    return decorator
+
+
+WRITE_METHODS = ("post", "put", "patch", "delete")
+_STATUS_HEADERS = {
+    401: {"WWW-Authenticate": {"description": "Bearer realm", "schema": {"type": "string"}}},
+    423: {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+    429: {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+}
+
+
+def generic_problems(path: str, method: str, operation: dict) -> set[str]:
+    """What any operation of this shape can answer, whatever its view does."""
+    codes = {"internal_error", "invalid_value"}  # any bug; a NUL character anywhere in the request
+    if "{" in path:
+        codes.add("not_found")  # a path argument its converter refuses (an id beyond any row)
+    if "requestBody" in operation:
+        codes |= {"malformed_request", "validation_error", "payload_too_large"}
+    query = {p["name"] for p in operation.get("parameters", ()) if isinstance(p, dict) and p.get("in") == "query"}
+    if query:
+        codes.add("validation_error")
+    if "cursor" in query:
+        codes.add("invalid_cursor")
+    if method in WRITE_METHODS:
+        codes.add("conflict")  # a unique key lost to a concurrent request
+    return codes
+
+
+def problem_responses(codes: set[str]) -> dict[str, dict]:
+    """One problem+json response per status, naming (and enumerating) the codes it carries."""
+    by_status: dict[int, list[str]] = {}
+    for code in sorted(codes):
+        by_status.setdefault(STATUS[code], []).append(code)
+    responses = {}
+    for status, listed in sorted(by_status.items()):
+        response = {
+            "description": f"{http.HTTPStatus(status).phrase}: " + ", ".join(f"`{c}`" for c in listed),
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": {"allOf": [
+                "Problem", {"type": "object", "properties": {"code": {"type": "string", "enum": listed}}},
+            ]}}},
+        }
+        if status in _STATUS_HEADERS:
+            response["headers"] = copy.deepcopy(_STATUS_HEADERS[status])
+        responses[str(status)] = response
+    return responses
+
+
+class ProblemsPlugin(BasePlugin):
+    """Turns each operation's declared codes, plus the generic ones, into its error responses."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for method, operation in (operations or {}).items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            codes = set(operation.pop(PROBLEMS_KEY, {})) | generic_problems(path, method, operation)
+            responses = operation["responses"]
+            for status, response in problem_responses(codes).items():
+                responses.pop(int(status), None)
+                responses[status] = response
+
+
+def _config_maximum(app):
+    """Fields naming a setting as their `config_maximum` show its value as `maximum` in the spec."""
+
+    def attributes(converter, field, **kwargs) -> dict:
+        name = getattr(field, "config_maximum", None)
+        return {"maximum": app.config[name]} if name else {}
+
+    return attributes
+
+
 class Api(SmorestApi):
     """flask-smorest Api whose documented error responses are problem+json."""
 
@@ -73,6 +166,8 @@ class Api(SmorestApi):
     def init_app(self, app, *, spec_kwargs=None):
         app.url_map.converters["int"] = IdConverter
         app.url_map.converters["cart"] = CartIdConverter
+        spec_kwargs = {**(spec_kwargs or {}), "extra_plugins": [ProblemsPlugin()]}
         super().init_app(app, spec_kwargs=spec_kwargs)
+        self.ma_plugin.converter.add_attribute_function(_config_maximum(app))
         self.register_converter(IdConverter, _id_param_schema)
         self.register_converter(CartIdConverter, _cart_param_schema)

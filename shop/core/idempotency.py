@@ -53,10 +53,10 @@ class Claim:
 def header_key() -> str:
     key = request.headers.get("Idempotency-Key", "")
     if not key:
-        raise DomainError(428, "idempotency_key_required",
+        raise DomainError("idempotency_key_required",
                           "Send an Idempotency-Key header so a retry cannot order twice.")
     if not _KEY.match(key):
-        raise DomainError(422, "idempotency_key_invalid", "The Idempotency-Key must be 1-255 visible ASCII characters.")
+        raise DomainError("idempotency_key_invalid", "The Idempotency-Key must be 1-255 visible ASCII characters.")
     return key
 
 
@@ -70,10 +70,10 @@ def _existing(scope: str, key: str, fingerprint: str) -> Claim | None:
     if found is None:
         return None
     if found.request_hash != fingerprint:
-        raise DomainError(422, "idempotency_key_reused",
+        raise DomainError("idempotency_key_reused",
                           "This Idempotency-Key was used with a different request.")
     if found.status_code is None:
-        raise DomainError(409, "request_in_progress", "The first request with this key is still running.")
+        raise DomainError("request_in_progress", "The first request with this key is still running.")
     return Claim(found, (found.body, found.status_code))
 
 
@@ -91,7 +91,7 @@ def claim(scope: str, key: str, payload) -> Claim:
     except IntegrityError:
         existing = _existing(scope, key, fingerprint)
         if existing is None:  # pragma: no cover - the twin rolled back; the client may retry
-            raise DomainError(409, "request_in_progress", "Retry this request.") from None
+            raise DomainError("request_in_progress", "Retry this request.") from None
         return existing
     return Claim(reply)
 

@@ -32,24 +32,24 @@ PAY_AT_STORE_HOLD_MARGIN = dt.timedelta(days=7)
 def _contact(cart, data: dict) -> tuple[str, str | None, bool]:
     email = data.get("email") or cart.email
     if not email:
-        raise DomainError(422, "email_required", "An email is needed to tell you when the order is ready.")
+        raise DomainError("email_required", "An email is needed to tell you when the order is ready.")
     phone = data.get("phone") or cart.phone
     if phone and "sms_updates" not in data:
-        raise DomainError(422, "sms_choice_required",
+        raise DomainError("sms_choice_required",
                           "With a phone number, say whether you want order texts (sms_updates).")
     return email, phone, bool(phone and data.get("sms_updates"))
 
 
 def _store_for(cart, method: str):
     if cart.pickup_store_id is None:
-        raise DomainError(422, "pickup_store_required", "Choose a pickup store first.")
+        raise DomainError("pickup_store_required", "Choose a pickup store first.")
     store = get_store(cart.pickup_store_id)
     if not store.pickup_enabled:
-        raise DomainError(422, "pickup_disabled", f"{store.name} does not offer pickup.")
+        raise DomainError("pickup_disabled", f"{store.name} does not offer pickup.")
     if method == "pay_at_store" and not store.pay_at_store_enabled:
-        raise DomainError(422, "pay_at_store_unavailable", f"{store.name} does not take payment at pickup.")
+        raise DomainError("pay_at_store_unavailable", f"{store.name} does not take payment at pickup.")
     if method == "card" and payments.gateway() is None:
-        raise DomainError(422, "card_unavailable", "Card payment is not set up: choose pay_at_store.")
+        raise DomainError("card_unavailable", "Card payment is not set up: choose pay_at_store.")
     return store
 
 
@@ -79,7 +79,7 @@ def place(cart_id: str, actor: Actor, data: dict) -> tuple[Order, payments.Inten
     """Turn the cart into a pickup order; returns the order and, for card, the PaymentIntent."""
     cart = carts.begin_change(cart_id, actor)
     if not cart.lines:
-        raise DomainError(422, "cart_empty", "The cart is empty.")
+        raise DomainError("cart_empty", "The cart is empty.")
     method = data["payment_method"]
     store = _store_for(cart, method)
     email, phone, sms = _contact(cart, data)
@@ -88,7 +88,7 @@ def place(cart_id: str, actor: Actor, data: dict) -> tuple[Order, payments.Inten
     figures = priced(view)
     if figures["coupon"] and not figures["coupon"]["applied"]:
         problem = figures["coupon"]["problem"]
-        raise DomainError(422, problem["code"], problem["detail"] + " Remove the coupon to go on.")
+        raise DomainError(problem["code"], problem["detail"] + " Remove the coupon to go on.")
     order = _new_order(cart, store, figures, email, phone, sms, method, actor)
 
     window = dt.timedelta(seconds=current_app.config["PAYMENT_WINDOW_SECONDS"])
@@ -106,7 +106,7 @@ def place(cart_id: str, actor: Actor, data: dict) -> tuple[Order, payments.Inten
             intent = payments.gateway().create(order.total, order.currency, f"order:{order.number}",
                                                key=f"pi-create-{order.access_token[:32]}")
         except payments.PaymentProviderError as exc:
-            raise DomainError(502, "payment_provider_unavailable",
+            raise DomainError("payment_provider_unavailable",
                               "The card service did not answer: nothing was ordered, try again.") from exc
         db.session.add(Payment(order_id=order.id, intent_id=intent.id, status=intent.status))
 

@@ -42,17 +42,17 @@ def start_picking(order: Order, actor: Actor) -> Order:
 def pick_line(order: Order, line_id: int, picked: int, actor: Actor) -> Order:
     """Record what was found; a short pick gives the missing units back and shrinks the total."""
     if order.status != "picking":
-        raise DomainError(409, "illegal_transition", f"The order is {order.status}: start picking first.",
+        raise DomainError("illegal_transition", f"The order is {order.status}: start picking first.",
                           status_now=order.status, allowed=order_states.allowed_from(order.status))
     line = next((line for line in order.lines if line.id == line_id), None)
     if line is None:
-        raise DomainError(404, "line_not_found", f"The order has no line {line_id}.")
+        raise DomainError("line_not_found", f"The order has no line {line_id}.")
     if picked > line.quantity:
-        raise DomainError(422, "picked_too_many", f"Only {line.quantity} were ordered.")
+        raise DomainError("picked_too_many", f"Only {line.quantity} were ordered.")
     reservation = _reservation(order)
     held = reservations.reserved_units(reservation, line.product_id)
     if picked > held:
-        raise DomainError(409, "units_released", f"Only {held} units are still held for this line.")
+        raise DomainError("units_released", f"Only {held} units are still held for this line.")
     if picked < held:
         reservations.release_units(reservation, line.product_id, held - picked, actor.user_id)
     line.picked_quantity = picked
@@ -67,7 +67,7 @@ def mark_ready(order: Order, actor: Actor) -> Order:
         if line.picked_quantity is None:
             line.picked_quantity = line.quantity
     if not any(line.picked_quantity for line in order.lines):
-        raise DomainError(409, "nothing_picked", "Nothing was found: cancel the order instead.")
+        raise DomainError("nothing_picked", "Nothing was found: cancel the order instead.")
     store = get_store(order.store_id)
     order.ready_at = clock.now()
     authorized_at = order.payment.authorized_at if order.payment else None
@@ -80,7 +80,7 @@ def _check_code(order: Order, code: str) -> None:
     now = clock.now()
     if order.locked_until and order.locked_until > now:
         wait = int((order.locked_until - now).total_seconds()) + 1
-        raise DomainError(423, "pickup_locked", "Too many wrong codes: try again later.",
+        raise DomainError("pickup_locked", "Too many wrong codes: try again later.",
                           headers={"Retry-After": str(wait)}, locked_until=order.locked_until.isoformat())
     if code == order.pickup_code:
         order.wrong_code_attempts = 0
@@ -92,7 +92,7 @@ def _check_code(order: Order, code: str) -> None:
         order.locked_until = now + dt.timedelta(seconds=current_app.config["PICKUP_CODE_LOCK_SECONDS"])
         order.wrong_code_attempts = 0
     order_states.record(order, "wrong_pickup_code", None, order.status, attempts_left=max(left, 0))
-    raise DomainError(422, "wrong_pickup_code", "That is not this order's pickup code.",
+    raise DomainError("wrong_pickup_code", "That is not this order's pickup code.",
                       attempts_left=max(left, 0), keep_changes=True)
 
 
@@ -113,7 +113,7 @@ def _capture(order: Order) -> None:
         if current is None or current.status != "succeeded":
             order.payment_error = f"Capture failed: {exc}"[:300]
             order_states.record(order, "capture_failed", None, order.status, error=order.payment_error)
-            raise DomainError(502, "capture_failed", "The payment could not be captured: try again.",
+            raise DomainError("capture_failed", "The payment could not be captured: try again.",
                               error=order.payment_error, keep_changes=True) from exc
         intent = current
     payment.status = intent.status
@@ -150,23 +150,23 @@ def refund(order: Order, lines: list[dict], restock: bool, actor: Actor) -> dict
     (`payment_error`, a `refund_failed` event) and the same request may simply be sent again.
     """
     if order.status != "picked_up":
-        raise DomainError(409, "illegal_transition", "Only picked-up orders are refunded.",
+        raise DomainError("illegal_transition", "Only picked-up orders are refunded.",
                           status_now=order.status, allowed=order_states.allowed_from(order.status))
     by_id = {line.id: line for line in order.lines}
     amount, returned, taken = 0, {}, {}
     for item in lines:
         line = by_id.get(item["line_id"])
         if line is None:
-            raise DomainError(404, "line_not_found", f"The order has no line {item['line_id']}.")
+            raise DomainError("line_not_found", f"The order has no line {item['line_id']}.")
         left = line.handed_quantity - line.refunded_quantity - taken.get(line.id, 0)
         if item["quantity"] > left:
-            raise DomainError(422, "refund_too_many", f"Only {left} of {line.sku} can be refunded.")
+            raise DomainError("refund_too_many", f"Only {left} of {line.sku} can be refunded.")
         taken[line.id] = taken.get(line.id, 0) + item["quantity"]
         amount += line.unit_price * item["quantity"]
         returned[line.product] = returned.get(line.product, 0) + item["quantity"]
     amount = min(amount, order.captured_amount - order.refunded_amount)
     if amount <= 0:
-        raise DomainError(422, "nothing_to_refund", "Everything captured has been refunded already.")
+        raise DomainError("nothing_to_refund", "Everything captured has been refunded already.")
     sequence = order.refunded_amount
     if order.payment_method == "card":
         _refund_card(order, amount, sequence, actor)
@@ -189,6 +189,6 @@ def _refund_card(order: Order, amount: int, sequence: int, actor: Actor) -> None
     except payments.PaymentProviderError as exc:
         order.payment_error = f"Refund failed: {exc}"[:300]
         order_states.record(order, "refund_failed", actor, order.status, amount=amount, error=order.payment_error)
-        raise DomainError(502, "refund_failed", f"The refund did not go through: {exc}",
+        raise DomainError("refund_failed", f"The refund did not go through: {exc}",
                           error=order.payment_error, keep_changes=True) from exc
     order.payment_error = None

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Sequence
 
 from flask import request
 from sqlalchemy import func, select, update
 
-from inventory.models import Reservation
+from inventory.models import ReservationLine
 from shop.accounts import auth
 from shop.accounts.actors import Actor
 from shop.core.errors import DomainError
 from shop.core.extensions import db
+from shop.core.pagination import Page, keyset
 from shop.orders.models import Order
 from stores.hours import open_state
 from stores.models import Store
@@ -61,7 +63,7 @@ def get_order(order_id: int, *, lock: bool = False) -> Order:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     order = db.session.scalar(stmt)
     if order is None:
-        raise DomainError(404, "order_not_found", f"No order {order_id}.")
+        raise DomainError("order_not_found", f"No order {order_id}.")
     return order
 
 
@@ -71,41 +73,40 @@ def check_access(order: Order, actor: Actor) -> None:
     if user is not None and user.role in ("staff", "admin"):
         if auth.is_staff_of(user, order.store_id):
             return
-        raise DomainError(404, "order_not_found", f"No order {order.id}.")
+        raise DomainError("order_not_found", f"No order {order.id}.")
     if actor.customer_id is not None and actor.customer_id == order.customer_id:
         return
     token = request.headers.get("X-Order-Token", "")
     if token and secrets.compare_digest(token, order.access_token):
         return
     if user is None and not token:
-        raise DomainError(401, "sign_in_required", "Sign in, or send the order token in X-Order-Token.",
+        raise DomainError("sign_in_required", "Sign in, or send the order token in X-Order-Token.",
                           headers={"WWW-Authenticate": 'Bearer realm="omnishop"'})
-    raise DomainError(404, "order_not_found", f"No order {order.id}.")
+    raise DomainError("order_not_found", f"No order {order.id}.")
 
 
-def at_risk_skus(order: Order) -> list[str]:
-    if order.reservation_id is None:
-        return []
-    reservation = db.session.get(Reservation, order.reservation_id)
-    ids = {line.product_id for line in reservation.lines if line.at_risk} if reservation else set()
-    return [line.sku for line in order.lines if line.product_id in ids]
+def at_risk_skus(orders: Sequence[Order]) -> dict[int, list[str]]:
+    """Per order, the SKUs whose held units a stock count put at risk: one query for any number."""
+    reservation_ids = {order.reservation_id for order in orders if order.reservation_id is not None}
+    rows = db.session.execute(
+        select(ReservationLine.reservation_id, ReservationLine.product_id)
+        .where(ReservationLine.reservation_id.in_(reservation_ids), ReservationLine.at_risk)
+    ) if reservation_ids else ()
+    risky = {(reservation_id, product_id) for reservation_id, product_id in rows}
+    return {order.id: [line.sku for line in order.lines if (order.reservation_id, line.product_id) in risky]
+            for order in orders}
 
 
-def queue(store_id: int, statuses: list[str], limit: int) -> list[Order]:
-    """The pickup queue: oldest promise first."""
-    stmt = (
-        select(Order)
-        .where(Order.store_id == store_id, Order.status.in_(statuses))
-        .order_by(Order.promised_at, Order.id)
-        .limit(limit)
-    )
-    return list(db.session.scalars(stmt))
+def queue(store_id: int, statuses: list[str], limit: int, cursor: str | None = None) -> Page:
+    """The pickup queue: oldest promise first, one page."""
+    stmt = select(Order).where(Order.store_id == store_id, Order.status.in_(statuses))
+    return keyset(stmt, (Order.promised_at, Order.id), limit=limit, cursor=cursor)
 
 
-def of_customer(customer_id: int, limit: int) -> list[Order]:
-    stmt = select(Order).where(Order.customer_id == customer_id).order_by(Order.id.desc()).limit(limit)
-    return list(db.session.scalars(stmt))
-
+def of_customer(customer_id: int, limit: int, cursor: str | None = None) -> Page:
+    """A customer's orders, newest first, one page."""
+    stmt = select(Order).where(Order.customer_id == customer_id)
+    return keyset(stmt, (Order.id,), limit=limit, cursor=cursor, descending=True)
 
 
 def link_guest_orders(customer_id: int, email: str) -> int:

@@ -3,6 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from shop.accounts.contact import Email, Phone
+from shop.core.pagination import PageArgsSchema, page_limit
 from shop.orders.models import ORDER_STATUSES
 from shop.orders.queries import qr_payload
 
@@ -81,9 +82,9 @@ class CheckoutResultSchema(Schema):
     pickup_qr = fields.String(required=True)
 
 
-class QueueQuerySchema(Schema):
+class QueueQuerySchema(PageArgsSchema):
     status = fields.String(validate=validate.Length(1, 200))
-    limit = fields.Integer(load_default=100, validate=validate.Range(1, 100))
+    limit = page_limit(100)
 
 
 class PickSchema(Schema):
@@ -115,5 +116,5 @@ class RefundResultSchema(Schema):
     restocked = fields.Boolean()
 
 
-class OrdersQuerySchema(Schema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 100))
+class OrdersQuerySchema(PageArgsSchema):
+    pass

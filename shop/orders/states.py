@@ -68,11 +68,11 @@ def find_move(order: Order, action: str, actor: Actor | None) -> Move:
     for move in MOVES[action]:
         if move.source == order.status:
             if who not in move.who:
-                raise DomainError(403, "move_not_allowed",
+                raise DomainError("move_not_allowed",
                                   f"A {who} may not {action.replace('_', ' ')} an order that is {order.status}.",
                                   status_now=order.status, allowed=allowed_from(order.status))
             return move
-    raise DomainError(409, "illegal_transition",
+    raise DomainError("illegal_transition",
                       f"The order is {order.status}: it cannot {action.replace('_', ' ')}.",
                       status_now=order.status, allowed=allowed_from(order.status))
 

@@ -8,7 +8,10 @@ from flask_smorest import Blueprint
 
 from shop.accounts import auth
 from shop.accounts.actors import Actor, current_actor
+from shop.core.error_codes import ACTOR, CART_ACCESS, COUPON_RULES, IDEMPOTENCY, ORDER_MOVE
 from shop.core.errors import DomainError
+from shop.core.http import problems
+from shop.core.pagination import PAGE_HEADERS
 from shop.core.transactions import transactional
 from shop.orders import checkout, pickup
 from shop.orders import queries as orders
@@ -39,6 +42,9 @@ class Checkout(MethodView):
     @blp.arguments(CheckoutSchema())
     @transactional(idempotent="checkout:{cart_id}")
     @blp.response(201, CheckoutResultSchema)
+    @problems(*IDEMPOTENCY, *ACTOR, *CART_ACCESS, *COUPON_RULES, "store_not_found", "cart_empty",
+              "pickup_store_required", "pickup_disabled", "pay_at_store_unavailable", "card_unavailable",
+              "email_required", "sms_choice_required", "insufficient_stock", "payment_provider_unavailable")
     def post(self, data, cart_id):
         """Reserve the cart's lines at its pickup store and place the order (replays are safe)."""
         order, intent = checkout.place(cart_id, current_actor(), data)
@@ -56,6 +62,7 @@ class Checkout(MethodView):
 @blp.route("/orders/<int:order_id>")
 class OrderItem(MethodView):
     @blp.response(200, ShopperOrderSchema)
+    @problems(*ACTOR, "order_not_found", "sign_in_required")
     def get(self, order_id):
         """An order: its customer or a guest with X-Order-Token (who see the pickup code), or its store's staff."""
         order, actor = orders.get_order(order_id), current_actor_for_order()
@@ -75,10 +82,11 @@ def current_actor_for_order():
 class MyOrders(MethodView):
     @auth.roles_required("customer")
     @blp.arguments(OrdersQuerySchema(), location="query")
-    @blp.response(200, ShopperOrderSchema(many=True))
+    @blp.response(200, ShopperOrderSchema(many=True), headers=PAGE_HEADERS)
     def get(self, args):
-        """My orders, newest first, each with its pickup code."""
-        return orders.of_customer(auth.current_caller().id, args["limit"])
+        """My orders, newest first, each with its pickup code; the next page is in the `Link` header."""
+        page = orders.of_customer(auth.current_caller().id, args["limit"], args.get("cursor"))
+        return page.items, page.headers
 
 
 @blp.route("/orders/<int:order_id>/cancel")
@@ -86,6 +94,7 @@ class OrderCancel(MethodView):
     @blp.arguments(CancelSchema())
     @transactional
     @blp.response(200, OrderSchema)
+    @problems(*ACTOR, *ORDER_MOVE, "order_not_found", "sign_in_required")
     def post(self, data, order_id):
         """Cancel: the shopper until picking starts, staff until handover. Stock back, card voided."""
         actor = current_actor_for_order()
@@ -99,35 +108,43 @@ def _staff_order(order_id: int):
     caller = auth.require_role("staff", "admin")
     order = orders.get_order(order_id, lock=True)
     if not auth.is_staff_of(caller, order.store_id):
-        raise DomainError(404, "order_not_found", f"No order {order_id}.")
+        raise DomainError("order_not_found", f"No order {order_id}.")
     return order, Actor("staff", auth.current_user(), "store", order.store_id)
 
 
-def _staff_view(order):
-    order.at_risk_skus = orders.at_risk_skus(order)
-    return order
+def _staff_view(orders_: list) -> list:
+    """The orders as staff see them: with the SKUs at risk (one query for the lot)."""
+    at_risk = orders.at_risk_skus(orders_)
+    for order in orders_:
+        order.at_risk_skus = at_risk[order.id]
+    return orders_
 
 
 def _staff_step(order_id: int, act):
     """Lock the order, check the caller is staff of its store, act (the view's transaction commits)."""
     order, actor = _staff_order(order_id)
     act(order, actor)
-    return _staff_view(order)
+    return _staff_view([order])[0]
 
 
 @blp.route("/stores/<int:store_id>/orders")
 class PickupQueue(MethodView):
     @auth.store_staff_required
     @blp.arguments(QueueQuerySchema(), location="query")
-    @blp.response(200, StaffOrderSchema(many=True))
+    @blp.response(200, StaffOrderSchema(many=True), headers=PAGE_HEADERS)
+    @problems("store_not_found", "unknown_status")
     def get(self, args, store_id):
-        """The store's pickup queue, oldest promise first, with lines at risk flagged."""
+        """The store's pickup queue, oldest promise first, with lines at risk flagged.
+
+        The next page is in the `Link` header.
+        """
         get_store(store_id)
         statuses = [s.strip() for s in args["status"].split(",")] if "status" in args else QUEUE_DEFAULT
         unknown = [s for s in statuses if s not in ORDER_STATUSES]
         if unknown:
-            raise DomainError(422, "unknown_status", f"Unknown status: {', '.join(unknown)}.")
-        return [_staff_view(o) for o in orders.queue(store_id, statuses, args["limit"])]
+            raise DomainError("unknown_status", f"Unknown status: {', '.join(unknown)}.")
+        page = orders.queue(store_id, statuses, args["limit"], args.get("cursor"))
+        return _staff_view(page.items), page.headers
 
 
 @blp.route("/orders/<int:order_id>/picking")
@@ -135,6 +152,7 @@ class StartPicking(MethodView):
     @auth.roles_required("staff", "admin")
     @transactional
     @blp.response(200, StaffOrderSchema)
+    @problems(*ORDER_MOVE, "order_not_found")
     def post(self, order_id):
         """placed -> picking."""
         return _staff_step(order_id, pickup.start_picking)
@@ -146,6 +164,8 @@ class PickLine(MethodView):
     @blp.arguments(PickSchema())
     @transactional
     @blp.response(200, StaffOrderSchema)
+    @problems("order_not_found", "illegal_transition", "line_not_found", "picked_too_many", "units_released",
+              "reservation_not_active", "units_not_reserved")
     def put(self, data, order_id, line_id):
         """Record what was found; less than ordered is a short pick."""
         return _staff_step(order_id, lambda order, actor: pickup.pick_line(order, line_id, data["picked_quantity"],
@@ -157,6 +177,7 @@ class MarkReady(MethodView):
     @auth.roles_required("staff", "admin")
     @transactional
     @blp.response(200, StaffOrderSchema)
+    @problems(*ORDER_MOVE, "order_not_found", "nothing_picked")
     def post(self, order_id):
         """picking -> ready_for_pickup; sets the pickup deadline."""
         return _staff_step(order_id, pickup.mark_ready)
@@ -168,6 +189,8 @@ class Handover(MethodView):
     @blp.arguments(HandoverSchema())
     @transactional
     @blp.response(200, StaffOrderSchema)
+    @problems(*ORDER_MOVE, "order_not_found", "pickup_locked", "wrong_pickup_code", "capture_failed",
+              "reservation_not_active")
     def post(self, data, order_id):
         """Verify the pickup code, capture what is handed over, take the stock out: picked_up."""
         return _staff_step(order_id, lambda order, actor: pickup.hand_over(order, data["pickup_code"], actor))
@@ -179,6 +202,8 @@ class Refunds(MethodView):
     @blp.arguments(RefundSchema())
     @transactional(idempotent="refund:{order_id}")
     @blp.response(201, RefundResultSchema)
+    @problems(*IDEMPOTENCY, "order_not_found", "illegal_transition", "line_not_found", "refund_too_many",
+              "nothing_to_refund", "refund_failed", "event_id_reused")
     def post(self, data, order_id):
         """Refund returned lines after pickup; with restock, the units go back on the shelf."""
         order, actor = _staff_order(order_id)

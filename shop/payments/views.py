@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from shop.core.errors import DomainError
 from shop.core.extensions import db
+from shop.core.http import problems
 from shop.core.transactions import transactional
 from shop.orders import payment_events as order_payments
 from shop.orders import queries as orders
@@ -31,12 +32,13 @@ HANDLERS = {
 class StripeWebhook(MethodView):
     @transactional
     @blp.response(200)
+    @problems("bad_signature", "payload_too_large", "order_not_found")
     def post(self):
         """Apply a signed Stripe event to its order; a redelivered event id changes nothing."""
         try:
             event = payments.parse_webhook(request.get_data(), request.headers.get("Stripe-Signature", ""))
         except payments.PaymentProviderError as exc:
-            raise DomainError(400, "bad_signature", "The webhook signature did not verify.") from exc
+            raise DomainError("bad_signature", "The webhook signature did not verify.") from exc
         if db.session.get(WebhookEvent, event.id) is not None:
             return {"status": "duplicate"}
         db.session.add(WebhookEvent(id=event.id, type=event.type))
