@@ -115,7 +115,7 @@ class CartLine(MethodView):
     @blp.arguments(LineQuantitySchema())
     @transactional
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
-    @problems(*ACTOR, *CART_ACCESS, "stale_cart", "bad_if_match", "line_not_found")
+    @problems(*ACTOR, *CART_ACCESS, "stale_cart", "bad_if_match", "line_not_found", "unknown_sku")
     def patch(self, data, cart_id, sku):
         """Set a line's quantity."""
         return change(cart_id, lambda cart, actor: carts.set_quantity(cart, sku, data["quantity"], actor))
@@ -154,7 +154,7 @@ class CartClaim(MethodView):
     @auth.roles_required("customer")
     @transactional
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
-    @problems(*ACTOR, *CART_ACCESS)
+    @problems(*ACTOR, *CART_ACCESS, "stale_cart", "bad_if_match")
     def post(self, cart_id):
         """Attach a guest cart to the signed-in customer, merged into their active cart."""
         actor = current_actor()

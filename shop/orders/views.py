@@ -42,7 +42,7 @@ class Checkout(MethodView):
     @blp.arguments(CheckoutSchema())
     @transactional(idempotent="checkout:{cart_id}")
     @blp.response(201, CheckoutResultSchema)
-    @problems(*IDEMPOTENCY, *ACTOR, *CART_ACCESS, *COUPON_RULES, "store_not_found", "cart_empty",
+    @problems(*IDEMPOTENCY, *ACTOR, *CART_ACCESS, *COUPON_RULES, "store_not_found", "cart_empty", "unknown_sku",
               "pickup_store_required", "pickup_disabled", "pay_at_store_unavailable", "card_unavailable",
               "email_required", "sms_choice_required", "insufficient_stock", "payment_provider_unavailable")
     def post(self, data, cart_id):
