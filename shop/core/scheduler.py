@@ -2,7 +2,8 @@
 
 - `register_sweep(app, name, seconds, fn)`: a package says what runs and how often. `fn()` owns its
   transactions (it commits per batch; `one_transaction` wraps one that never commits) and returns
-  the rows it handled. The scheduler imports no package: it runs what was registered.
+  the rows it handled, or counts by outcome (`{"sent": 3, "held": 1}`). The scheduler imports no
+  package: it runs what was registered.
 - `flask scheduler run`: every process keeps its own APScheduler (in-memory job store, UTC). The
   main thread takes or renews the lease (shop.core.leases) every SCHEDULER_RENEW_SECONDS, and a
   job runs its sweep only while this process holds the lease; followers keep trying and take over
@@ -26,7 +27,7 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import click
@@ -46,7 +47,7 @@ SWEEPS = "omnishop.sweeps"  # app.extensions key: {name: (seconds, fn)}
 LEASE = "scheduler"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
-Sweep = Callable[[], int]
+Sweep = Callable[[], int | Mapping[str, int]]
 
 
 def register_sweep(app: Flask, name: str, seconds: float, fn: Sweep) -> None:
@@ -77,9 +78,16 @@ def one_transaction(fn: Sweep) -> Sweep:
 @dataclass(frozen=True)
 class Outcome:
     name: str
-    rows: int | None
+    rows: int | None  # None: it failed
     seconds: float
     error: str | None = None
+    counts: dict[str, int] | None = None  # when the sweep told its rows by outcome
+
+    def __str__(self) -> str:
+        if self.error is not None:
+            return f"FAILED {self.name}: {self.error}"
+        counts = "".join(f" {key}={value}" for key, value in (self.counts or {}).items())
+        return f"{self.rows:6d} {self.name} ({self.seconds:.2f} s){counts}"
 
 
 def run_sweep(app: Flask, name: str, fn: Sweep) -> Outcome:
@@ -87,16 +95,18 @@ def run_sweep(app: Flask, name: str, fn: Sweep) -> Outcome:
     started = time.monotonic()
     with app.app_context():
         try:
-            rows = fn()
+            result = fn()
         except Exception as exc:
             seconds = time.monotonic() - started
             log.exception("sweep %s failed after %.3f s", name, seconds,
                           extra={"sweep": name, "seconds": round(seconds, 3)})
             return Outcome(name, None, seconds, f"{type(exc).__name__}: {exc}")
     seconds = time.monotonic() - started
+    counts = dict(result) if isinstance(result, Mapping) else None
+    rows = sum(counts.values()) if counts is not None else int(result or 0)
     log.info("sweep %s: %s rows in %.3f s", name, rows, seconds,
-             extra={"sweep": name, "rows": rows, "seconds": round(seconds, 3)})
-    return Outcome(name, rows, seconds)
+             extra={"sweep": name, "rows": rows, "seconds": round(seconds, 3), "counts": counts})
+    return Outcome(name, rows, seconds, counts=counts)
 
 
 class Leader:
@@ -202,11 +212,8 @@ def run_command(once: bool) -> None:
     app = current_app._get_current_object()
     if once:
         outcomes = [run_sweep(app, name, fn) for name, (_, fn) in registered(app).items()]
-        for o in outcomes:
-            if o.error is None:
-                click.echo(f"{o.rows:6d} {o.name} ({o.seconds:.2f} s)")
-            else:
-                click.echo(f"FAILED {o.name}: {o.error}", err=True)
+        for outcome in outcomes:
+            click.echo(str(outcome), err=outcome.error is not None)
         failed = [o.name for o in outcomes if o.error is not None]
         if failed:
             raise click.ClickException(f"{len(failed)} sweep(s) failed: {', '.join(failed)}.")

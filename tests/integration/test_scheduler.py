@@ -35,7 +35,7 @@ def once(app_):
 
 def reported(output: str) -> dict[str, int]:
     """{sweep: rows} from the lines `run --once` prints (the log lines on stderr are left out)."""
-    return {m[2]: int(m[1]) for m in re.finditer(r"^ *(\d+) (\w+) \([\d.]+ s\)$", output, re.M)}
+    return {m[2]: int(m[1]) for m in re.finditer(r"^ *(\d+) (\w+) \([\d.]+ s\)", output, re.M)}
 
 
 def test_create_app_registers_every_sweep_and_starts_nothing(database_url):
@@ -70,6 +70,7 @@ def test_run_once_runs_every_sweep_and_releases_an_expired_hold(app, shelf, monk
 
 
 def test_a_failing_sweep_is_reported_keeps_nothing_and_the_others_still_run(other_app):
+    """Also: a sweep may tell its rows by outcome (the outbox's delivery does)."""
     with other_app.app_context():
         db.session.execute(text("CREATE TABLE sweep_marks (name VARCHAR(20))"))
         db.session.commit()
@@ -84,11 +85,13 @@ def test_a_failing_sweep_is_reported_keeps_nothing_and_the_others_still_run(othe
 
         scheduler.register_sweep(other_app, "a_broken_one", 60, scheduler.one_transaction(broken))
         scheduler.register_sweep(other_app, "a_later_one", 60, scheduler.one_transaction(lambda: mark("later")))
+        scheduler.register_sweep(other_app, "by_outcome", 60, lambda: {"sent": 2, "held": 1})
         result = once(other_app)
         assert result.exit_code == 1
         assert "FAILED a_broken_one: RuntimeError: the sweep broke" in result.output
         assert "1 sweep(s) failed: a_broken_one." in result.output
         assert set(reported(result.output)) >= SWEEPS | {"a_later_one"}
+        assert re.search(r"^ +3 by_outcome \([\d.]+ s\) sent=2 held=1$", result.output, re.M)
         with other_app.app_context():
             assert db.session.scalars(text("SELECT name FROM sweep_marks")).all() == ["later"]
     finally:
