@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Serve the API and the tablet page with gunicorn (and, once it exists, the scheduler); Ctrl-C stops all.
+# Serve the API and the tablet page with gunicorn beside the scheduler (the sweeps); Ctrl-C stops all.
 set -euo pipefail
 VENV=${VENV:-.venv}
 HOST=${HOST:-127.0.0.1}
@@ -11,9 +11,8 @@ trap cleanup INT TERM EXIT
 "$VENV/bin/gunicorn" --no-control-socket --workers "${WORKERS:-2}" --bind "$HOST:$PORT" \
   wsgi:app &
 pids+=($!)
-if "$VENV/bin/flask" scheduler --help >/dev/null 2>&1; then
-  "$VENV/bin/flask" scheduler run &
-  pids+=($!)
-fi
+# One scheduler is enough; more (on other nodes) wait as followers. It releases its lease on TERM.
+"$VENV/bin/flask" scheduler run &
+pids+=($!)
 echo "Omnishop is up: API docs at http://$HOST:$PORT/api/v1/docs (spec: /api/v1/openapi.json)"
 wait -n "${pids[@]}"

@@ -1,4 +1,4 @@
-"""create_app(): configuration, extensions, blueprints, error handlers, CLI and notifications."""
+"""create_app(): configuration, extensions, blueprints, error handlers, CLI, sweeps and notifications."""
 
 from __future__ import annotations
 
@@ -51,8 +51,11 @@ def create_app(config: dict | None = None) -> Flask:
     errors.register(app)
 
     from shop.cli import shop_cli
+    from shop.core.scheduler import scheduler_cli
 
     app.cli.add_command(shop_cli)
+    app.cli.add_command(scheduler_cli)
+    _register_sweeps(app)
     from shop.accounts import guest_history, timeline
 
     timeline.init_app(app)
@@ -67,9 +70,27 @@ def _register_models() -> None:
     import shop.accounts.models  # noqa: F401
     import shop.carts.models  # noqa: F401
     import shop.core.idempotency  # noqa: F401
+    import shop.core.leases  # noqa: F401
     import shop.orders.models  # noqa: F401
     import shop.payments.models  # noqa: F401
     import stores.models  # noqa: F401
+
+
+def _register_sweeps(app: Flask) -> None:
+    """What `flask scheduler run` fires, and how often (docs/configuration.md); nothing starts here.
+    These sweeps never commit themselves, so each run is one transaction."""
+    from inventory import reservations
+    from shop.core.scheduler import one_transaction, register_sweep
+    from shop.orders import sweeps as order_sweeps
+
+    for name, setting, fn in (
+        ("release_expired_holds", "HOLDS_SWEEP_SECONDS", reservations.release_expired),
+        ("expire_unpaid", "UNPAID_SWEEP_SECONDS", order_sweeps.expire_unpaid),
+        ("expire_no_shows", "NO_SHOWS_SWEEP_SECONDS", order_sweeps.expire_no_shows),
+        ("send_reminders", "REMINDERS_SWEEP_SECONDS", order_sweeps.send_reminders),
+        ("retry_voids", "VOIDS_SWEEP_SECONDS", order_sweeps.retry_voids),
+    ):
+        register_sweep(app, name, app.config[setting], one_transaction(fn))
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -1,6 +1,7 @@
 """`flask shop ...` commands: create-user and demo (more arrive with their issues).
 
-Each command (each sweep) is one `transaction()`: it commits at the end, or nothing is kept."""
+Each command is one `transaction()`: it commits at the end, or nothing is kept. The sweeps are
+`flask scheduler run` (on a timer) and `flask scheduler run --once` (shop/core/scheduler.py)."""
 
 from __future__ import annotations
 
@@ -130,22 +131,3 @@ def import_stock(store_code: str, file) -> None:
                 bar.update(len(chunk))
         plans.analyze("stock", "stock_ledger")
     click.echo(f"{len(parsed.rows)} SKUs counted at {store.code}, {changed} changed.")
-
-
-@shop_cli.command("sweep")
-def sweep() -> None:
-    """Run every sweep once (the scheduler will run them on a timer); one commit per sweep."""
-    from inventory import reservations
-    from shop.orders import sweeps as order_sweeps
-
-    jobs = [
-        ("expired reservations released", reservations.release_expired),
-        ("unpaid orders expired", order_sweeps.expire_unpaid),
-        ("no-shows expired", order_sweeps.expire_no_shows),
-        ("pickup reminders due", order_sweeps.send_reminders),
-        ("authorisations voided on retry", order_sweeps.retry_voids),
-    ]
-    for label, job in jobs:
-        with transaction():
-            count = job()
-        click.echo(f"{count:5d} {label}")

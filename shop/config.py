@@ -76,4 +76,12 @@ def load() -> dict:
             "OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
         ),
         "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 1024 * 1024),
+        # The scheduler (shop/core/scheduler.py, docs/operations.md): the leader's lease, each sweep's interval.
+        "SCHEDULER_LEASE_SECONDS": _env_int("SCHEDULER_LEASE_SECONDS", 30),
+        "SCHEDULER_RENEW_SECONDS": _env_int("SCHEDULER_RENEW_SECONDS", 10),
+        "HOLDS_SWEEP_SECONDS": _env_int("HOLDS_SWEEP_SECONDS", 60),
+        "UNPAID_SWEEP_SECONDS": _env_int("UNPAID_SWEEP_SECONDS", 60),
+        "NO_SHOWS_SWEEP_SECONDS": _env_int("NO_SHOWS_SWEEP_SECONDS", 300),
+        "REMINDERS_SWEEP_SECONDS": _env_int("REMINDERS_SWEEP_SECONDS", 300),
+        "VOIDS_SWEEP_SECONDS": _env_int("VOIDS_SWEEP_SECONDS", 120),
     }
