@@ -67,8 +67,10 @@ def check_timeouts(config: dict) -> None:
         problems.append("DB_ANSWER_TIMEOUT_SECONDS must be positive")
     elif statement and answer <= statement:
         problems.append(f"DB_ANSWER_TIMEOUT_SECONDS ({answer:g}) must exceed DB_STATEMENT_TIMEOUT_MS ({statement:g} s)")
-    if config["STRIPE_CALL_BUDGET_SECONDS"] <= 0:
-        problems.append("STRIPE_CALL_BUDGET_SECONDS must be positive")
+    attempt = config["STRIPE_CONNECT_TIMEOUT_SECONDS"] + config["STRIPE_READ_TIMEOUT_SECONDS"]
+    if config["STRIPE_CALL_BUDGET_SECONDS"] < attempt:
+        problems.append(f"STRIPE_CALL_BUDGET_SECONDS ({config['STRIPE_CALL_BUDGET_SECONDS']:g}) must hold one "
+                        f"attempt: the connect plus the read timeout ({attempt:g} s)")
     slowest = slowest_request_seconds(config)
     if config["WORKER_TIMEOUT_SECONDS"] <= slowest:
         problems.append(f"WORKER_TIMEOUT_SECONDS ({config['WORKER_TIMEOUT_SECONDS']}) must exceed the slowest "
