@@ -19,7 +19,7 @@ from flask import Flask
 from sqlalchemy import event, exc, make_url
 
 from shop.core.extensions import db
-from shop.core.outages import OutageLog
+from shop.core.outages import Outage
 
 log = logging.getLogger(__name__)
 
@@ -88,26 +88,47 @@ class GuardedConnection(psycopg.Connection):
 OUTAGE_KEY = "omnishop-database-outage"
 
 
-def outage_log(app: Flask) -> OutageLog:
+def outage(app: Flask) -> Outage:
     return app.extensions[OUTAGE_KEY]
 
 
+class NotTried(psycopg.OperationalError):
+    """The database is out: a request is answered at once while the prober tries it."""
+
+
 def init_app(app: Flask) -> None:
-    """Tell outages in a few lines; make every PostgreSQL connection a guarded one, and pings quicker
-    than statements."""
+    """Track outages (told in a few lines); make every PostgreSQL connection a guarded one, not tried
+    by requests while the database is out (a prober thread tries it), with pings quicker than
+    statements."""
     with app.app_context():
         engine = db.engine
-    outages = OutageLog(log, "database", app.config["DB_OUTAGE_LOG_INTERVAL_SECONDS"])
-    app.extensions[OUTAGE_KEY] = outages
+    config = app.config
+    state = Outage(log, "database", config["DB_OUTAGE_LOG_INTERVAL_SECONDS"], config["DB_OUTAGE_RETRY_SECONDS"])
+    app.extensions[OUTAGE_KEY] = state
     # A new connection means the database answers again (a broken one is never reused).
-    event.listen(engine, "connect", lambda dbapi_connection, record: outages.recovered())
+    event.listen(engine, "connect", lambda dbapi_connection, record: state.recovered())
+
+    @app.teardown_appcontext
+    def _close_session(_exc) -> None:
+        # Runs before Flask-SQLAlchemy's own teardown (teardowns run last-registered first): a
+        # session closed on a connection that broke after the response was made must not turn
+        # that response into a 500; the outage is counted instead.
+        try:
+            db.session.remove()
+        except exc.DBAPIError as error:
+            if classify(error) != "unavailable":
+                raise
+            state.failed(error)
     if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
         return
-    answer = app.config["DB_ANSWER_TIMEOUT_SECONDS"] or None
-    ping_limit = min(app.config["DB_PING_TIMEOUT_SECONDS"], answer or float("inf"))
+    answer = config["DB_ANSWER_TIMEOUT_SECONDS"] or None
+    ping_limit = min(config["DB_PING_TIMEOUT_SECONDS"], answer or float("inf"))
 
     @event.listens_for(engine, "do_connect")
     def _connect(dialect, conn_rec, cargs, cparams):
+        if state.ongoing:  # a thread of ours tries instead, and ends the outage when it gets through
+            state.probe(lambda: psycopg.connect(*cargs, **cparams).close())
+            raise NotTried("the database is unreachable: not tried for this request")
         conn = GuardedConnection.connect(*cargs, **cparams)
         conn.answer_limit = answer
         return conn

@@ -159,11 +159,11 @@ def handle_unexpected(exc: Exception) -> Response:
 def handle_database_error(exc: Exception) -> Response:
     """The database cannot be reached (503 database_unavailable) or a row or statement was too slow
     (503 database_busy, our lock or statement timeout): both say when to try again. An outage is
-    logged by its OutageLog, a few lines in all. Any other database error is a bug: a 500."""
+    told by shop.core.outages in a few lines; any other database error is a bug: a 500."""
     trouble = database.classify(exc)
     if trouble is None:
         return handle_unexpected(exc)
-    with contextlib.suppress(Exception):  # the connection may be gone; the outage log tells it
+    with contextlib.suppress(Exception):  # the connection may be gone; the outage tells it
         db.session.rollback()
     if trouble == "busy":
         log.warning("database busy, answered 503: %s", getattr(exc.orig, "sqlstate", None) or exc.orig)
@@ -171,7 +171,10 @@ def handle_database_error(exc: Exception) -> Response:
                        "The data this request needs is busy right now: try again in a moment.")
         resp.headers["Retry-After"] = "1"
         return resp
-    database.outage_log(current_app).failed(exc)
+    if isinstance(exc, PoolTimeoutError):  # every connection busy: a crowd, not (yet) an outage
+        log.warning("no database connection came free in time, answered 503")
+    else:
+        database.outage(current_app).failed(exc)
     resp = problem(503, "database_unavailable", "Service Unavailable",
                    "The database cannot be reached right now: try again shortly.")
     resp.headers["Retry-After"] = str(current_app.config["DB_RETRY_AFTER_SECONDS"])

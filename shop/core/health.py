@@ -68,10 +68,10 @@ def readyz():
         current = probe.run(lambda: _current_heads(engine), limit)
     except FutureTimeout:
         # Told like any other failure of the outage: a few lines, however often readyz is polled.
-        database.outage_log(current_app).failed(TimeoutError(f"readiness: no answer within {limit:g} s"))
+        database.outage(current_app).failed(TimeoutError(f"readiness: no answer within {limit:g} s"))
         return jsonify(status="unavailable", reason=f"database did not answer within {limit:g} s"), 503
     except Exception as exc:  # any driver error means "not ready", never a 500
-        database.outage_log(current_app).failed(exc)
+        database.outage(current_app).failed(exc)
         return jsonify(status="unavailable", reason="database unreachable"), 503
     heads = migration_heads()
     if current != heads:
