@@ -6,6 +6,7 @@ the test waits for with a generous limit (a ceiling against hanging forever, not
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -22,7 +23,7 @@ from shop.core.extensions import db
 from tests.support import factories as f
 from tests.support.problems import assert_problem
 
-NEVER = 60  # seconds: only a call that hangs takes this long
+NEVER = 30  # seconds: only a call that hangs takes this long
 
 
 def app_on(url: str, **settings):
@@ -55,6 +56,16 @@ def proxy(database_url):
     fault = FaultProxy((url.host or "127.0.0.1", url.port or 5432), "postgres")
     yield fault
     fault.close()
+
+
+@contextlib.contextmanager
+def cut(proxy: FaultProxy, mode: str):
+    """The proxy in `mode` for the block, passing again after it whatever happened inside."""
+    proxy.set(mode)
+    try:
+        yield
+    finally:
+        proxy.set("pass")
 
 
 @pytest.fixture
@@ -137,16 +148,15 @@ def test_a_refused_database_is_a_503_with_retry_after_one_traceback_and_a_recove
     client = other.test_client()
     path = f"/api/v1/stores/{store.id}"
     assert client.get(path).status_code == 200
-    proxy.set("refuse")
     with caplog.at_level(logging.INFO, logger="shop.core.database"):
-        replies = [client.get(path) for _ in range(20)]
+        with cut(proxy, "refuse"):
+            replies = [client.get(path) for _ in range(20)]
+            outage = [r for r in caplog.records if r.name == "shop.core.database"]
         for resp in replies:
             assert_problem(resp, 503, "database_unavailable")
             assert resp.headers["Retry-After"] == "5"
-        outage = [r for r in caplog.records if r.name == "shop.core.database"]
-        assert [r.levelname for r in outage] == ["ERROR"] and outage[0].exc_info
+        assert [r.levelname for r in outage] == ["ERROR"] and outage[0].exc_info  # one traceback for 20
         assert "127.0.0.1" not in replies[-1].get_data(as_text=True)
-        proxy.set("pass")
         for _ in range(NEVER * 20):  # the prober gets through and says so, then requests do: no restart
             told = [r.getMessage() for r in caplog.records if r.name == "shop.core.database"]
             if len(told) == 2 and client.get(path).status_code == 200:
@@ -161,12 +171,10 @@ def test_a_statement_on_a_silent_database_ends_at_the_answer_limit(proxied, prox
     other = proxied(DB_STATEMENT_TIMEOUT_MS=200, DB_ANSWER_TIMEOUT_SECONDS=0.5)
     with other.app_context(), db.engine.connect() as conn:
         assert conn.execute(select(1)).scalar() == 1
-        proxy.set("blackhole")
-        with pytest.raises(OperationalError) as caught:
+        with cut(proxy, "blackhole"), pytest.raises(OperationalError) as caught:
             finished(lambda: conn.execute(select(1)))
         assert isinstance(caught.value.orig, database.AnswerTimeout)
         assert conn.invalidated  # a connection cut mid-statement is never used again
-        proxy.set("pass")
 
 
 @pytest.mark.postgres
@@ -175,10 +183,9 @@ def test_a_silent_database_does_not_hold_a_request(proxied, proxy, store):
     client = other.test_client()
     path = f"/api/v1/stores/{store.id}"
     assert client.get(path).status_code == 200  # a pooled connection, now to be pinged
-    proxy.set("blackhole")
-    resp = finished(lambda: client.get(path))
+    with cut(proxy, "blackhole"):
+        resp = finished(lambda: client.get(path))
     assert_problem(resp, 503, "database_unavailable")
-    proxy.set("pass")
 
 
 @pytest.mark.postgres
@@ -186,12 +193,12 @@ def test_readyz_gives_up_on_a_silent_database_at_its_own_limit(proxied, proxy):
     other = proxied(READYZ_TIMEOUT_SECONDS=0.5)
     client = other.test_client()
     assert client.get("/readyz").status_code == 200
-    proxy.set("blackhole")
-    resp = finished(lambda: client.get("/readyz"))
+    with cut(proxy, "blackhole"):
+        resp = finished(lambda: client.get("/readyz"))
     assert resp.status_code == 503
     assert resp.get_json()["reason"] == "database did not answer within 0.5 s"
-    proxy.set("refuse")
-    assert finished(lambda: client.get("/readyz")).status_code == 503
+    with cut(proxy, "refuse"):
+        assert finished(lambda: client.get("/readyz")).status_code == 503
 
 
 def test_a_database_file_that_cannot_be_opened_is_a_503_not_a_500(tmp_path):
