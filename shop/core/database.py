@@ -119,6 +119,7 @@ def init_app(app: Flask) -> None:
             if classify(error) != "unavailable":
                 raise
             state.failed(error)
+
     if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
         return
     answer = config["DB_ANSWER_TIMEOUT_SECONDS"] or None
