@@ -6,7 +6,7 @@ PORT   ?= 8000
 BIN    := $(VENV)/bin
 export FLASK_APP := wsgi:app
 
-.PHONY: install run test test-sqlite test-postgres lint bench clean
+.PHONY: install run test test-sqlite test-postgres lint bench faults clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ test-postgres: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# The app under gunicorn with PostgreSQL and Stripe refused, black-holed and slowed (docs/operations.md).
+faults: install
+	$(BIN)/python -m faults
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -5,6 +5,8 @@ import logging
 from alembic import context
 from flask import current_app
 
+from shop.core.database import unlimited
+
 config = context.config
 logger = logging.getLogger("alembic.env")
 
@@ -59,7 +61,7 @@ def run_migrations_online() -> None:
 
     options = _options()
     options.setdefault("process_revision_directives", process_revision_directives)
-    with _engine().connect() as connection:
+    with _engine().connect() as connection, unlimited(connection):
         context.configure(connection=connection, target_metadata=target_db.metadata, **options)
         with context.begin_transaction():
             context.run_migrations()

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Serve the API and the tablet page with gunicorn beside the scheduler (the sweeps); Ctrl-C stops all.
+# gunicorn.conf.py sets the worker timeout (WORKER_TIMEOUT_SECONDS) and checks it against the others.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
@@ -8,8 +10,8 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait || true; }
 trap cleanup INT TERM EXIT
 
-"$VENV/bin/gunicorn" --no-control-socket --workers "${WORKERS:-2}" --bind "$HOST:$PORT" \
-  wsgi:app &
+"$VENV/bin/gunicorn" --config gunicorn.conf.py --no-control-socket --workers "${WORKERS:-2}" \
+  --bind "$HOST:$PORT" wsgi:app &
 pids+=($!)
 # One scheduler is enough; more (on other nodes) wait as followers. It releases its lease on TERM.
 "$VENV/bin/flask" scheduler run &

@@ -8,7 +8,7 @@ from flask import Flask
 
 import notifications
 from shop import config as settings
-from shop.core import errors, plans
+from shop.core import database, errors, plans
 from shop.core.extensions import api, cors, db, limiter, migrate
 from shop.core.logs import configure_logging
 
@@ -29,10 +29,13 @@ def create_app(config: dict | None = None) -> Flask:
     )
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    settings.check_timeouts(app.config)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = database.engine_options(app.config)
 
     configure_logging(app)
     _register_models()
     db.init_app(app)
+    database.init_app(app)
     plans.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     limiter.init_app(app)

@@ -23,6 +23,16 @@ def _env_int(name: str, default: int) -> int:
         raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be a number, got {raw!r}") from exc
+
+
 def _env_list(name: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
 
@@ -35,14 +45,65 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+# A request calls the card service at most twice: a capture, then a look at what it did.
+STRIPE_CALLS_PER_REQUEST = 2
+
+
+def slowest_request_seconds(config: dict) -> float:
+    """How long a request takes when every wait it has uses its whole allowance: a pooled
+    connection, a fresh one, one statement the server never answers, and two card-service calls."""
+    return (config["DB_POOL_TIMEOUT_SECONDS"] + config["DB_CONNECT_TIMEOUT_SECONDS"]
+            + config["DB_ANSWER_TIMEOUT_SECONDS"]
+            + STRIPE_CALLS_PER_REQUEST * config["STRIPE_CALL_BUDGET_SECONDS"])
+
+
+def check_timeouts(config: dict) -> None:
+    """Refuse to start with timeouts that do not fit together: a worker killed by gunicorn answers
+    nobody, and a client that gives up before the server cancels turns a slow query into an outage."""
+    problems = []
+    statement = config["DB_STATEMENT_TIMEOUT_MS"] / 1000
+    answer = config["DB_ANSWER_TIMEOUT_SECONDS"]
+    if answer <= 0:
+        problems.append("DB_ANSWER_TIMEOUT_SECONDS must be positive")
+    elif statement and answer <= statement:
+        problems.append(f"DB_ANSWER_TIMEOUT_SECONDS ({answer:g}) must exceed DB_STATEMENT_TIMEOUT_MS ({statement:g} s)")
+    attempt = config["STRIPE_CONNECT_TIMEOUT_SECONDS"] + config["STRIPE_READ_TIMEOUT_SECONDS"]
+    if config["STRIPE_CALL_BUDGET_SECONDS"] < attempt:
+        problems.append(f"STRIPE_CALL_BUDGET_SECONDS ({config['STRIPE_CALL_BUDGET_SECONDS']:g}) must hold one "
+                        f"attempt: the connect plus the read timeout ({attempt:g} s)")
+    slowest = slowest_request_seconds(config)
+    if config["WORKER_TIMEOUT_SECONDS"] <= slowest:
+        problems.append(f"WORKER_TIMEOUT_SECONDS ({config['WORKER_TIMEOUT_SECONDS']}) must exceed the slowest "
+                        f"request the other timeouts allow ({slowest:g} s)")
+    if problems:
+        raise RuntimeError("timeouts do not fit together: " + "; ".join(problems))
+
+
 def load() -> dict:
     """The configuration as a dict for app.config, read now (so tests can set the environment)."""
     default_db = f"sqlite:///{INSTANCE_DIR / 'omnishop.db'}"
     return {
         "SECRET_KEY": _env("SECRET_KEY", "dev-only-change-me"),
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(_env("DATABASE_URL", default_db)),
-        # A connection, and any plan prepared on it (shop/plans.py), lives at most 30 minutes.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_recycle": 1800},
+        # Explicit engine options win over the ones shop.core.database derives from the DB_* settings.
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        # The database under faults (PostgreSQL only; docs/configuration.md says how they fit together).
+        "DB_CONNECT_TIMEOUT_SECONDS": _env_int("DB_CONNECT_TIMEOUT_SECONDS", 2),
+        "DB_STATEMENT_TIMEOUT_MS": _env_int("DB_STATEMENT_TIMEOUT_MS", 5000),
+        "DB_LOCK_TIMEOUT_MS": _env_int("DB_LOCK_TIMEOUT_MS", 3000),
+        "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS": _env_int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60_000),
+        "DB_ANSWER_TIMEOUT_SECONDS": _env_float("DB_ANSWER_TIMEOUT_SECONDS", 6.0),
+        "DB_PING_TIMEOUT_SECONDS": _env_float("DB_PING_TIMEOUT_SECONDS", 1.0),
+        "DB_POOL_TIMEOUT_SECONDS": _env_float("DB_POOL_TIMEOUT_SECONDS", 2.0),
+        "DB_POOL_RECYCLE_SECONDS": _env_int("DB_POOL_RECYCLE_SECONDS", 1800),
+        "DB_KEEPALIVES_IDLE_SECONDS": _env_int("DB_KEEPALIVES_IDLE_SECONDS", 10),
+        "DB_KEEPALIVES_INTERVAL_SECONDS": _env_int("DB_KEEPALIVES_INTERVAL_SECONDS", 3),
+        "DB_KEEPALIVES_COUNT": _env_int("DB_KEEPALIVES_COUNT", 3),
+        "DB_TCP_USER_TIMEOUT_MS": _env_int("DB_TCP_USER_TIMEOUT_MS", 5000),
+        "DB_RETRY_AFTER_SECONDS": _env_int("DB_RETRY_AFTER_SECONDS", 5),
+        "DB_OUTAGE_LOG_INTERVAL_SECONDS": _env_float("DB_OUTAGE_LOG_INTERVAL_SECONDS", 30.0),
+        "DB_OUTAGE_RETRY_SECONDS": _env_float("DB_OUTAGE_RETRY_SECONDS", 1.0),
+        "READYZ_TIMEOUT_SECONDS": _env_float("READYZ_TIMEOUT_SECONDS", 1.5),
         "CUSTOMER_TOKEN_TTL_SECONDS": _env_int("CUSTOMER_TOKEN_TTL_SECONDS", 30 * 24 * 3600),
         "STAFF_TOKEN_TTL_SECONDS": _env_int("STAFF_TOKEN_TTL_SECONDS", 12 * 3600),
         "TOKEN_RATE_LIMIT_PER_ADDRESS": _env("TOKEN_RATE_LIMIT_PER_ADDRESS", "20/minute"),
@@ -58,6 +119,11 @@ def load() -> dict:
         "STRIPE_API_BASE": _env("STRIPE_API_BASE", ""),
         "STRIPE_WEBHOOK_SECRET": _env("STRIPE_WEBHOOK_SECRET", ""),
         "STRIPE_WEBHOOK_TOLERANCE_SECONDS": _env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300),
+        "STRIPE_CONNECT_TIMEOUT_SECONDS": _env_float("STRIPE_CONNECT_TIMEOUT_SECONDS", 2.0),
+        "STRIPE_READ_TIMEOUT_SECONDS": _env_float("STRIPE_READ_TIMEOUT_SECONDS", 5.0),
+        "STRIPE_MAX_NETWORK_RETRIES": _env_int("STRIPE_MAX_NETWORK_RETRIES", 1),
+        "STRIPE_CALL_BUDGET_SECONDS": _env_float("STRIPE_CALL_BUDGET_SECONDS", 8.0),
+        "WORKER_TIMEOUT_SECONDS": _env_int("WORKER_TIMEOUT_SECONDS", 30),
         "PAYMENT_WINDOW_SECONDS": _env_int("PAYMENT_WINDOW_SECONDS", 15 * 60),
         "PICKUP_CODE_MAX_ATTEMPTS": _env_int("PICKUP_CODE_MAX_ATTEMPTS", 5),
         "PICKUP_CODE_LOCK_SECONDS": _env_int("PICKUP_CODE_LOCK_SECONDS", 15 * 60),

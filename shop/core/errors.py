@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from http import HTTPStatus
 from typing import Any
 
-from flask import Flask, Response, g, json, request
-from sqlalchemy.exc import DataError, IntegrityError
+from flask import Flask, Response, current_app, g, json, request
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from shop.core import database
 from shop.core.error_codes import HTTP_CODES, status_of
 from shop.core.extensions import db
 from shop.core.http import PROBLEM_CONTENT_TYPE
@@ -141,6 +144,31 @@ def handle_unexpected(exc: Exception) -> Response:
     return coded_problem("internal_error", "Something went wrong on our side.")
 
 
+def handle_database_error(exc: Exception) -> Response:
+    """The database cannot be reached (503 database_unavailable) or a row or statement was too slow
+    (503 database_busy, our lock or statement timeout): both say when to try again. An outage is
+    told by shop.core.outages in a few lines; any other database error is a bug: a 500."""
+    trouble = database.classify(exc)
+    if trouble is None:
+        return handle_unexpected(exc)
+    with contextlib.suppress(Exception):  # the connection may be gone; the outage tells it
+        db.session.rollback()
+    if trouble == "busy":
+        log.warning("database busy, answered 503: %s", getattr(exc.orig, "sqlstate", None) or exc.orig)
+        resp = problem(503, "database_busy", "Service Unavailable",
+                       "The data this request needs is busy right now: try again in a moment.")
+        resp.headers["Retry-After"] = "1"
+        return resp
+    if isinstance(exc, PoolTimeoutError):  # every connection busy: a crowd, not (yet) an outage
+        log.warning("no database connection came free in time, answered 503")
+    else:
+        database.outage(current_app).failed(exc)
+    resp = problem(503, "database_unavailable", "Service Unavailable",
+                   "The database cannot be reached right now: try again shortly.")
+    resp.headers["Retry-After"] = str(current_app.config["DB_RETRY_AFTER_SECONDS"])
+    return resp
+
+
 def refuse_nul_characters() -> Response | None:
     """No text we keep or search may hold a NUL character (PostgreSQL refuses it, SQLite would
     store it): one clear 422 for the path, the query string or a JSON body, on either database."""
@@ -157,4 +185,6 @@ def register(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(DataError, handle_data_error)
+    for database_error in (OperationalError, InterfaceError, PoolTimeoutError):
+        app.register_error_handler(database_error, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -2,15 +2,35 @@
 
 Every call that changes money carries our own idempotency key, so a retried request can never
 authorise, capture or refund twice at Stripe. Errors come back as PaymentProviderError with a
-`declined` flag: a declined card is the shopper's to fix, anything else is ours to retry.
+`declined` flag: a declined card is the shopper's to fix, anything else is ours to retry. Its
+message is our own words, safe to show a user; the SDK's text (hosts, ports, request ids) only
+goes to the log. Each call has a total time budget (STRIPE_CALL_BUDGET_SECONDS), retries included,
+well inside the worker timeout, so a slow Stripe gives our 502, never a killed worker.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from dataclasses import dataclass
 
 import stripe
 from flask import current_app
+
+log = logging.getLogger(__name__)
+
+NO_ANSWER = "The card service did not answer in time."
+REFUSED = "The card service could not handle the request."
+DECLINED = "The card was declined."
+# Decline reasons a shopper can act on, in our words; any other reason reads as DECLINED.
+DECLINE_WORDS = {
+    "insufficient_funds": "The card was declined: insufficient funds.",
+    "expired_card": "The card was declined: it has expired.",
+    "incorrect_cvc": "The card was declined: the security code is wrong.",
+    "incorrect_number": "The card was declined: the card number is wrong.",
+    "processing_error": "The card could not be processed: try again.",
+}
 
 
 class PaymentProviderError(Exception):
@@ -18,6 +38,10 @@ class PaymentProviderError(Exception):
         super().__init__(message)
         self.declined = declined
         self.code = code
+
+
+def decline_words(code: str | None, decline_code: str | None = None) -> str:
+    return DECLINE_WORDS.get(decline_code or "") or DECLINE_WORDS.get(code or "") or DECLINED
 
 
 @dataclass(frozen=True)
@@ -39,24 +63,56 @@ def _intent(stripe_obj) -> Intent:
         amount_capturable=obj.get("amount_capturable") or 0,
         amount_received=obj.get("amount_received") or 0,
         client_secret=obj.get("client_secret"),
-        last_error=(error.get("message") or error.get("code")) if error else None,
+        last_error=decline_words(error.get("code"), error.get("decline_code")) if error else None,
     )
 
 
+class BudgetedHTTPClient(stripe.RequestsClient):
+    """The SDK's requests client under a total budget per call (begin() starts it, per thread): a
+    retry starts only if a whole attempt (connect plus read timeout) still fits in what is left after
+    its back-off, so with a budget of at least one attempt a call never outlasts it. A read timeout
+    bounds each wait for bytes: a provider answering a byte at a time could still stretch an attempt,
+    and the worker timeout is the last guard there."""
+
+    def __init__(self, connect: float, read: float, budget: float) -> None:
+        super().__init__(timeout=(connect, read))
+        self._attempt, self._budget, self._calls = connect + read, budget, threading.local()
+
+    def begin(self) -> None:
+        self._calls.deadline = time.monotonic() + self._budget
+
+    def left(self) -> float:
+        deadline = getattr(self._calls, "deadline", None)
+        return self._budget if deadline is None else deadline - time.monotonic()
+
+    def _should_retry(self, response, api_connection_error, num_retries, max_network_retries):
+        if not super()._should_retry(response, api_connection_error, num_retries, max_network_retries):
+            return False
+        longest_backoff = min(self.INITIAL_DELAY * 2**num_retries, self.MAX_DELAY)
+        return self.left() >= longest_backoff + self._attempt
+
+
 class Gateway:
-    def __init__(self, secret_key: str, api_base: str | None = None, timeout: float = 10.0) -> None:
+    def __init__(self, secret_key: str, api_base: str | None = None, *, connect_timeout: float = 2.0,
+                 read_timeout: float = 5.0, retries: int = 1, budget: float = 8.0) -> None:
         kwargs = {"base_addresses": {"api": api_base}} if api_base else {}
-        self.client = stripe.StripeClient(
-            secret_key, http_client=stripe.RequestsClient(timeout=timeout), max_network_retries=2, **kwargs
-        )
+        self.http = BudgetedHTTPClient(connect_timeout, read_timeout, budget)
+        self.client = stripe.StripeClient(secret_key, http_client=self.http, max_network_retries=retries,
+                                          **kwargs)
 
     def _call(self, fn, *args, **kwargs):
+        self.http.begin()
         try:
             return fn(*args, **kwargs)
         except stripe.CardError as exc:
-            raise PaymentProviderError(exc.user_message or str(exc), declined=True, code=exc.code) from exc
+            raise PaymentProviderError(decline_words(exc.code, getattr(exc.error, "decline_code", None)),
+                                       declined=True, code=exc.code) from exc
+        except stripe.APIConnectionError as exc:
+            log.warning("card service: no answer: %s", exc)
+            raise PaymentProviderError(NO_ANSWER, code="no_answer") from exc
         except stripe.StripeError as exc:
-            raise PaymentProviderError(exc.user_message or type(exc).__name__, code=exc.code) from exc
+            log.warning("card service: %s (HTTP %s): %s", type(exc).__name__, exc.http_status, exc)
+            raise PaymentProviderError(REFUSED, code=exc.code) from exc
 
     def create(self, amount: int, currency: str, reference: str, key: str) -> Intent:
         params = {"amount": amount, "currency": currency.lower(), "capture_method": "manual",
@@ -89,7 +145,12 @@ def gateway() -> Gateway | None:
         return None
     cache = current_app.extensions.setdefault("omnishop-stripe", {})
     if key not in cache:
-        cache[key] = Gateway(key, current_app.config.get("STRIPE_API_BASE") or None)
+        config = current_app.config
+        cache[key] = Gateway(key, config.get("STRIPE_API_BASE") or None,
+                             connect_timeout=config["STRIPE_CONNECT_TIMEOUT_SECONDS"],
+                             read_timeout=config["STRIPE_READ_TIMEOUT_SECONDS"],
+                             retries=config["STRIPE_MAX_NETWORK_RETRIES"],
+                             budget=config["STRIPE_CALL_BUDGET_SECONDS"])
     return cache[key]
 
 

@@ -171,6 +171,7 @@ def test_capture_failure_leaves_the_order_ready_and_a_retry_is_safe(client, stor
     order = db.session.get(Order, oid)
     db.session.refresh(order)
     assert order.status == "ready_for_pickup" and "Capture failed" in order.payment_error
+    assert "127.0.0.1" not in order.payment_error and "port" not in order.payment_error  # our words only
     done = staff(client, store_world, f"/orders/{oid}/handover", {"pickup_code": body["pickup_code"]})
     assert done.get_json()["status"] == "picked_up"
     assert_problem(staff(client, store_world, f"/orders/{oid}/handover", {"pickup_code": body["pickup_code"]}),

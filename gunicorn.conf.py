@@ -1,0 +1,44 @@
+"""gunicorn settings for every way Omnishop is served: scripts/run.sh passes this file with -c, and
+gunicorn reads it by itself when started in the project directory (docs/operations.md).
+
+The worker timeout is set here, explicitly, from WORKER_TIMEOUT_SECONDS, and gunicorn refuses to
+start when it does not exceed the slowest request the other timeouts allow (shop.config): a worker
+killed mid-request answers nobody, so every wait must end first and give the app's own 503 or 502.
+gunicorn's own error answers (a malformed request line, headers too large) are problem+json too.
+"""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import gunicorn.util  # noqa: E402
+
+from shop import config as settings  # noqa: E402
+
+_settings = settings.load()
+settings.check_timeouts(_settings)
+
+timeout = _settings["WORKER_TIMEOUT_SECONDS"]
+graceful_timeout = timeout
+control_socket_disable = True  # no control socket anywhere (run.sh also says --no-control-socket)
+
+_CODES = {400: "bad_request", 403: "forbidden", 414: "uri_too_long", 417: "expectation_failed",
+          431: "headers_too_large", 500: "internal_error", 501: "not_implemented"}
+
+
+def problem_error(sock, status_int, reason, mesg):
+    """Replaces gunicorn.util.write_error (its HTML page): the same status as problem+json, in our
+    words only (gunicorn's message may echo the raw request)."""
+    code = _CODES.get(status_int, "http_error")
+    detail = ("Something went wrong on our side." if status_int >= 500
+              else f"{reason}: the server could not read this request.")
+    body = json.dumps({"type": f"https://omnishop.dev/problems/{code}", "title": reason, "status": status_int,
+                       "detail": detail, "code": code})
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n\r\n")
+    gunicorn.util.write_nonblock(sock, (head + body).encode("latin1"))
+
+
+gunicorn.util.write_error = problem_error

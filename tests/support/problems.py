@@ -1,0 +1,16 @@
+"""The shape every error reply must have: application/problem+json with status, code, title, detail."""
+
+from __future__ import annotations
+
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(resp, status: int, code: str) -> dict:
+    assert resp.status_code == status, resp.get_data(as_text=True)
+    assert resp.mimetype == PROBLEM
+    body = resp.get_json(force=True)
+    assert body["status"] == status
+    assert body["code"] == code
+    assert body["type"].endswith(code)
+    assert body["title"] and body["detail"]
+    return body
