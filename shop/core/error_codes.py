@@ -28,6 +28,8 @@ STATUS: dict[str, int] = {
     **{code: status for status, code in HTTP_CODES.items()},
     "malformed_request": 400,  # a body that is not JSON
     "invalid_value": 422,  # a NUL character, or a value the database refuses
+    "database_unavailable": 503,  # the database cannot be reached (shop.core.database)
+    "database_busy": 503,  # our lock or statement timeout: a busy row, try again in a moment
     # accounts and who acts
     "invalid_credentials": 401,
     "sign_in_required": 401,

@@ -155,16 +155,14 @@ def handle_database_error(exc: Exception) -> Response:
         db.session.rollback()
     if trouble == "busy":
         log.warning("database busy, answered 503: %s", getattr(exc.orig, "sqlstate", None) or exc.orig)
-        resp = problem(503, "database_busy", "Service Unavailable",
-                       "The data this request needs is busy right now: try again in a moment.")
+        resp = coded_problem("database_busy", "The data this request needs is busy right now: try again in a moment.")
         resp.headers["Retry-After"] = "1"
         return resp
     if isinstance(exc, PoolTimeoutError):  # every connection busy: a crowd, not (yet) an outage
         log.warning("no database connection came free in time, answered 503")
     else:
         database.outage(current_app).failed(exc)
-    resp = problem(503, "database_unavailable", "Service Unavailable",
-                   "The database cannot be reached right now: try again shortly.")
+    resp = coded_problem("database_unavailable", "The database cannot be reached right now: try again shortly.")
     resp.headers["Retry-After"] = str(current_app.config["DB_RETRY_AFTER_SECONDS"])
     return resp
 

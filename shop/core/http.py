@@ -83,12 +83,14 @@ _STATUS_HEADERS = {
     401: {"WWW-Authenticate": {"description": "Bearer realm", "schema": {"type": "string"}}},
     423: {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
     429: {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+    503: {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
 }
 
 
 def generic_problems(path: str, method: str, operation: dict) -> set[str]:
     """What any operation of this shape can answer, whatever its view does."""
-    codes = {"internal_error", "invalid_value"}  # any bug; a NUL character anywhere in the request
+    # any bug; a NUL character anywhere in the request; the database down or busy (503 + Retry-After)
+    codes = {"internal_error", "invalid_value", "database_unavailable", "database_busy"}
     if "{" in path:
         codes.add("not_found")  # a path argument its converter refuses (an id beyond any row)
     if "requestBody" in operation:
