@@ -13,7 +13,6 @@ from shop.core.extensions import UTCDateTime, db
 LEDGER_REASONS = ("receipt", "sale", "return", "count", "damage", "reservation", "release", "pickup")
 
 
-
 class Product(db.Model):
     """A sellable SKU with its price in minor units of one ISO 4217 currency."""
 
@@ -54,10 +53,6 @@ class Stock(db.Model):
     safety_stock: Mapped[int] = mapped_column(default=0)
 
     product: Mapped[Product] = relationship(lazy="joined")
-
-    @property
-    def available(self) -> int:
-        return max(0, self.on_hand - self.reserved - self.safety_stock)
 
 
 class LedgerEntry(db.Model):
@@ -117,7 +112,8 @@ class ReservationLine(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reservation_id: Mapped[int] = mapped_column(ForeignKey("reservations.id", ondelete="CASCADE"))
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    # Indexed for inventory.stock.expired_units: the lines of one product, not every expired hold.
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
     quantity: Mapped[int]
     at_risk: Mapped[bool] = mapped_column(default=False)
 

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from inventory import ledger
 from inventory.models import Product, Reservation, ReservationLine, StockEvent
-from inventory.stock import available, lock_rows
+from inventory.stock import lock_rows, store_stock
 from shop.core import events
 from shop.core.clock import clock
 from shop.core.errors import DomainError
@@ -79,10 +79,13 @@ def record_event(
             "quantity": qty,
             "delta_on_hand": delta,
             "on_hand": stock.on_hand,
-            "available": available(stock.on_hand, stock.reserved, stock.safety_stock),
         })
         events.stock_changed.send(current_app._get_current_object(), store_id=store_id,
                                   sku=product.sku, on_hand=stock.on_hand)
+    # What shoppers now see (expired holds count as free), read as every reader reads it.
+    figures = store_stock(store_id, [line["sku"] for line in result_lines], clock.now())
+    for line, figure in zip(result_lines, figures, strict=True):
+        line["available"] = figure["available"]
     event.result = {
         "event_id": event_id,
         "store_id": store_id,

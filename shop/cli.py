@@ -136,8 +136,16 @@ def sweep() -> None:
     from inventory import reservations
     from shop.orders import sweeps as order_sweeps
 
+    def expired_holds() -> int:
+        # MARK(transactions): one commit per batch here until shop.core.transactions owns the boundary.
+        released = 0
+        for count in reservations.expired_batches():  # batches of 500 until drained or 30 s
+            db.session.commit()
+            released += count
+        return released
+
     jobs = [
-        ("expired reservations released", reservations.release_expired),
+        ("expired reservations released", expired_holds),
         ("unpaid orders expired", order_sweeps.expire_unpaid),
         ("no-shows expired", order_sweeps.expire_no_shows),
         ("pickup reminders due", order_sweeps.send_reminders),
