@@ -195,7 +195,10 @@ def _try_statement(store_id: int, quantities: dict[str, int], reference: str, no
 
 def _reserve_full(store_id: int, quantities: Mapping[Product, int], reference: str, now: dt.datetime,
                   expires_at: dt.datetime, actor_id: int | None) -> Reservation:
-    """The hold statement by statement; releases expired holds in the way and names short SKUs.
+    """The hold statement by statement, plus what the statement leaves to it: it grants on the same
+    rule (every line fits, expired holds still counted); only if a line is short does it release
+    the expired holds touching these SKUs and look again (releasing them when not needed would
+    leave other rows behind than the statement), and name the short SKUs.
 
     The hold's own rows are written before the stock rows are locked: nobody counts a hold until
     `reserved` moves, and every statement kept out of the locked stretch lets the next shopper of
@@ -204,15 +207,10 @@ def _reserve_full(store_id: int, quantities: Mapping[Product, int], reference: s
     wanted = {p.id: (p, q) for p, q in quantities.items()}
     reservation = _insert(store_id, reference, now, expires_at, [wanted[pid] for pid in sorted(wanted)])
     stocks, expired_found = _lock_for_hold(store_id, wanted, now)
-    if expired_found:
+    short = _short(wanted, stocks)
+    if short and expired_found:
         _expire_locked(_expired_touching(store_id, wanted, now), stocks)
-    short = []
-    for pid in sorted(wanted):
-        product, qty = wanted[pid]
-        s = stocks[pid]
-        free = available(s.on_hand, s.reserved, s.safety_stock)
-        if free < qty:
-            short.append({"sku": product.sku, "requested": qty, "available": free})
+        short = _short(wanted, stocks)
     if short:
         # Nothing is reserved, even if the caller commits; the expiries above stand (they are
         # right on their own), and the caller's rollback would only leave them to the sweep.
@@ -225,6 +223,13 @@ def _reserve_full(store_id: int, quantities: Mapping[Product, int], reference: s
     ledger.apply_many([(stocks[pid], 0, wanted[pid][1]) for pid in sorted(wanted)], reason="reservation",
                       source=f"reservation:{reservation.id}", actor_id=actor_id)
     return reservation
+
+
+def _short(wanted: dict[int, tuple[Product, int]], stocks: dict[int, Stock]) -> list[dict]:
+    """The lines that do not fit, by the one free-units rule, in product order."""
+    free = {pid: available(s.on_hand, s.reserved, s.safety_stock) for pid, s in stocks.items()}
+    return [{"sku": product.sku, "requested": qty, "available": free[pid]}
+            for pid, (product, qty) in sorted(wanted.items()) if free[pid] < qty]
 
 
 _INSERT_HOLD = insert(Reservation.__table__).returning(Reservation.__table__.c.id)
