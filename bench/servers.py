@@ -56,7 +56,7 @@ def _seed(url: str) -> Seed:
     from shop.core.clock import clock
     from shop.core.extensions import db
     from tests.support import factories as f
-    from tests.support.big_catalog import catalog_sku, seed_catalog, seed_expired_holds
+    from tests.support.big_catalog import catalog_sku, seed_catalog, seed_holds
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "LOG_LEVEL": "WARNING"})
     with app.app_context():
@@ -75,7 +75,7 @@ def _seed(url: str) -> Seed:
         plain, _ = auth.issue_token(staff)
         db.session.commit()
         seed_catalog(CATALOG, [s.id for s in stores[:CATALOG_STORES]])
-        seed_expired_holds(store.id, BACKLOG, BACKLOG_SPREAD, clock.now() - dt.timedelta(hours=1))
+        seed_holds(store.id, BACKLOG, BACKLOG_SPREAD, clock.now() - dt.timedelta(hours=1))
         db.session.commit()
         seed = Seed(store.id, baseline.id, [p.sku for p in products], plain,
                     [catalog_sku(n) for n in range(1, 101)], catalog_sku(CATALOG), [p.sku for p in racers])

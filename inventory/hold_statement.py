@@ -49,8 +49,8 @@ WITH want AS (
     SELECT :store_id, :reference, 'active', :expires_at, false, :now FROM verdict WHERE ok
     RETURNING id
 ), hold_lines AS (
-    INSERT INTO reservation_lines (reservation_id, product_id, quantity, at_risk)
-    SELECT hold.id, w.product_id, w.quantity, false FROM hold, want AS w
+    INSERT INTO reservation_lines (reservation_id, product_id, quantity, at_risk, store_id, expires_at, live)
+    SELECT hold.id, w.product_id, w.quantity, false, :store_id, :expires_at, true FROM hold, want AS w
     RETURNING id, product_id
 ), moved AS (
     UPDATE stock AS s SET reserved = s.reserved + w.quantity

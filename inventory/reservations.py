@@ -21,8 +21,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from inventory import catalog, hold_statement, ledger
+from inventory.keysets import among
 from inventory.models import Product, Reservation, ReservationLine, Stock
-from inventory.stock import available, expired_units, lock_rows, run_locking
+from inventory.stock import available, expired_units, lapsed, lock_rows, run_locking
 from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
@@ -38,6 +39,10 @@ def _claim(reservation: Reservation, new_status: str) -> bool:
     )
     if result.rowcount == 1:
         set_committed_value(reservation, "status", new_status)
+        db.session.execute(update(ReservationLine).where(ReservationLine.reservation_id == reservation.id)
+                           .values(live=False).execution_options(synchronize_session=False))
+        for line in reservation.lines:
+            set_committed_value(line, "live", False)
         return True
     db.session.refresh(reservation, ["status"])
     return False
@@ -48,38 +53,29 @@ def _release_lines(reservation: Reservation, stocks, reason_source: str, actor_i
                       reason="release", source=reason_source, actor_id=actor_id)
 
 
+def _lapsed_holds_touching(store_id, product_ids, now):
+    """Ids of expired, unreleased holds at the store with a line for one of these products."""
+    return (select(ReservationLine.reservation_id)
+            .where(ReservationLine.store_id == store_id, ReservationLine.product_id.in_(product_ids),
+                   lapsed(ReservationLine, now)))
+
+
 def _expired_touching(store_id: int, product_ids, now: dt.datetime) -> list[Reservation]:
-    stmt = (
-        select(Reservation)
-        .join(ReservationLine)
-        .where(
-            Reservation.store_id == store_id,
-            Reservation.status == "active",
-            Reservation.expires_at <= now,
-            ReservationLine.product_id.in_(list(product_ids)),
-        )
-        .distinct()
-    )
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(
+        select(Reservation).where(among(Reservation.id, _lapsed_holds_touching(store_id, list(product_ids), now)))))
 
 
 def _build_hold_lock():
-    """The wanted rows and those of expired holds touching them, as one set of keys: PostgreSQL
-    then looks each row up by primary key. (Written as `IN (ids) OR IN (subquery)` it could not,
-    and read every stock row of the store: 136 ms for each refused hold on a 200,000-SKU store.)"""
-    mine, theirs = aliased(ReservationLine), aliased(ReservationLine)
+    """The wanted rows and those of expired holds touching them, as one set of keys, each row
+    then found by primary key. (Written as `IN (ids) OR IN (subquery)` it read every stock row of
+    the store: 136 ms for each refused hold on a 200,000-SKU store.)"""
     store_id, ids, now = bindparam("store_id"), bindparam("ids", expanding=True), bindparam("now")
-    touching = (
-        select(theirs.product_id)
-        .join(Reservation, Reservation.id == theirs.reservation_id)
-        .join(mine, mine.reservation_id == Reservation.id)
-        .where(Reservation.store_id == store_id, Reservation.status == "active",
-               Reservation.expires_at <= now, mine.product_id.in_(ids))
-    )
+    theirs = aliased(ReservationLine)
+    touching = select(theirs.product_id).where(among(theirs.reservation_id, _lapsed_holds_touching(store_id, ids, now)))
     keys = union(select(Product.id).where(Product.id.in_(ids)), touching)
     return (
         select(Stock, expired_units(Stock.store_id, Stock.product_id, now))
-        .where(Stock.store_id == store_id, Stock.product_id.in_(keys))
+        .where(Stock.store_id == store_id, among(Stock.product_id, keys))
         .order_by(Stock.product_id)
         .options(lazyload(Stock.product))
         .with_for_update(of=Stock)
@@ -245,7 +241,8 @@ def _insert(store_id: int, reference: str, now: dt.datetime, expires_at: dt.date
         "store_id": store_id, "reference": reference, "status": "active", "expires_at": expires_at,
         "at_risk": False, "created_at": now}).scalar_one()
     line_ids = db.session.execute(_INSERT_LINES, [
-        {"reservation_id": hold_id, "product_id": product.id, "quantity": quantity, "at_risk": False}
+        {"reservation_id": hold_id, "product_id": product.id, "quantity": quantity, "at_risk": False,
+         "store_id": store_id, "expires_at": expires_at, "live": True}
         for product, quantity in lines]).scalars().all()
     return _loaded(hold_id, store_id, reference, now, expires_at,
                    [(product, qty, line_id) for (product, qty), line_id in zip(lines, line_ids, strict=True)])
@@ -258,7 +255,7 @@ def _loaded(hold_id: int, store_id: int, reference: str, now: dt.datetime, expir
                               expires_at=expires_at, at_risk=False, created_at=now)
     reservation.lines = [
         ReservationLine(id=line_id, reservation_id=hold_id, product_id=product.id, product=product,
-                        quantity=quantity, at_risk=False)
+                        quantity=quantity, at_risk=False, store_id=store_id, expires_at=expires_at, live=True)
         for product, quantity, line_id in lines
     ]
     for obj in (reservation, *reservation.lines):
@@ -373,6 +370,8 @@ def extend(reservation: Reservation, until: dt.datetime) -> bool:
     if reservation.status != "active" or reservation.expires_at <= clock.now():
         return False
     reservation.expires_at = max(reservation.expires_at, until)
+    for line in reservation.lines:
+        line.expires_at = reservation.expires_at
     return True
 
 

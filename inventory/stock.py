@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import lazyload
 
-from inventory.models import Product, Reservation, ReservationLine, Stock
+from inventory.models import Product, ReservationLine, Stock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
 from stores.services import find_stores, get_store
@@ -63,18 +63,23 @@ def lock_rows(store_id: int, product_ids: Iterable[int]) -> dict[int, Stock]:
     return {stock.product_id: stock for stock, in run_locking(_LOCK, store_id, product_ids)}
 
 
+def lapsed(line, now):
+    """The line (ReservationLine or an alias) is of a hold past its expiry that nobody has released
+    yet: counted in `reserved`, free to anyone. Served by ix_reservation_lines_live."""
+    return and_(line.live, line.expires_at <= now)
+
+
 def expired_units(store_id, product_id, now):
     """Units still counted in `reserved` at (store, product) by active reservations past expiry.
 
-    A correlated scalar subquery: pass the outer query's columns or bind parameters. It is served
-    by `ix_reservation_lines_product_id` (the lines of one product, then each hold by its key), so
-    a backlog of expired holds elsewhere in the store costs nothing here.
+    A correlated scalar subquery: pass the outer query's columns or bind parameters. One range of
+    ix_reservation_lines_live: neither a backlog of expired holds of other SKUs nor the SKU's
+    history of released holds is read.
     """
     return (
         select(func.coalesce(func.sum(ReservationLine.quantity), 0))
-        .join(Reservation, Reservation.id == ReservationLine.reservation_id)
-        .where(Reservation.store_id == store_id, ReservationLine.product_id == product_id,
-               Reservation.status == "active", Reservation.expires_at <= now)
+        .where(ReservationLine.store_id == store_id, ReservationLine.product_id == product_id,
+               lapsed(ReservationLine, now))
         .scalar_subquery()
     )
 

@@ -107,11 +107,11 @@ def refresh_at_risk(store_id: int, product_id: int, on_hand: int) -> list[Reserv
     rows = db.session.execute(
         select(ReservationLine, Reservation)
         .join(Reservation)
-        .where(
-            Reservation.store_id == store_id,
-            Reservation.status == "active",
-            Reservation.expires_at > now,
+        .where(  # the live, unexpired lines of this SKU at this store (ix_reservation_lines_live)
+            ReservationLine.store_id == store_id,
             ReservationLine.product_id == product_id,
+            ReservationLine.live,
+            ReservationLine.expires_at > now,
         )
         .order_by(Reservation.created_at, Reservation.id)
     ).all()

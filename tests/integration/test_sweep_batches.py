@@ -12,7 +12,7 @@ from inventory.models import Reservation
 from shop.core.clock import clock
 from shop.core.extensions import db
 from tests.support import factories as f
-from tests.support.big_catalog import seed_catalog, seed_expired_holds
+from tests.support.big_catalog import seed_catalog, seed_holds
 from tests.support.invariants import assert_stock_invariants
 
 
@@ -59,7 +59,7 @@ def test_the_sweep_command_releases_a_backlog_bigger_than_one_batch(app):
     shop = f.store()
     db.session.commit()
     seed_catalog(300, [shop.id])
-    seed_expired_holds(shop.id, 1_234, 300, clock.now() - dt.timedelta(minutes=1))
+    seed_holds(shop.id, 1_234, 300, clock.now() - dt.timedelta(minutes=1))
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["shop", "sweep"])
     assert result.exit_code == 0, result.output

@@ -39,30 +39,34 @@ def seed_catalog(count: int, store_ids: list[int], on_hand: int = 50) -> None:
         f"SELECT s, p.id, :on_hand, 0, 'receipt', 'seed', now() {catalog}"), {"stores": store_ids, "on_hand": on_hand})
 
 
-_EXPIRED = text(f"""
+_HOLDS = text(f"""
 WITH holds AS (
     INSERT INTO reservations (store_id, reference, status, expires_at, at_risk, created_at)
-    SELECT :store_id, 'backlog:' || g, 'active', :expires_at, false, :created_at
+    SELECT :store_id, 'seeded:' || g, :status, :expires_at, false, :created_at
     FROM generate_series(1, :n) AS g
     RETURNING id, CAST(split_part(reference, ':', 2) AS integer) AS g
 ), lines AS (
-    INSERT INTO reservation_lines (reservation_id, product_id, quantity, at_risk)
-    SELECT holds.id, p.id, 1, false
+    INSERT INTO reservation_lines (reservation_id, product_id, quantity, at_risk, store_id, expires_at, live)
+    SELECT holds.id, p.id, 1, false, :store_id, :expires_at, :status = 'active'
     FROM holds JOIN products AS p ON p.sku = '{PREFIX}' || lpad(CAST(1 + (holds.g - 1) % :spread AS text), 6, '0')
     RETURNING product_id, quantity
 ), per_product AS (
     SELECT product_id, sum(quantity) AS units FROM lines GROUP BY product_id
 ), entries AS (
     INSERT INTO stock_ledger (store_id, product_id, delta_on_hand, delta_reserved, reason, source, created_at)
-    SELECT :store_id, product_id, 0, units, 'reservation', 'backlog', :created_at FROM per_product
+    SELECT :store_id, product_id, 0, units, 'reservation', 'seeded', :created_at FROM per_product
+    UNION ALL
+    SELECT :store_id, product_id, 0, -units, 'release', 'seeded', :expires_at FROM per_product
+    WHERE :status = 'released'
 )
 UPDATE stock AS s SET reserved = s.reserved + per_product.units
-FROM per_product WHERE s.store_id = :store_id AND s.product_id = per_product.product_id
+FROM per_product WHERE :status = 'active' AND s.store_id = :store_id AND s.product_id = per_product.product_id
 """)
 
 
-def seed_expired_holds(store_id: int, count: int, spread: int, expired_at: dt.datetime) -> None:
-    """`count` one-unit holds at a store, past expiry at `expired_at` and never swept, over the
-    first `spread` catalog SKUs in turn (stocked there by `seed_catalog`)."""
-    db.session.execute(_EXPIRED, {"store_id": store_id, "n": count, "spread": spread, "expires_at": expired_at,
-                                  "created_at": expired_at - dt.timedelta(minutes=15)})
+def seed_holds(store_id: int, count: int, spread: int, expires_at: dt.datetime, status: str = "active") -> None:
+    """`count` one-unit holds at a store over the first `spread` catalog SKUs in turn (stocked
+    there by `seed_catalog`), `active` (past expiry if `expires_at` is, and never swept: a
+    backlog) or `released` (history), with their ledger entries and figures."""
+    db.session.execute(_HOLDS, {"store_id": store_id, "n": count, "spread": spread, "status": status,
+                                "expires_at": expires_at, "created_at": expires_at - dt.timedelta(minutes=15)})
