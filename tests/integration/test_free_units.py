@@ -15,6 +15,7 @@ from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
 from tests.support import factories as f
+from tests.support.invariants import assert_stock_invariants
 
 
 def test_readers_and_writers_agree_on_what_is_free(app, monkeypatch):
@@ -47,3 +48,20 @@ def test_readers_and_writers_agree_on_what_is_free(app, monkeypatch):
     reservations.reserve(shop.id, {mug: 4}, "order:all-of-it")
     db.session.commit()
     assert readers() == {0}
+
+
+def test_an_extended_hold_stays_held_past_its_first_expiry(app, monkeypatch):
+    shop = f.store()
+    mug = f.product(sku="MUG")
+    f.stock(shop, mug, 3)
+    db.session.commit()
+    hold = reservations.reserve(shop.id, {mug: 2}, "order:ready", dt.timedelta(minutes=1))
+    assert reservations.extend(hold, clock.now() + dt.timedelta(days=1))  # the order is ready for pickup
+    db.session.commit()
+    later = clock.now() + dt.timedelta(minutes=5)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert stock.store_stock(shop.id, ["MUG"], later)[0]["available"] == 1
+    with pytest.raises(DomainError):
+        reservations.reserve(shop.id, {mug: 2}, "order:next")
+    db.session.rollback()
+    assert_stock_invariants()
