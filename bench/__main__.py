@@ -8,19 +8,32 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 
 from bench import load, scenarios
-from bench.servers import CATALOG, bench_database, gunicorn, make_ready, prepared_carts, settle
+from bench.servers import (
+    BACKLOG,
+    CATALOG,
+    CATALOG_STORES,
+    RACE_UNITS,
+    STORES,
+    bench_database,
+    gunicorn,
+    make_ready,
+    prepared_carts,
+    settle,
+)
 
 THREADS = int(os.environ.get("BENCH_THREADS", "8"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 CARTS = int(os.environ.get("BENCH_CARTS", "3000"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", str(2 * (os.cpu_count() or 1))))
-ONLY = os.environ.get("BENCH_ONLY", "")  # e.g. BENCH_ONLY=reserve: only scenarios whose name has it
+ONLY = os.environ.get("BENCH_ONLY", "")  # e.g. BENCH_ONLY=reserve,race: scenarios whose name has one
+BUYERS = int(os.environ.get("BENCH_BUYERS", "200"))
 
 
 def wanted(name: str) -> bool:
-    return ONLY.lower() in name.lower()
+    return any(part.strip().lower() in name.lower() for part in ONLY.split(","))
 
 
 def table(results: list[load.Result], baseline_rps: float) -> str:
@@ -38,7 +51,8 @@ def table(results: list[load.Result], baseline_rps: float) -> str:
 def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"gunicorn sync x{WORKERS}, client threads {THREADS}, {SECONDS:.0f} s per scenario; "
-          f"catalog {CATALOG + 101} SKUs stocked at 3 stores")
+          f"catalog {CATALOG + 101} SKUs, {CATALOG} of them at {CATALOG_STORES} stores; {STORES} stores; "
+          f"{BACKLOG} expired holds waiting at the bench store")
     with bench_database() as (url, seed):
         env = {"DATABASE_URL": url, "BENCH_STORE_ID": str(seed.store_id),
                "BENCH_PRODUCT_ID": str(seed.baseline_product_id), "LOG_LEVEL": "WARNING"}
@@ -59,10 +73,27 @@ def main() -> None:
                 results.append(load.run("handover with pickup code (POST .../handover)",
                                         scenarios.handover(url_, seed, placed), THREADS, SECONDS))
             results.append(load.run("baseline, last", scenarios.baseline(base_url), THREADS, SECONDS))
+            races = [scenarios.race(url_, seed, sku, BUYERS) for sku in seed.race_skus] if wanted("race") else []
         first, last = results[0].rps, results[-1].rps
         print(table(results, (first + last) / 2))
         print(f"baseline = PK read + conditional UPDATE in bare Flask; ratios against the mean of its two runs "
               f"(they differ by {abs(first - last) / max(first, last):.0%})")
+        if races:
+            print(race_table(races))
+
+
+def race_table(races: list[list[tuple[float, int]]]) -> str:
+    """One line per round of the race: who won, who was told no, and how long they all waited."""
+    lines = [f"race: {BUYERS} buyers at once for the last {RACE_UNITS} units (POST .../reservations, 1 unit each)",
+             f"{'round':>5} {'201':>5} {'409':>5} {'other':>6} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9}"]
+    for n, outcomes in enumerate(races, 1):
+        statuses = [status for _, status in outcomes]
+        ms = sorted(latency for latency, _ in outcomes)
+        won, lost = statuses.count(201), statuses.count(409)
+        pct = statistics.quantiles(ms, n=100, method="inclusive")
+        lines.append(f"{n:5d} {won:5d} {lost:5d} {len(ms) - won - lost:6d} {pct[49]:9.1f} {pct[98]:9.1f} {ms[-1]:9.1f}"
+                     + ("" if won == RACE_UNITS else f"  <- {won} winners, expected {RACE_UNITS}"))
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -77,3 +77,27 @@ def timed(session: requests.Session, method: str, url: str, ok_status: int, **kw
     resp = session.request(method, url, timeout=30, **kw)
     ms = (time.perf_counter() - t0) * 1000
     return ms, resp.status_code == ok_status, resp
+
+
+def burst(calls: int, call: Callable[[requests.Session], int]) -> list[tuple[float, int]]:
+    """`calls` requests sent at once, each from its own thread and connection (all wait at a
+    barrier first); (latency ms, status) of each."""
+    barrier = threading.Barrier(calls)
+    out: list[tuple[float, int]] = []
+    lock = threading.Lock()
+
+    def one():
+        session = requests.Session()
+        barrier.wait()
+        t0 = time.perf_counter()
+        status = call(session)
+        ms = (time.perf_counter() - t0) * 1000
+        with lock:
+            out.append((ms, status))
+
+    pool = [threading.Thread(target=one, daemon=True) for _ in range(calls)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join(timeout=300)
+    return out

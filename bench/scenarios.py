@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.load import timed
+from bench.load import burst, timed
 
 
 def baseline(url: str):
@@ -60,6 +60,22 @@ def omnishop(url: str, seed):
         ms, ok, _ = timed(session, "GET", f"{api}/carts/{cart_of(session)}", 200)
         return [(ms, ok)]
 
+    refused = {"lines": [{"sku": seed.refused_sku, "quantity": 51}], "ttl_minutes": 60}  # 50 on hand
+
+    def refused_hold(session):
+        ms, ok, _ = timed(session, "POST", reserve_url, 409, json=refused, headers=auth)
+        return [(ms, ok)]
+
+    backlog_url = f"{api}/stores/{seed.store_id}/stock?skus=" + ",".join(seed.backlog_skus)
+
+    def lookup_backlog(session):
+        ms, ok, _ = timed(session, "GET", backlog_url, 200)
+        return [(ms, ok)]
+
+    def availability(session):
+        ms, ok, resp = timed(session, "GET", f"{api}/availability?sku={seed.skus[0]}", 200)
+        return [(ms, ok and len(resp.json()) == 100)]
+
     return [
         ("add to cart (POST /carts/{id}/lines)", add_to_cart),
         ("read cart, 5-10 lines with availability", read_cart),
@@ -67,7 +83,18 @@ def omnishop(url: str, seed):
         ("reserve + release (each request counted)", reserve_release),
         ("stock of 100 SKUs, anonymous", lookup_public),
         ("stock of 100 SKUs, staff figures", lookup_staff),
+        ("refused hold (409, the full path)", refused_hold),
+        ("stock of 100 SKUs, expired holds waiting", lookup_backlog),
+        ("availability of 1 SKU at 100 stores", availability),
     ]
+
+
+def race(url: str, seed, sku: str, buyers: int) -> list[tuple[float, int]]:
+    """`buyers` one-unit holds of `sku` sent at once: (latency ms, status) of each."""
+    reserve_url = f"{url}/api/v1/stores/{seed.store_id}/reservations"
+    body = {"lines": [{"sku": sku, "quantity": 1}], "ttl_minutes": 60}
+    auth = {"Authorization": f"Bearer {seed.token}"}
+    return burst(buyers, lambda session: session.post(reserve_url, json=body, headers=auth, timeout=300).status_code)
 
 
 def checkout(url: str, cart_ids: list[str], placed: list):

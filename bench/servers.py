@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import socket
 import subprocess
@@ -15,13 +16,22 @@ from pathlib import Path
 import flask_migrate
 import psycopg
 import requests
-from sqlalchemy import make_url, text
+from sqlalchemy import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-# The rest of a real catalog, stocked at the bench store and two others: the planner picks plans
-# for tables of this size (a 100-row table is read whole, and hides what an index lookup costs).
-CATALOG = int(os.environ.get("BENCH_CATALOG", "20000"))
+# The rest of a real catalog, stocked at the bench store and four others (1,000,000 stock rows at
+# 200,000 SKUs): the planner picks plans for tables of this size, and a step that reads a store's
+# rows whole shows (a 100-row table is read whole, and hides what an index lookup costs).
+CATALOG = int(os.environ.get("BENCH_CATALOG", "200000"))
+CATALOG_STORES = 5
+STORES = 100  # one SKU (the first bench SKU) is stocked at all of them, for the availability scenario
+# Expired holds at the bench store that no sweep has released: one unit each over the first
+# BACKLOG_SPREAD catalog SKUs in turn (5 per SKU at the defaults).
+BACKLOG = int(os.environ.get("BENCH_BACKLOG", "100000"))
+BACKLOG_SPREAD = 20000
+RACE_ROUNDS = int(os.environ.get("BENCH_RACE_ROUNDS", "3"))
+RACE_UNITS = 10
 
 
 @dataclass
@@ -30,6 +40,9 @@ class Seed:
     baseline_product_id: int
     skus: list[str]
     token: str
+    backlog_skus: list[str]  # 100 catalog SKUs with expired holds at the bench store
+    refused_sku: str  # a catalog SKU with 50 on hand at the bench store
+    race_skus: list[str]  # RACE_UNITS on hand each, one per round of the race
 
 
 def _conninfo(url: str) -> str:
@@ -40,45 +53,34 @@ def _seed(url: str) -> Seed:
     from inventory import ledger, stock
     from shop.accounts import auth
     from shop.app import create_app
+    from shop.core.clock import clock
     from shop.core.extensions import db
     from tests.support import factories as f
+    from tests.support.big_catalog import catalog_sku, seed_catalog, seed_holds
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "LOG_LEVEL": "WARNING"})
     with app.app_context():
         flask_migrate.upgrade()
-        store = f.store(code="BENCH")
-        stores = [store, f.store(code="BENCH-2"), f.store(code="BENCH-3")]
+        stores = [f.store(code="BENCH")] + [f.store(code=f"BENCH-{n}") for n in range(2, STORES + 1)]
+        store = stores[0]
         products = [f.product(sku=f"B-{i:03d}") for i in range(100)]
         baseline = f.product(sku="BASELINE")
-        for p in [*products, baseline]:
-            row = stock.lock_rows(store.id, [p.id])[p.id]
-            ledger.apply(row, reason="receipt", delta_on_hand=10**9, source="bench")
+        racers = [f.product(sku=f"RACE-{n}") for n in range(1, RACE_ROUNDS + 1)]
+        received = [(store, p, 10**9) for p in [*products, baseline]] + [(store, p, RACE_UNITS) for p in racers]
+        received += [(other, products[0], 10) for other in stores[1:]]
+        for at, p, units in received:
+            row = stock.lock_rows(at.id, [p.id])[p.id]
+            ledger.apply(row, reason="receipt", delta_on_hand=units, source="bench")
         staff = f.user("staff", [store])
         plain, _ = auth.issue_token(staff)
         db.session.commit()
-        _catalog([s.id for s in stores])
-        seed = Seed(store.id, baseline.id, [p.sku for p in products], plain)
+        seed_catalog(CATALOG, [s.id for s in stores[:CATALOG_STORES]])
+        seed_holds(store.id, BACKLOG, BACKLOG_SPREAD, clock.now() - dt.timedelta(hours=1))
+        db.session.commit()
+        seed = Seed(store.id, baseline.id, [p.sku for p in products], plain,
+                    [catalog_sku(n) for n in range(1, 101)], catalog_sku(CATALOG), [p.sku for p in racers])
         db.engine.dispose()
     return seed
-
-
-def _catalog(store_ids: list[int]) -> None:
-    """CATALOG more products, each received at every bench store (ledger and figures agree)."""
-    from shop.core.extensions import db
-
-    db.session.execute(text(
-        "INSERT INTO products (sku, name, price, currency, active, created_at, updated_at) "
-        "SELECT 'C-' || lpad(g::text, 6, '0'), 'Catalog item ' || g, 100 + g % 5000, 'USD', true, now(), now() "
-        "FROM generate_series(1, :n) AS g"), {"n": CATALOG})
-    for table, columns, values in (
-        ("stock", "store_id, product_id, on_hand, reserved, safety_stock", ":s, p.id, 50, 0, 0"),
-        ("stock_ledger", "store_id, product_id, delta_on_hand, delta_reserved, reason, source, created_at",
-         ":s, p.id, 50, 0, 'receipt', 'bench', now()"),
-    ):
-        for store_id in store_ids:
-            db.session.execute(text(f"INSERT INTO {table} ({columns}) SELECT {values} FROM products AS p "
-                                    "WHERE p.sku LIKE 'C-%'"), {"s": store_id})
-    db.session.commit()
 
 
 @contextlib.contextmanager

@@ -19,9 +19,16 @@ import datetime as dt
 import functools
 
 from sqlalchemy import text
+from sqlalchemy.dialects import postgresql
 
+from inventory.models import Stock
+from inventory.stock import free_units
 from shop.core.extensions import db
 from shop.core.plans import prepared
+
+_s = Stock.__table__.alias("s")
+# The one free-units expression, on the raw `reserved` (expired holds still counted: a lower bound).
+_FREE = str(free_units(_s.c.on_hand, _s.c.reserved, _s.c.safety_stock).compile(dialect=postgresql.dialect()))
 
 _HOLD = """
 WITH want AS (
@@ -29,7 +36,7 @@ WITH want AS (
     FROM (VALUES {lines}) AS w(sku, quantity)
     JOIN products AS p ON p.sku = w.sku AND (p.active OR NOT :active_only)
 ), locked AS (
-    SELECT s.product_id, s.on_hand - s.reserved - s.safety_stock AS free
+    SELECT s.product_id, {free} AS free
     FROM stock AS s
     WHERE s.store_id = :store_id AND s.product_id IN (SELECT product_id FROM want)
     ORDER BY s.product_id
@@ -42,8 +49,8 @@ WITH want AS (
     SELECT :store_id, :reference, 'active', :expires_at, false, :now FROM verdict WHERE ok
     RETURNING id
 ), hold_lines AS (
-    INSERT INTO reservation_lines (reservation_id, product_id, quantity, at_risk)
-    SELECT hold.id, w.product_id, w.quantity, false FROM hold, want AS w
+    INSERT INTO reservation_lines (reservation_id, product_id, quantity, at_risk, store_id, expires_at, live)
+    SELECT hold.id, w.product_id, w.quantity, false, :store_id, :expires_at, true FROM hold, want AS w
     RETURNING id, product_id
 ), moved AS (
     UPDATE stock AS s SET reserved = s.reserved + w.quantity
@@ -67,7 +74,7 @@ def _statement(count: int):
     planner then knows how many rows it joins even in a generic plan, finds the reused plan as
     cheap as a fresh one, and keeps it (with arrays it guessed 10 rows and planned every hold)."""
     lines = ", ".join(f"(CAST(:sku_{i} AS text), CAST(:quantity_{i} AS integer))" for i in range(count))
-    return text(_HOLD.format(lines=lines, count=count))
+    return text(_HOLD.format(lines=lines, count=count, free=_FREE))
 
 
 def try_hold(store_id: int, quantities: dict[str, int], reference: str, now: dt.datetime,

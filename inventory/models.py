@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.core.clock import utcnow
 from shop.core.extensions import UTCDateTime, db
 
 LEDGER_REASONS = ("receipt", "sale", "return", "count", "damage", "reservation", "release", "pickup")
-
 
 
 class Product(db.Model):
@@ -54,10 +53,6 @@ class Stock(db.Model):
     safety_stock: Mapped[int] = mapped_column(default=0)
 
     product: Mapped[Product] = relationship(lazy="joined")
-
-    @property
-    def available(self) -> int:
-        return max(0, self.on_hand - self.reserved - self.safety_stock)
 
 
 class LedgerEntry(db.Model):
@@ -113,6 +108,10 @@ class ReservationLine(db.Model):
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
         UniqueConstraint("reservation_id", "product_id", name="uq_reservation_lines_res_product"),
+        # The lines of live holds of one SKU at one store, by expiry: what expired_units, the hold's lock
+        # and the at-risk check read. Only live lines are in it: it grows with the holds open, not history.
+        Index("ix_reservation_lines_live", "store_id", "product_id", "expires_at",
+              postgresql_where=text("live"), sqlite_where=text("live")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -120,6 +119,12 @@ class ReservationLine(db.Model):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
     quantity: Mapped[int]
     at_risk: Mapped[bool] = mapped_column(default=False)
+    # Copies of the reservation's store, expiry and "status is active", for the index above. Written
+    # with the hold; `live` is cleared with the status (inventory.reservations._claim), expires_at
+    # moves with it (reservations.extend); tests/support/invariants.py checks they never differ.
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    live: Mapped[bool] = mapped_column(default=True)
 
     reservation: Mapped[Reservation] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship(lazy="joined")

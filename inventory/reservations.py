@@ -10,18 +10,20 @@ what this full path would grant and otherwise writes nothing.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, insert, select, union, update
 from sqlalchemy.orm import aliased, lazyload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from inventory import catalog, hold_statement, ledger
+from inventory.keysets import among
 from inventory.models import Product, Reservation, ReservationLine, Stock
-from inventory.stock import available, expired_units, lock_rows, run_locking
+from inventory.stock import available, expired_units, lapsed, lock_rows, run_locking
 from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
@@ -37,6 +39,10 @@ def _claim(reservation: Reservation, new_status: str) -> bool:
     )
     if result.rowcount == 1:
         set_committed_value(reservation, "status", new_status)
+        db.session.execute(update(ReservationLine).where(ReservationLine.reservation_id == reservation.id)
+                           .values(live=False).execution_options(synchronize_session=False))
+        for line in reservation.lines:
+            set_committed_value(line, "live", False)
         return True
     db.session.refresh(reservation, ["status"])
     return False
@@ -47,34 +53,29 @@ def _release_lines(reservation: Reservation, stocks, reason_source: str, actor_i
                       reason="release", source=reason_source, actor_id=actor_id)
 
 
+def _lapsed_holds_touching(store_id, product_ids, now):
+    """Ids of expired, unreleased holds at the store with a line for one of these products."""
+    return (select(ReservationLine.reservation_id)
+            .where(ReservationLine.store_id == store_id, ReservationLine.product_id.in_(product_ids),
+                   lapsed(ReservationLine, now)))
+
+
 def _expired_touching(store_id: int, product_ids, now: dt.datetime) -> list[Reservation]:
-    stmt = (
-        select(Reservation)
-        .join(ReservationLine)
-        .where(
-            Reservation.store_id == store_id,
-            Reservation.status == "active",
-            Reservation.expires_at <= now,
-            ReservationLine.product_id.in_(list(product_ids)),
-        )
-        .distinct()
-    )
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(
+        select(Reservation).where(among(Reservation.id, _lapsed_holds_touching(store_id, list(product_ids), now)))))
 
 
 def _build_hold_lock():
-    mine, theirs = aliased(ReservationLine), aliased(ReservationLine)
+    """The wanted rows and those of expired holds touching them, as one set of keys, each row
+    then found by primary key. (Written as `IN (ids) OR IN (subquery)` it read every stock row of
+    the store: 136 ms for each refused hold on a 200,000-SKU store.)"""
     store_id, ids, now = bindparam("store_id"), bindparam("ids", expanding=True), bindparam("now")
-    touching = (
-        select(theirs.product_id)
-        .join(Reservation, Reservation.id == theirs.reservation_id)
-        .join(mine, mine.reservation_id == Reservation.id)
-        .where(Reservation.store_id == store_id, Reservation.status == "active",
-               Reservation.expires_at <= now, mine.product_id.in_(ids))
-    )
+    theirs = aliased(ReservationLine)
+    touching = select(theirs.product_id).where(among(theirs.reservation_id, _lapsed_holds_touching(store_id, ids, now)))
+    keys = union(select(Product.id).where(Product.id.in_(ids)), touching)
     return (
         select(Stock, expired_units(Stock.store_id, Stock.product_id, now))
-        .where(Stock.store_id == store_id, or_(Stock.product_id.in_(ids), Stock.product_id.in_(touching)))
+        .where(Stock.store_id == store_id, among(Stock.product_id, keys))
         .order_by(Stock.product_id)
         .options(lazyload(Stock.product))
         .with_for_update(of=Stock)
@@ -190,7 +191,10 @@ def _try_statement(store_id: int, quantities: dict[str, int], reference: str, no
 
 def _reserve_full(store_id: int, quantities: Mapping[Product, int], reference: str, now: dt.datetime,
                   expires_at: dt.datetime, actor_id: int | None) -> Reservation:
-    """The hold statement by statement; releases expired holds in the way and names short SKUs.
+    """The hold statement by statement, plus what the statement leaves to it: it grants on the same
+    rule (every line fits, expired holds still counted); only if a line is short does it release
+    the expired holds touching these SKUs and look again (releasing them when not needed would
+    leave other rows behind than the statement), and name the short SKUs.
 
     The hold's own rows are written before the stock rows are locked: nobody counts a hold until
     `reserved` moves, and every statement kept out of the locked stretch lets the next shopper of
@@ -199,15 +203,10 @@ def _reserve_full(store_id: int, quantities: Mapping[Product, int], reference: s
     wanted = {p.id: (p, q) for p, q in quantities.items()}
     reservation = _insert(store_id, reference, now, expires_at, [wanted[pid] for pid in sorted(wanted)])
     stocks, expired_found = _lock_for_hold(store_id, wanted, now)
-    if expired_found:
+    short = _short(wanted, stocks)
+    if short and expired_found:
         _expire_locked(_expired_touching(store_id, wanted, now), stocks)
-    short = []
-    for pid in sorted(wanted):
-        product, qty = wanted[pid]
-        s = stocks[pid]
-        free = available(s.on_hand, s.reserved, s.safety_stock)
-        if free < qty:
-            short.append({"sku": product.sku, "requested": qty, "available": free})
+        short = _short(wanted, stocks)
     if short:
         # Nothing is reserved, even if the caller commits; the expiries above stand (they are
         # right on their own), and the caller's rollback would only leave them to the sweep.
@@ -220,6 +219,13 @@ def _reserve_full(store_id: int, quantities: Mapping[Product, int], reference: s
     ledger.apply_many([(stocks[pid], 0, wanted[pid][1]) for pid in sorted(wanted)], reason="reservation",
                       source=f"reservation:{reservation.id}", actor_id=actor_id)
     return reservation
+
+
+def _short(wanted: dict[int, tuple[Product, int]], stocks: dict[int, Stock]) -> list[dict]:
+    """The lines that do not fit, by the one free-units rule, in product order."""
+    free = {pid: available(s.on_hand, s.reserved, s.safety_stock) for pid, s in stocks.items()}
+    return [{"sku": product.sku, "requested": qty, "available": free[pid]}
+            for pid, (product, qty) in sorted(wanted.items()) if free[pid] < qty]
 
 
 _INSERT_HOLD = insert(Reservation.__table__).returning(Reservation.__table__.c.id)
@@ -235,7 +241,8 @@ def _insert(store_id: int, reference: str, now: dt.datetime, expires_at: dt.date
         "store_id": store_id, "reference": reference, "status": "active", "expires_at": expires_at,
         "at_risk": False, "created_at": now}).scalar_one()
     line_ids = db.session.execute(_INSERT_LINES, [
-        {"reservation_id": hold_id, "product_id": product.id, "quantity": quantity, "at_risk": False}
+        {"reservation_id": hold_id, "product_id": product.id, "quantity": quantity, "at_risk": False,
+         "store_id": store_id, "expires_at": expires_at, "live": True}
         for product, quantity in lines]).scalars().all()
     return _loaded(hold_id, store_id, reference, now, expires_at,
                    [(product, qty, line_id) for (product, qty), line_id in zip(lines, line_ids, strict=True)])
@@ -248,7 +255,7 @@ def _loaded(hold_id: int, store_id: int, reference: str, now: dt.datetime, expir
                               expires_at=expires_at, at_risk=False, created_at=now)
     reservation.lines = [
         ReservationLine(id=line_id, reservation_id=hold_id, product_id=product.id, product=product,
-                        quantity=quantity, at_risk=False)
+                        quantity=quantity, at_risk=False, store_id=store_id, expires_at=expires_at, live=True)
         for product, quantity, line_id in lines
     ]
     for obj in (reservation, *reservation.lines):
@@ -318,13 +325,32 @@ def consume(
 
 
 def release_expired(limit: int = 500) -> int:
-    """The sweep: release reservations past their expiry. Safe to run twice or on two nodes."""
+    """One batch of the sweep: release up to `limit` reservations past their expiry, oldest first.
+    Safe to run twice or on two nodes (each reservation is claimed once)."""
+    return _sweep_batch(limit)[1]
+
+
+def expired_batches(batch: int = 500, budget: dt.timedelta = dt.timedelta(seconds=30)) -> Iterator[int]:
+    """The sweep until drained: release a batch, yield how many it released, and go on once the
+    caller has committed it (one transaction per batch: the stock rows a batch locks are held only
+    that long), until a batch finds fewer than `batch` or `budget` of wall time has passed."""
+    deadline = time.monotonic() + budget.total_seconds()
+    while True:
+        found, released = _sweep_batch(batch)
+        yield released
+        if found < batch or time.monotonic() >= deadline:
+            return
+
+
+def _sweep_batch(limit: int) -> tuple[int, int]:
+    """(holds found past expiry, holds released); by expiry, so the index on (status, expires_at)
+    hands over the first `limit` without sorting the whole backlog."""
     now = clock.now()
     candidates = list(
         db.session.scalars(
             select(Reservation)
             .where(Reservation.status == "active", Reservation.expires_at <= now)
-            .order_by(Reservation.store_id, Reservation.id)
+            .order_by(Reservation.expires_at)
             .limit(limit)
         )
     )
@@ -332,11 +358,11 @@ def release_expired(limit: int = 500) -> int:
     by_store: dict[int, list[Reservation]] = {}
     for r in candidates:
         by_store.setdefault(r.store_id, []).append(r)
-    for store_id in sorted(by_store):
+    for store_id in sorted(by_store):  # stores in key order too: two sweeps never deadlock
         group = by_store[store_id]
         stocks = lock_rows(store_id, {line.product_id for r in group for line in r.lines})
         done += _expire_locked(group, stocks)
-    return done
+    return len(candidates), done
 
 
 def extend(reservation: Reservation, until: dt.datetime) -> bool:
@@ -344,6 +370,8 @@ def extend(reservation: Reservation, until: dt.datetime) -> bool:
     if reservation.status != "active" or reservation.expires_at <= clock.now():
         return False
     reservation.expires_at = max(reservation.expires_at, until)
+    for line in reservation.lines:
+        line.expires_at = reservation.expires_at
     return True
 
 

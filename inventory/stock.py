@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import lazyload
 
-from inventory.models import Product, Reservation, ReservationLine, Stock
+from inventory.models import Product, ReservationLine, Stock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
 from stores.services import find_stores, get_store
@@ -63,22 +63,46 @@ def lock_rows(store_id: int, product_ids: Iterable[int]) -> dict[int, Stock]:
     return {stock.product_id: stock for stock, in run_locking(_LOCK, store_id, product_ids)}
 
 
+def lapsed(line, now):
+    """The line (ReservationLine or an alias) is of a hold past its expiry that nobody has released
+    yet: counted in `reserved`, free to anyone. Served by ix_reservation_lines_live."""
+    return and_(line.live, line.expires_at <= now)
+
+
 def expired_units(store_id, product_id, now):
     """Units still counted in `reserved` at (store, product) by active reservations past expiry.
 
-    A correlated scalar subquery: pass the outer query's columns or bind parameters.
+    A correlated scalar subquery: pass the outer query's columns or bind parameters. One range of
+    ix_reservation_lines_live: neither a backlog of expired holds of other SKUs nor the SKU's
+    history of released holds is read.
     """
     return (
         select(func.coalesce(func.sum(ReservationLine.quantity), 0))
-        .join(Reservation, Reservation.id == ReservationLine.reservation_id)
-        .where(Reservation.store_id == store_id, ReservationLine.product_id == product_id,
-               Reservation.status == "active", Reservation.expires_at <= now)
+        .where(ReservationLine.store_id == store_id, ReservationLine.product_id == product_id,
+               lapsed(ReservationLine, now))
         .scalar_subquery()
     )
 
 
+def reserved_now(reserved, store_id, product_id, now):
+    """`reserved` less the units of holds past expiry that no sweep has released yet (SQL)."""
+    return reserved - expired_units(store_id, product_id, now)
+
+
+def free_units(on_hand, reserved, safety_stock):
+    """The one statement of what a new hold may take: on hand, less reserved, less the safety stock.
+
+    Plain arithmetic, so the same expression serves ints (rows a writer has locked) and SQL columns
+    (the hold statement renders it). Pass a `reserved` without expired holds (`reserved_now`, or a
+    writer that released them first); the hold statement passes the raw figure, which can only
+    under-state what is free.
+    """
+    return on_hand - reserved - safety_stock
+
+
 def available(on_hand: int, reserved: int, safety_stock: int) -> int:
-    return max(0, on_hand - reserved - safety_stock)
+    """What a shopper is told is free: `free_units`, never below zero."""
+    return max(0, free_units(on_hand, reserved, safety_stock))
 
 
 # Built once: the hot read paths (cart reads, the 100-SKU lookup) skip statement construction.
@@ -86,7 +110,7 @@ _STORE_STOCK = (
     select(
         Product.sku,
         func.coalesce(Stock.on_hand, 0),
-        func.coalesce(Stock.reserved, 0) - expired_units(bindparam("store_id"), Product.id, bindparam("now")),
+        reserved_now(func.coalesce(Stock.reserved, 0), bindparam("store_id"), Product.id, bindparam("now")),
         func.coalesce(Stock.safety_stock, 0),
     )
     .outerjoin(Stock, and_(Stock.product_id == Product.id, Stock.store_id == bindparam("store_id")))
@@ -111,16 +135,27 @@ def store_stock(store_id: int, skus: list[str], now: dt.datetime) -> list[dict]:
     return [found[sku] for sku in skus]
 
 
+_AVAILABILITY = (
+    select(Stock.store_id, Stock.on_hand, reserved_now(Stock.reserved, Stock.store_id, Stock.product_id,
+                                                       bindparam("now")), Stock.safety_stock)
+    .where(Stock.store_id.in_(bindparam("store_ids", expanding=True)), Stock.product_id == bindparam("product_id"))
+)
+
+
 def availability(product: Product, now: dt.datetime, near: tuple[float, float] | None,
                  radius_km: float) -> list[dict]:
-    """Where a SKU can be had: what each store (nearest first, with `near`) has available."""
-    reserved = Stock.reserved - expired_units(Stock.store_id, Stock.product_id, now)
-    rows = db.session.execute(
-        select(Stock.store_id, Stock.on_hand, reserved, Stock.safety_stock).where(Stock.product_id == product.id)
-    )
+    """Where a SKU can be had: what each store (nearest first, with `near`) has available.
+
+    The stores come first, then their rows by primary key: a read of the SKU across the whole
+    stock table would have to scan it (no index leads with product_id, and none is needed).
+    """
+    stores = find_stores(now, near, radius_km, None, limit=100)
+    rows = db.session.execute(_AVAILABILITY, {"store_ids": [v.id for v in stores], "product_id": product.id,
+                                              "now": now})
     free = {store_id: available(on_hand, res, safety) for store_id, on_hand, res, safety in rows}
     return [
         {"store_id": v.id, "store_code": v.code, "store_name": v.name,
          "available": free.get(v.id, 0), "distance_km": v.distance_km}
-        for v in find_stores(now, near, radius_km, None, limit=100)
+        for v in stores
     ]
+

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from inventory import ledger
 from inventory.models import Product, Reservation, ReservationLine, StockEvent
-from inventory.stock import available, lock_rows
+from inventory.stock import lock_rows, store_stock
 from shop.core import events
 from shop.core.clock import clock
 from shop.core.errors import DomainError
@@ -79,10 +79,13 @@ def record_event(
             "quantity": qty,
             "delta_on_hand": delta,
             "on_hand": stock.on_hand,
-            "available": available(stock.on_hand, stock.reserved, stock.safety_stock),
         })
         events.stock_changed.send(current_app._get_current_object(), store_id=store_id,
                                   sku=product.sku, on_hand=stock.on_hand)
+    # What shoppers now see (expired holds count as free), read as every reader reads it.
+    figures = store_stock(store_id, [line["sku"] for line in result_lines], clock.now())
+    for line, figure in zip(result_lines, figures, strict=True):
+        line["available"] = figure["available"]
     event.result = {
         "event_id": event_id,
         "store_id": store_id,
@@ -104,11 +107,11 @@ def refresh_at_risk(store_id: int, product_id: int, on_hand: int) -> list[Reserv
     rows = db.session.execute(
         select(ReservationLine, Reservation)
         .join(Reservation)
-        .where(
-            Reservation.store_id == store_id,
-            Reservation.status == "active",
-            Reservation.expires_at > now,
+        .where(  # the live, unexpired lines of this SKU at this store (ix_reservation_lines_live)
+            ReservationLine.store_id == store_id,
             ReservationLine.product_id == product_id,
+            ReservationLine.live,
+            ReservationLine.expires_at > now,
         )
         .order_by(Reservation.created_at, Reservation.id)
     ).all()

@@ -83,11 +83,12 @@ def _register_sweeps(app: Flask) -> None:
     """What `flask scheduler run` fires, and how often (docs/configuration.md); nothing starts here.
     These sweeps never commit themselves, so each run is one transaction."""
     from inventory import reservations
-    from shop.core.scheduler import one_transaction, register_sweep
+    from shop.core.scheduler import one_transaction, per_batch, register_sweep
     from shop.orders import sweeps as order_sweeps
 
+    register_sweep(app, "release_expired_holds", app.config["HOLDS_SWEEP_SECONDS"],
+                   per_batch(reservations.expired_batches))
     for name, setting, fn in (
-        ("release_expired_holds", "HOLDS_SWEEP_SECONDS", reservations.release_expired),
         ("expire_unpaid", "UNPAID_SWEEP_SECONDS", order_sweeps.expire_unpaid),
         ("expire_no_shows", "NO_SHOWS_SWEEP_SECONDS", order_sweeps.expire_no_shows),
         ("send_reminders", "REMINDERS_SWEEP_SECONDS", order_sweeps.send_reminders),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, bindparam, select
 
 from inventory.models import Product, Stock
-from inventory.stock import available, expired_units
+from inventory.stock import available, reserved_now
 from shop.carts.models import Cart, CartLine
 from shop.core.clock import clock
 from shop.core.extensions import db
@@ -57,7 +57,7 @@ _STATEMENT = (
         _lines.c.quantity, _lines.c.unit_price_at_add,
         _products.c.sku, _products.c.name, _products.c.price, _products.c.currency, _products.c.active,
         _stock.c.on_hand,
-        (_stock.c.reserved - expired_units(_carts.c.pickup_store_id, _lines.c.product_id, bindparam("now")))
+        reserved_now(_stock.c.reserved, _carts.c.pickup_store_id, _lines.c.product_id, bindparam("now"))
         .label("reserved"),
         _stock.c.safety_stock,
     )

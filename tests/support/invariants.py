@@ -9,7 +9,8 @@ from shop.core.extensions import db
 
 
 def assert_stock_invariants() -> None:
-    """on_hand and reserved equal their ledger sums; reserved equals the live reservations."""
+    """on_hand and reserved equal their ledger sums; reserved equals the live reservations; each
+    line's store, expiry and live flag are its reservation's."""
     ledger = {
         (s, p): (oh, rs)
         for s, p, oh, rs in db.session.execute(
@@ -34,3 +35,11 @@ def assert_stock_invariants() -> None:
         assert row.reserved == reserved, f"{key}: reserved {row.reserved} != ledger {reserved}"
         assert row.reserved == live.get(key, 0), f"{key}: reserved {row.reserved} != live {live.get(key, 0)}"
         assert row.reserved >= 0
+    # Lines copy their hold's store, expiry and liveness for ix_reservation_lines_live: never out of step.
+    astray = db.session.execute(
+        select(ReservationLine.id).join(Reservation)
+        .where((ReservationLine.live != (Reservation.status == "active"))
+               | (ReservationLine.store_id != Reservation.store_id)
+               | (ReservationLine.expires_at != Reservation.expires_at))
+    ).all()
+    assert astray == [], f"reservation lines out of step with their hold: {astray}"

@@ -1,0 +1,68 @@
+"""The expiry sweep drains the backlog batch after batch, one transaction each, within a time budget."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from inventory import reservations
+from inventory.models import Reservation
+from shop.core.clock import clock
+from shop.core.extensions import db
+from tests.support import factories as f
+from tests.support.big_catalog import seed_catalog, seed_holds
+from tests.support.invariants import assert_stock_invariants
+
+
+def _active() -> int:
+    return db.session.scalar(select(func.count()).select_from(Reservation).where(Reservation.status == "active"))
+
+
+@pytest.fixture
+def seven_expired(app):
+    shop = f.store()
+    mug = f.product(sku="MUG")
+    f.stock(shop, mug, 10)
+    db.session.commit()
+    for i in range(7):
+        reservations.reserve(shop.id, {mug: 1}, f"order:{i}", dt.timedelta(minutes=1))
+    db.session.commit()
+    return shop, mug
+
+
+def test_the_sweep_goes_on_batch_after_batch_until_none_is_left(seven_expired, monkeypatch):
+    later = clock.now() + dt.timedelta(minutes=5)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    released = []
+    for count in reservations.expired_batches(batch=3):
+        released.append(count)
+        db.session.commit()  # the caller's boundary: each batch is its own transaction
+    assert released == [3, 3, 1]
+    assert _active() == 0
+    assert_stock_invariants()
+
+
+def test_the_sweep_stops_when_its_time_is_spent(seven_expired, monkeypatch):
+    later = clock.now() + dt.timedelta(minutes=5)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    released = [count for count in reservations.expired_batches(batch=3, budget=dt.timedelta(0))]
+    db.session.commit()
+    assert released == [3]  # the rest waits for the next run
+    assert _active() == 4
+    assert_stock_invariants()
+
+
+@pytest.mark.postgres
+def test_the_sweep_command_releases_a_backlog_bigger_than_one_batch(app):
+    shop = f.store()
+    db.session.commit()
+    seed_catalog(300, [shop.id])
+    seed_holds(shop.id, 1_234, 300, clock.now() - dt.timedelta(minutes=1))
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["scheduler", "run", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "1234" in result.output
+    assert _active() == 0
+    assert_stock_invariants()
