@@ -1,7 +1,7 @@
 """reservation lines: their hold's store, expiry and liveness, indexed while live
 
 Revision ID: 097f532a87d2
-Revises: 8742e04c9fb0
+Revises: f49f4679d064
 Create Date: 2026-12-02 12:51:15.816916
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '097f532a87d2'
-down_revision = '8742e04c9fb0'
+down_revision = 'f49f4679d064'
 branch_labels = None
 depends_on = None
 
