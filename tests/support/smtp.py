@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 import socket
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
+
+logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
 
 
 def free_port() -> int:
