@@ -1,9 +1,10 @@
 """A Twilio stand-in on 127.0.0.1 that the real twilio SDK talks to (SMS_TWILIO_API_BASE points here).
 
 It accepts POST /2010-04-01/Accounts/<sid>/Messages.json like Twilio, keeps what it accepted, and
-answers from a script first: a status code (500, 429), "hang" (answers nothing until the client
-has given up, and keeps nothing, as if the request was lost), or "kill" (runs on_accept, e.g. kills
-the sender, after keeping the message). Numbers in `invalid` get Twilio's 400 / 21211.
+answers from a script first: a status code (500, 429) or "hang" (answers nothing until the client
+has given up, and keeps nothing, as if the request was lost). Numbers in `invalid` get Twilio's
+400 / 21211. `on_accept(form, sid)` runs after a message is kept and before the answer (a status
+report that beats the sender's own write, a sender killed mid-send).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class TwilioStandIn:
         self.requests = 0
         self.script: list[int | str] = []
         self.invalid: set[str] = set()
-        self.on_accept: Callable[[], None] | None = None
+        self.on_accept: Callable[[dict, str], None] | None = None
         self._lock = threading.Lock()
         standin = self
 
@@ -72,8 +73,8 @@ class TwilioStandIn:
         sid = "SM" + uuid.uuid4().hex
         with self._lock:
             self.accepted.append({**form, "sid": sid})
-        if step == "kill" and self.on_accept is not None:
-            self.on_accept()
+        if self.on_accept is not None:
+            self.on_accept(form, sid)
         return self._answer(handler, 201, {"sid": sid, "status": "queued", "to": form.get("To"),
                                            "from": form.get("From"), "body": form.get("Body"),
                                            "account_sid": ACCOUNT_SID, "num_segments": "1"})
