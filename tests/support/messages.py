@@ -33,8 +33,8 @@ def twilio_signed(client, path: str, form: dict, token: str, base: str):
     return client.post(path, data=form, headers={"X-Twilio-Signature": signature})
 
 
-def run_worker(app, timeout: float = 60) -> subprocess.CompletedProcess:
-    """deliver_due() in a separate process on the same database and senders (so it can be killed)."""
+def start_worker(app) -> subprocess.Popen:
+    """deliver_due() in a separate process on the same database and senders, so a test can kill it."""
     config = {k: v for k, v in app.config.items() if k in WORKER_KEYS or k.startswith(WORKER_PREFIXES)}
     code = ("import json, sys\nfrom shop.app import create_app\n"
             "app = create_app(json.loads(sys.argv[1]))\n"
@@ -42,5 +42,5 @@ def run_worker(app, timeout: float = 60) -> subprocess.CompletedProcess:
             "    from notifications.delivery import deliver_due\n"
             "    print(json.dumps(deliver_due()))\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-c", code, json.dumps(config)], env=env, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    return subprocess.Popen([sys.executable, "-c", code, json.dumps(config)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
