@@ -121,3 +121,22 @@ def test_unsigned_or_forged_reports_are_refused(client, app, store_world, twilio
                               "https://elsewhere.example")
     assert other_url.status_code == 403
     assert texts()[0].status == "sent"
+
+
+def test_a_sweep_stops_at_its_budget_and_gives_back_what_it_did_not_send(client, app, store_world, twilio_standin,
+                                                                         afternoon):
+    for phone in PHONES:
+        ready_order(client, store_world, phone=phone, sms_updates=True)
+    twilio_standin.script = ["hang"]
+    assert deliver_due(budget_seconds=0.5)["retrying"] == 1  # the first text alone outlasts the budget (1 s timeout)
+    assert sorted((m.status, m.attempts) for m in texts()) == [("queued", 0), ("queued", 0), ("queued", 1)]
+    deliver_due()
+    assert sorted(m.status for m in texts()) == ["queued", "sent", "sent"]  # the two given back went at once
+    assert len(twilio_standin.accepted) == 2
+
+
+def test_a_sweep_takes_at_most_its_limit(client, app, store_world, afternoon):
+    for n in range(4):
+        ready_order(client, store_world, email=f"limit{n}@example.com")
+    assert deliver_due(limit=5) == {"sent": 5}
+    assert deliver_due(limit=100) == {"sent": 3}
