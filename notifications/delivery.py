@@ -117,11 +117,11 @@ def record(message_id: int, outcome: SendResult | SendError, counts: Counter) ->
                                      message_id=message.id, template=message.template,
                                      channel=message.channel, summary=_summary(message))
     elif message.status == "sending":
-        gave_up = message.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]
-        if isinstance(outcome, PermanentSendError) or gave_up:
-            prefix = f"gave up after {message.attempts} attempts: " if gave_up and not isinstance(
-                outcome, PermanentSendError) else ""
-            advance(message, "failed", now, (prefix + outcome.reason)[:300])
+        if isinstance(outcome, PermanentSendError):
+            advance(message, "failed", now, outcome.reason)
+            counts["failed"] += 1
+        elif message.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
+            advance(message, "failed", now, f"gave up after {message.attempts} attempts: {outcome.reason}"[:300])
             counts["failed"] += 1
         else:
             message.status, message.reason, message.due_at = "queued", outcome.reason, now + backoff(message.attempts)
