@@ -11,3 +11,9 @@ def init_app(app: Flask) -> None:
     from notifications import dev_outbox
 
     dev_outbox.init_app(app)
+    from notifications import consent, consent_models, consent_views, twilio_webhooks, unsubscribe  # noqa: F401
+    from shop.core.extensions import api
+
+    consent.connect(app)
+    for module in (consent_views, unsubscribe, twilio_webhooks):
+        api.register_blueprint(module.blp, url_prefix="/api/v1")

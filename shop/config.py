@@ -76,4 +76,12 @@ def load() -> dict:
             "OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
         ),
         "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 1024 * 1024),
+        # Consent and opt-out (notifications/): links, Twilio's signature, the HELP reply.
+        "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        "SMS_TWILIO_AUTH_TOKEN": _env("SMS_TWILIO_AUTH_TOKEN", ""),
+        "BRAND_NAME": _env("BRAND_NAME", "Omnishop"),
+        "BRAND_SUPPORT_EMAIL": _env("BRAND_SUPPORT_EMAIL", "help@omnishop.local"),
+        "SMS_HELP_FREQUENCY": _env("SMS_HELP_FREQUENCY",
+                                   "Order texts: a few per order. Offers, if you asked: at most 1 a day."),
+        "UNSUBSCRIBE_MAX_AGE_SECONDS": _env_int("UNSUBSCRIBE_MAX_AGE_SECONDS", 365 * 24 * 3600),
     }

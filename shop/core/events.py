@@ -26,3 +26,6 @@ payment_failed = _signals.signal("payment-failed")
 # Inventory
 stock_changed = _signals.signal("stock-changed")
 reservation_at_risk = _signals.signal("reservation-at-risk")
+
+# Consent: a ledger entry about a known customer (notifications.consent), for the timeline
+consent_changed = _signals.signal("consent-changed")
