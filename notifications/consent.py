@@ -174,10 +174,10 @@ def resume_texts(phone: str, wording: str, reference: str = "") -> None:
 
 def history(customer: User, limit: int = HISTORY_LIMIT) -> list[ConsentRecord]:
     """The events about the customer or their current email and phone, newest first."""
-    about = [ConsentRecord.customer_id == customer.id,
-             and_(ConsentRecord.channel == "email", ConsentRecord.address == customer.email)]
-    if customer.phone:
-        about.append(and_(ConsentRecord.channel == "sms", ConsentRecord.address == customer.phone))
+    about = [ConsentRecord.customer_id == customer.id]
+    for channel, address in (("email", customer.email), ("sms", customer.phone)):
+        if address:
+            about.append(and_(ConsentRecord.channel == channel, ConsentRecord.address == address_for(channel, address)))
     return list(db.session.scalars(
         select(ConsentRecord).where(or_(*about)).order_by(ConsentRecord.id.desc()).limit(limit)))
 
