@@ -6,14 +6,19 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Receivers, the messages API and the Twilio status webhook, and the delivery sweep for the scheduler."""
-    from notifications import delivery, delivery_status, models, receivers, rendering, senders, views  # noqa: F401
+    """Receivers (messages and the checkout's consent), the messages, preferences, unsubscribe and
+    Twilio routes, and the delivery sweep for the scheduler."""
+    from notifications import (  # noqa: F401
+        consent, consent_models, consent_views, delivery, delivery_status, models, receivers, rendering, senders,
+        twilio_webhooks, unsubscribe, views,
+    )
     from shop.core.extensions import api
 
     senders.check_config(app.config)
     rendering.check_brand(app.config)
     receivers.init_app(app)
-    api.register_blueprint(views.blp, url_prefix="/api/v1")
-    api.register_blueprint(delivery_status.blp, url_prefix="/api/v1")
+    consent.connect(app)
+    for module in (views, delivery_status, consent_views, unsubscribe, twilio_webhooks):
+        api.register_blueprint(module.blp, url_prefix="/api/v1")
     app.extensions.setdefault("omnishop.sweeps", {})["deliver_outbox"] = (
         app.config["OUTBOX_SWEEP_SECONDS"], delivery.deliver_due)

@@ -76,7 +76,8 @@ def load() -> dict:
             "OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
         ),
         "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 1024 * 1024),
-        # Messages (notifications/): senders, brand, delivery; MAIL_FROM and DEV_OUTBOX_DIR are above.
+        # Messages (notifications/): senders, brand, delivery, consent and opt-out; MAIL_FROM and DEV_OUTBOX_DIR
+        # are above.
         "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         "MAIL_BACKEND": _env("MAIL_BACKEND", "file"),
         "MAIL_REPLY_TO": _env("MAIL_REPLY_TO", ""),
@@ -105,4 +106,7 @@ def load() -> dict:
         "OUTBOX_RETRY_BASE_SECONDS": _env_int("OUTBOX_RETRY_BASE_SECONDS", 60),
         "OUTBOX_RETRY_MAX_SECONDS": _env_int("OUTBOX_RETRY_MAX_SECONDS", 3600),
         "OUTBOX_SENDING_LEASE_SECONDS": _env_int("OUTBOX_SENDING_LEASE_SECONDS", 600),
+        "SMS_HELP_FREQUENCY": _env("SMS_HELP_FREQUENCY",
+                                   "Order texts: a few per order. Offers, if you asked: at most 1 a day."),
+        "UNSUBSCRIBE_MAX_AGE_SECONDS": _env_int("UNSUBSCRIBE_MAX_AGE_SECONDS", 365 * 24 * 3600),
     }

@@ -30,3 +30,6 @@ message_sent = _signals.signal("message-sent")
 # Inventory
 stock_changed = _signals.signal("stock-changed")
 reservation_at_risk = _signals.signal("reservation-at-risk")
+
+# Consent: a ledger entry about a known customer (notifications.consent), for the timeline
+consent_changed = _signals.signal("consent-changed")
