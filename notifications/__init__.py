@@ -8,9 +8,19 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Receivers (messages and the checkout's consent), the messages, preferences, unsubscribe and
     Twilio routes, and the delivery sweep for the scheduler."""
-    from notifications import (  # noqa: F401
-        consent, consent_models, consent_views, delivery, delivery_status, models, receivers, rendering, senders,
-        twilio_webhooks, unsubscribe, views,
+    from notifications import (  # noqa: F401 (consent_models and models: their tables)
+        consent,
+        consent_models,
+        consent_views,
+        delivery,
+        delivery_status,
+        models,
+        receivers,
+        rendering,
+        senders,
+        twilio_webhooks,
+        unsubscribe,
+        views,
     )
     from shop.core.extensions import api
 

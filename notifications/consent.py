@@ -201,9 +201,9 @@ def preferences(customer: User) -> list[dict]:
 def set_marketing(customer: User, choices: dict[str, bool], wording: str, source: str) -> None:
     """The customer turns offers by email or text on or off; a choice already in force adds nothing."""
     if choices.get("sms") and not customer.phone:
-        raise DomainError(422, "phone_required", "Add a phone number to your profile to get offers by text.")
+        raise DomainError("phone_required", "Add a phone number to your profile to get offers by text.")
     if choices.get("sms") and stopped_by_text(address_for("sms", customer.phone)):
-        raise DomainError(409, "sms_stopped",
+        raise DomainError("sms_stopped",
                           "This number texted STOP: text START to our number first, then turn offers on.")
     for channel, wanted in choices.items():
         address = address_for(channel, customer.email if channel == "email" else customer.phone)

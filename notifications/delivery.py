@@ -1,10 +1,12 @@
 """The delivery sweep: claim due messages, re-check them, send them after committing, record what happened.
 
+Each step is its own `shop.core.transactions.transaction()`:
+
 1. Claim (one short transaction): due `queued`/`held` rows, and `sending` rows whose worker
    vanished (older than OUTBOX_SENDING_LEASE_SECONDS), with FOR UPDATE SKIP LOCKED on PostgreSQL,
    so two sweeps never take the same row. Each is re-checked (consent, the order still open),
    then paced (quiet hours, marketing caps): `skipped` or `held` with a new due_at, or `sending`.
-2. Commit, then send: no network I/O while holding row locks.
+2. Commit the claim, then send: no network I/O while holding row locks.
 3. Record each outcome in its own transaction: `sent` with the provider's id (and a timeline
    entry); a transient error goes back to `queued` with exponential backoff and jitter until
    OUTBOX_MAX_ATTEMPTS, then `failed`; a permanent error is `failed` at once.
@@ -32,6 +34,7 @@ from notifications.status import advance
 from shop.core import events
 from shop.core.clock import clock
 from shop.core.extensions import db
+from shop.core.transactions import transaction
 
 log = logging.getLogger(__name__)
 BATCH = 50
@@ -73,11 +76,11 @@ def _triage(message: Message, now: dt.datetime, counts: Counter) -> bool:
 
 
 def claim(limit: int, counts: Counter) -> tuple[int, list[Message]]:
-    """Claim and triage up to `limit` due messages; commit; return (how many claimed, those to send)."""
-    now = clock.now()
-    due = _due(now, limit)
-    to_send = [message for message in due if _triage(message, now, counts)]
-    db.session.commit()
+    """Claim and triage up to `limit` due messages in one transaction; return (how many claimed, those to send)."""
+    with transaction():
+        now = clock.now()
+        due = _due(now, limit)
+        to_send = [message for message in due if _triage(message, now, counts)]
     return len(due), to_send
 
 
@@ -104,6 +107,11 @@ def _summary(message: Message) -> str:
 
 def record(message_id: int, outcome: SendResult | SendError, counts: Counter) -> None:
     """Write one send's outcome in its own transaction (the row locked: the status webhook may race)."""
+    with transaction():
+        _record(message_id, outcome, counts)
+
+
+def _record(message_id: int, outcome: SendResult | SendError, counts: Counter) -> None:
     now = clock.now()
     message = db.session.scalars(select(Message).where(Message.id == message_id).with_for_update()
                                  .execution_options(populate_existing=True)).one()
@@ -126,16 +134,15 @@ def record(message_id: int, outcome: SendResult | SendError, counts: Counter) ->
         else:
             message.status, message.reason, message.due_at = "queued", outcome.reason, now + backoff(message.attempts)
             counts["retrying"] += 1
-    db.session.commit()
 
 
 def _release(messages: list[Message]) -> None:
     """Out of time before sending these: back in the queue as they were, the attempt not counted."""
     ids = [m.id for m in messages]
-    for message in db.session.scalars(select(Message).where(Message.id.in_(ids), Message.status == "sending")
-                                      .with_for_update().execution_options(populate_existing=True)):
-        message.status, message.attempts = "queued", max(message.attempts - 1, 0)
-    db.session.commit()
+    with transaction():
+        for message in db.session.scalars(select(Message).where(Message.id.in_(ids), Message.status == "sending")
+                                          .with_for_update().execution_options(populate_existing=True)):
+            message.status, message.attempts = "queued", max(message.attempts - 1, 0)
 
 
 def deliver_due(limit: int = 200, budget_seconds: float = 50.0) -> dict:

@@ -16,6 +16,7 @@ from notifications.status import advance
 from notifications.twilio_signature import twilio_signed
 from shop.core.clock import clock
 from shop.core.extensions import db
+from shop.core.transactions import transactional
 
 blp = Blueprint("twilio_status", __name__, description="Twilio delivery reports")
 
@@ -48,10 +49,10 @@ def _find(message_id: int | None, sid: str) -> Message | None:
 
 @blp.route("/webhooks/twilio/status")
 class TwilioStatus(MethodView):
-    decorators = [twilio_signed]  # before the form is parsed: an unsigned request learns nothing
-
+    @twilio_signed  # before the form is parsed: an unsigned request learns nothing
     @blp.arguments(StatusQuerySchema(), location="query")
     @blp.arguments(StatusFormSchema(), location="form")
+    @transactional
     @blp.response(204)
     def post(self, query, form):
         """Twilio reports a text's delivery (signed with X-Twilio-Signature)."""
@@ -63,4 +64,3 @@ class TwilioStatus(MethodView):
         if message.provider_id is None and message.status in ("sending", "sent"):
             message.provider_id = form["MessageSid"]
         advance(message, ours, clock.now(), reason)
-        db.session.commit()

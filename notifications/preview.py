@@ -29,7 +29,7 @@ PURPOSE = {"promotion": "marketing"}
 def preview(template: str, locale: str) -> dict:
     """Every channel of the template, rendered as it would be sent (the QR inline as a data: URI)."""
     if template not in rendering.templates():
-        raise DomainError(404, "template_not_found", f"No message template {template!r}.",
+        raise DomainError("template_not_found", f"No message template {template!r}.",
                           templates=rendering.templates())
     context, purpose = DEMO.get(template, DEMO_ORDER), PURPOSE.get(template, "transactional")
     channels = rendering.channels_of(template)

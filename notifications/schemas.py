@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from notifications.models import CHANNELS, STATUSES
 from notifications.outbox import LOCALES
+from shop.core.pagination import PageArgsSchema
 
 
 def mask(address: str) -> str:
@@ -16,12 +17,10 @@ def mask(address: str) -> str:
     return address[:3] + "*" * max(len(address) - 5, 0) + address[-2:] if len(address) > 5 else "***"
 
 
-class MessagesQuerySchema(Schema):
-    customer_id = fields.Integer(strict=False, validate=validate.Range(1, 2**31 - 1))
+class MessagesQuerySchema(PageArgsSchema):
+    customer_id = fields.Integer(strict=False, validate=validate.Range(1, 2**31 - 1))  # a query string
     order_id = fields.Integer(strict=False, validate=validate.Range(1, 2**31 - 1))
     status = fields.String(validate=validate.OneOf(STATUSES))
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 100))
-    cursor = fields.String(validate=validate.Length(1, 100))
 
 
 class MessageSchema(Schema):

@@ -16,7 +16,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from notifications import consent
 from notifications.schemas_consent import InboundSmsSchema
 from notifications.twilio_signature import twilio_signed
-from shop.core.extensions import db
+from shop.core.transactions import transactional
 
 STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
 START_WORDS = frozenset({"START", "UNSTOP", "YES"})
@@ -40,11 +40,11 @@ def _twiml(reply: str | None = None) -> Response:
 
 @blp.route("/webhooks/twilio/inbound")
 class TwilioInbound(MethodView):
-    decorators = [twilio_signed]  # before the form is parsed: an unsigned request learns and changes nothing
-
+    @twilio_signed  # before the form is parsed: an unsigned request learns and changes nothing
     @blp.arguments(InboundSmsSchema(), location="form")
-    @blp.doc(responses={"200": {"description": "TwiML: empty, or the HELP answer",
-                                "content": {"text/xml": {"schema": {"type": "string"}}}}})
+    @transactional
+    @blp.response(200, description="TwiML: empty, or the HELP answer")
+    @blp.doc(responses={200: {"content": {"text/xml": {"schema": {"type": "string"}}}}})
     def post(self, form):
         """A text to our number (signed with X-Twilio-Signature): STOP, START, HELP or anything else."""
         word = form["Body"].strip().upper()
@@ -59,5 +59,4 @@ class TwilioInbound(MethodView):
             consent.stop_texts(phone, wording, reference)
         else:
             consent.resume_texts(phone, wording, reference)
-        db.session.commit()
         return _twiml()

@@ -21,10 +21,11 @@ from notifications import consent
 from notifications.consent_models import CHANNELS, PURPOSES
 from notifications.schemas_consent import UnsubscribeLinkSchema
 from shop.core.errors import DomainError
-from shop.core.extensions import db
-from shop.core.http import PROBLEM_CONTENT_TYPE, ProblemSchema
+from shop.core.http import PROBLEM_CONTENT_TYPE, problems
+from shop.core.transactions import transactional
 
 SALT = "unsubscribe"
+LINK_CODES = ("unsubscribe_link_invalid", "unsubscribe_link_expired")  # what read() refuses with
 JSON_TYPES = ("application/json", PROBLEM_CONTENT_TYPE)
 WORDING = "Unsubscribed with the one-click link in a message."
 
@@ -85,13 +86,13 @@ def read(token: str) -> Link:
     try:
         data = _serializer().loads(token, max_age=current_app.config["UNSUBSCRIBE_MAX_AGE_SECONDS"])
     except SignatureExpired as exc:
-        raise DomainError(410, "unsubscribe_link_expired",
+        raise DomainError("unsubscribe_link_expired",
                           "This unsubscribe link has expired: use the link in a newer message.") from exc
     except BadSignature as exc:
-        raise DomainError(404, "unsubscribe_link_invalid", "This unsubscribe link is not valid.") from exc
+        raise DomainError("unsubscribe_link_invalid", "This unsubscribe link is not valid.") from exc
     if (not isinstance(data, dict) or data.get("c") not in CHANNELS or data.get("p") not in PURPOSES
             or not isinstance(data.get("a"), str) or not data["a"]):
-        raise DomainError(404, "unsubscribe_link_invalid", "This unsubscribe link is not valid.")
+        raise DomainError("unsubscribe_link_invalid", "This unsubscribe link is not valid.")
     return Link(data["c"], data["a"], data["p"])
 
 
@@ -121,8 +122,8 @@ def _page(status: int, title: str, message: str, *, form: bool = False, code: st
 
 def _answer(link: Link, title: str, message: str, *, form: bool = False) -> Response | dict:
     if _wants_json():
-        return UnsubscribeLinkSchema().dump({"channel": link.channel, "purpose": link.purpose,
-                                             "address": link.masked, "unsubscribed": is_unsubscribed(link)})
+        return {"channel": link.channel, "purpose": link.purpose, "address": link.masked,
+                "unsubscribed": is_unsubscribed(link)}
     return _page(200, title, message, form=form)
 
 
@@ -136,15 +137,10 @@ def _link_or_page(token: str) -> Link | Response:
         return _page(exc.status, "This link does not work", exc.detail, code=exc.code)
 
 
-def _doc(success: str) -> dict:
-    html = {"schema": {"type": "string"}}
-    problem = {"text/html": html, PROBLEM_CONTENT_TYPE: {"schema": ProblemSchema}}
-    return {"responses": {
-        "200": {"description": success, "content": {"text/html": html,
-                                                     "application/json": {"schema": UnsubscribeLinkSchema}}},
-        "404": {"description": "A tampered link", "content": problem},
-        "410": {"description": "An expired link", "content": problem},
-    }}
+# Browsers get every answer as a page: the spec lists text/html beside JSON and problem+json
+# (shop.core.http keeps these when it writes the problem responses of LINK_CODES).
+_HTML = {"content": {"text/html": {"schema": {"type": "string"}}}}
+HTML_DOC = {"responses": {200: _HTML, 404: _HTML, 410: _HTML}}  # int keys: merged into the generated ones
 
 
 blp = Blueprint("unsubscribe", __name__, description="One-click unsubscribe links (HTML pages)")
@@ -152,7 +148,9 @@ blp = Blueprint("unsubscribe", __name__, description="One-click unsubscribe link
 
 @blp.route("/unsubscribe/<string:token>")
 class Unsubscribe(MethodView):
-    @blp.doc(**_doc("The page with its button; nothing changes"))
+    @blp.response(200, UnsubscribeLinkSchema, description="The page with its button; nothing changes")
+    @blp.doc(**HTML_DOC)
+    @problems(*LINK_CODES)
     def get(self, token):
         """What the link would stop, and a button; a GET never unsubscribes (mail scanners open links)."""
         link = _link_or_page(token)
@@ -163,12 +161,14 @@ class Unsubscribe(MethodView):
         return _answer(link, f"Unsubscribe from {link.what}?",
                        f"{link.masked} will get no more {link.what} from us.", form=True)
 
-    @blp.doc(**_doc("Unsubscribed (or already)"))
+    @transactional
+    @blp.response(200, UnsubscribeLinkSchema, description="Unsubscribed (or already)")
+    @blp.doc(**HTML_DOC)
+    @problems(*LINK_CODES)
     def post(self, token):
         """Unsubscribe: the page's button, or a mail app's RFC 8058 `List-Unsubscribe=One-Click` POST."""
         link = _link_or_page(token)
         if isinstance(link, Response):
             return link
         unsubscribe(link)
-        db.session.commit()
         return _answer(link, "You are unsubscribed", f"{link.masked} will get no more {link.what} from us.")

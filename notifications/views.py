@@ -14,7 +14,9 @@ from notifications.schemas import (
     PreviewSchema,
 )
 from shop.accounts import auth
-from shop.core.extensions import db
+from shop.core.http import problems
+from shop.core.pagination import PAGE_HEADERS
+from shop.core.transactions import transactional
 
 blp = Blueprint("messages", __name__, description="The outbox: messages to customers, resends, previews")
 
@@ -23,21 +25,22 @@ blp = Blueprint("messages", __name__, description="The outbox: messages to custo
 class Messages(MethodView):
     @auth.roles_required(*auth.STAFF_ROLES)
     @blp.arguments(MessagesQuerySchema(), location="query")
-    @blp.response(200, MessagesPageSchema)
+    @blp.response(200, MessagesPageSchema, headers=PAGE_HEADERS)
     def get(self, args):
         """Messages newest first, by customer, order or status; addresses are masked."""
-        return staff.messages(**args)
+        page = staff.messages(**args)
+        return page.as_dict(), page.headers
 
 
 @blp.route("/messages/<int:message_id>/resend")
 class Resend(MethodView):
     @auth.roles_required("staff", "admin")
+    @transactional
     @blp.response(200, MessageSchema)
+    @problems("message_not_found", "message_not_failed")
     def post(self, message_id):
         """Queue a failed message again (the next delivery sweep re-checks consent and sends it)."""
-        message = staff.resend(message_id)
-        db.session.commit()
-        return message
+        return staff.resend(message_id)
 
 
 @blp.route("/messages/preview/<string(maxlength=60):template>")
@@ -45,6 +48,7 @@ class Preview(MethodView):
     @auth.roles_required(*auth.STAFF_ROLES)
     @blp.arguments(PreviewQuerySchema(), location="query")
     @blp.response(200, PreviewSchema)
+    @problems("template_not_found")
     def get(self, args, template):
         """A template rendered with demo data: subject, text, HTML and the text message, per locale."""
         return preview.preview(template, args["locale"])

@@ -113,13 +113,13 @@ def test_unsigned_or_forged_reports_are_refused(client, app, store_world, twilio
     [text] = texts()
     form = {"MessageSid": text.provider_id, "MessageStatus": "failed"}
     unsigned = client.post(f"{STATUS_PATH}?message_id={text.id}", data=form)
-    assert unsigned.status_code == 400 and unsigned.get_json()["code"] == "bad_signature"
+    assert unsigned.status_code == 403 and unsigned.get_json()["code"] == "twilio_signature_invalid"
     forged = twilio_signed(client, f"{STATUS_PATH}?message_id={text.id}", form, "not-the-token",
                            app.config["PUBLIC_BASE_URL"])
-    assert forged.status_code == 400
+    assert forged.status_code == 403 and forged.get_json()["code"] == "twilio_signature_invalid"
     other_url = twilio_signed(client, f"{STATUS_PATH}?message_id={text.id}", form, AUTH_TOKEN,
                               "https://elsewhere.example")
-    assert other_url.status_code == 400
+    assert other_url.status_code == 403 and other_url.get_json()["code"] == "twilio_signature_invalid"
     assert texts()[0].status == "sent"
 
 

@@ -125,7 +125,7 @@ def test_any_other_text_changes_nothing(client, twilio, ann):
 def _refused(resp) -> None:
     assert resp.status_code == 403
     assert resp.mimetype == "application/problem+json"
-    assert resp.get_json()["code"] == "bad_signature"
+    assert resp.get_json()["code"] == "twilio_signature_invalid"
 
 
 def test_a_bad_or_missing_signature_is_refused_and_changes_nothing(client, twilio, ann):

@@ -12,6 +12,7 @@ from notifications import consent, unsubscribe
 from notifications.consent_models import ConsentRecord
 from shop.core.extensions import db
 from tests.support import factories as f
+from tests.support.spec_coverage import current_spec
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}  # RFC 8058's body, form-encoded
 GUEST = "guest@example.com"
@@ -144,3 +145,15 @@ def test_a_json_client_reads_and_posts_the_link(client, public):
     assert client.get(path, headers=json_accept).get_json() == {
         "channel": "email", "purpose": "marketing", "address": "g***@example.com", "unsubscribed": False}
     assert client.post(path, headers=json_accept).get_json()["unsubscribed"] is True
+
+
+def test_the_spec_lists_the_page_beside_the_json_answers(app):
+    """A client reading the spec learns that a browser gets pages, a JSON client JSON and problems."""
+    paths = current_spec()["paths"]["/api/v1/unsubscribe/{token}"]
+    for method in ("get", "post"):
+        responses = paths[method]["responses"]
+        assert set(responses["200"]["content"]) == {"text/html", "application/json"}
+        for status, code in (("404", "unsubscribe_link_invalid"), ("410", "unsubscribe_link_expired")):
+            content = responses[status]["content"]
+            assert set(content) == {"text/html", "application/problem+json"}, (method, status)
+            assert code in content["application/problem+json"]["schema"]["allOf"][1]["properties"]["code"]["enum"]
