@@ -1,4 +1,4 @@
-"""Notifications: learns of the world only through shop.events signals; wired in by init_app."""
+"""Notifications: learns of the world only through shop.core.events signals; wired in by init_app."""
 
 from __future__ import annotations
 
@@ -6,8 +6,29 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Connect the signal receivers. The outbox, senders and campaigns arrive with their issues;
-    until then the development outbox writes account emails to instance/outbox/."""
-    from notifications import dev_outbox
+    """Receivers (messages and the checkout's consent), the messages, preferences, unsubscribe and
+    Twilio routes, and the delivery sweep for the scheduler."""
+    from notifications import (  # noqa: F401 (consent_models and models: their tables)
+        consent,
+        consent_models,
+        consent_views,
+        delivery,
+        delivery_status,
+        models,
+        receivers,
+        rendering,
+        senders,
+        twilio_webhooks,
+        unsubscribe,
+        views,
+    )
+    from shop.core.extensions import api
+    from shop.core.scheduler import register_sweep
 
-    dev_outbox.init_app(app)
+    senders.check_config(app.config)
+    rendering.check_brand(app.config)
+    receivers.init_app(app)
+    consent.connect(app)
+    for module in (views, delivery_status, consent_views, unsubscribe, twilio_webhooks):
+        api.register_blueprint(module.blp, url_prefix="/api/v1")
+    register_sweep(app, "deliver_outbox", app.config["OUTBOX_SWEEP_SECONDS"], delivery.deliver_due)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 
@@ -66,7 +67,22 @@ def database_url(tmp_path_factory):
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-DEV_OUTBOX = tempfile.mkdtemp(prefix="omnishop-outbox-")
+_dev_outbox: str | None = None
+
+
+def dev_outbox() -> str:
+    """Where the file senders write during this run: made on first use, removed when the run ends."""
+    global _dev_outbox
+    if _dev_outbox is None:
+        _dev_outbox = tempfile.mkdtemp(prefix="omnishop-outbox-")
+    return _dev_outbox
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_dev_outbox():
+    yield
+    if _dev_outbox is not None:
+        shutil.rmtree(_dev_outbox, ignore_errors=True)
 
 
 def make_app(database_url: str, **overrides):
@@ -75,7 +91,7 @@ def make_app(database_url: str, **overrides):
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SECRET_KEY": "test-secret",
         "RATELIMIT_STORAGE_URI": "memory://",
-        "DEV_OUTBOX_DIR": DEV_OUTBOX,
+        "DEV_OUTBOX_DIR": dev_outbox(),
     }
     config.update(overrides)
     return create_app(config)

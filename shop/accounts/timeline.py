@@ -47,7 +47,15 @@ def init_app(app: Flask) -> None:
             append(customer_id, f"order.{type}", channel, f"Order {number}: {type.replace('_', ' ')} ({status})",
                    f"order:{order_id}")
 
+    def on_message(sender, customer_id, message_id, channel, summary, **_):
+        append(customer_id, "message.sent", channel, summary, f"message:{message_id}")
+
+    def on_consent(sender, customer_id, type, via, summary, reference="", **_):
+        append(customer_id, type, via, summary, reference)
+
     events.cart_changed.connect(on_cart, sender=app, weak=False)
+    events.message_sent.connect(on_message, sender=app, weak=False)
+    events.consent_changed.connect(on_consent, sender=app, weak=False)
     events.order_event.connect(on_order, sender=app, weak=False)
     events.customer_signed_up.connect(on_signup, sender=app, weak=False)
     events.customer_email_verified.connect(on_verified, sender=app, weak=False)

@@ -108,6 +108,15 @@ STATUS: dict[str, int] = {
     "refund_too_many": 422,
     "nothing_to_refund": 422,
     "refund_failed": 502,
+    # messages and consent (notifications/)
+    "message_not_found": 404,
+    "message_not_failed": 409,
+    "template_not_found": 404,
+    "phone_required": 422,
+    "sms_stopped": 409,
+    "unsubscribe_link_invalid": 404,
+    "unsubscribe_link_expired": 410,
+    "twilio_signature_invalid": 403,  # Twilio's webhooks (the Stripe webhook answers bad_signature)
 }
 
 

@@ -134,7 +134,10 @@ class ProblemsPlugin(BasePlugin):
             codes = set(operation.pop(PROBLEMS_KEY, {})) | generic_problems(path, method, operation)
             responses = operation["responses"]
             for status, response in problem_responses(codes).items():
-                responses.pop(int(status), None)
+                earlier = responses.pop(int(status), None) or responses.get(status)
+                if isinstance(earlier, dict):  # a page for browsers at this status (unsubscribe) stays listed
+                    response["content"].update((kind, content) for kind, content in earlier.get("content", {}).items()
+                                               if kind != PROBLEM_CONTENT_TYPE)
                 responses[status] = response
 
 

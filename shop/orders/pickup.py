@@ -13,6 +13,7 @@ from inventory import reservations, stock_events
 from inventory.models import Reservation
 from shop.accounts.actors import Actor
 from shop.carts import coupons
+from shop.core import events
 from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
@@ -177,6 +178,8 @@ def refund(order: Order, lines: list[dict], restock: bool, actor: Actor) -> dict
         stock_events.record_event(order.store_id, f"refund:{order.number}:{sequence}", "return",
                                   returned, actor.user_id)
     order_states.record(order, "refunded", actor, order.status, amount=amount, restock=restock)
+    events.order_refunded.send(current_app._get_current_object(), **order_states.message_fields(order),
+                               amount=amount)
     return {"amount": amount, "currency": order.currency, "refunded_total": order.refunded_amount,
             "restocked": restock}
 

@@ -16,6 +16,8 @@ from shop.core import events
 from shop.core.errors import DomainError
 from shop.core.extensions import db
 from shop.orders.models import Order, OrderEvent
+from shop.orders.queries import qr_payload
+from stores.models import Store
 
 SHOPPER, STAFF, SYSTEM = "shopper", "staff", "system"
 
@@ -91,7 +93,17 @@ def message_fields(order: Order) -> dict:
         "promised_at": order.promised_at.isoformat() if order.promised_at else None,
         "pickup_deadline": order.pickup_deadline.isoformat() if order.pickup_deadline else None,
         "pickup_code": order.pickup_code,
+        # For the messages: the store (its zone sets quiet hours), the QR, the receipt.
+        **_store_fields(order.store_id), "pickup_qr": qr_payload(order), "payment_method": order.payment_method,
+        "captured_amount": order.captured_amount, "refunded_amount": order.refunded_amount,
+        "lines": [{"sku": line.sku, "name": line.name, "quantity": line.handed_quantity,
+                   "unit_price": line.unit_price} for line in order.lines],
     }
+
+
+def _store_fields(store_id: int) -> dict:
+    store = db.session.get(Store, store_id)
+    return {"store_name": store.name, "store_address": store.address, "store_timezone": store.timezone}
 
 
 def record(order: Order, type_: str, actor: Actor | None, source: str | None = None, **detail) -> None:

@@ -1,0 +1,228 @@
+"""The consent ledger and the one rule on whether a message may go (`allowed`), used by every path.
+
+The ledger is append-only: a change of mind is a new row, the latest row for a channel and purpose
+wins. A row applies to a customer and to the address it was about, so a guest's opt-out (by link
+or by text) holds once the address belongs to an account, and an account's choice follows the
+customer to a new address.
+
+Rules:
+- transactional email goes unless withdrawn;
+- an order text needs the order's `sms_updates` (recorded here as a checkout grant) and no STOP;
+- marketing needs an explicit grant not later withdrawn;
+- a STOP sent by text stops every text to that number, whatever was granted after it, until the
+  number texts START: the carrier (Twilio) blocks the number until then anyway;
+- START resumes order texts, and offers only if the customer's own last choice (on the web, the
+  app, at a store, by a link) was yes: a START to get an order update is no yes to offers.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+from marshmallow import ValidationError
+from sqlalchemy import and_, false, or_, select
+
+from notifications.consent_models import CHANNELS, PURPOSES, SOURCES, STATES, WORDING_MAX, ConsentRecord
+from shop.accounts.contact import normalize_email, normalize_phone
+from shop.accounts.models import User
+from shop.core import events
+from shop.core.errors import DomainError
+from shop.core.extensions import db
+
+GRANTED, WITHDRAWN = STATES
+TEXT_SOURCES = ("sms_reply", "sms_keyword")  # said by text message from the number itself
+CHECKOUT_WORDING = "Text me updates about this order (checkout: sms_updates)."
+HISTORY_LIMIT = 100
+
+
+def address_for(channel: str, value: str | None) -> str | None:
+    """The ledger's spelling of an address: a normalised email or an E.164 phone. A value the
+    normaliser refuses is kept trimmed (lower-cased for email): an opt-out is never lost to its spelling."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return normalize_email(value) if channel == "email" else normalize_phone(value)
+    except ValidationError:
+        return value.lower() if channel == "email" else value
+
+
+def _via(channel: str, source: str) -> str:
+    """The timeline channel of a consent event: where the customer said it."""
+    if source in ("web", "app", "store"):
+        return source
+    if source == "staff":
+        return "store"
+    return "sms" if source in TEXT_SOURCES else channel
+
+
+def describe(channel: str, purpose: str) -> str:
+    """What a channel and purpose are called to people: "marketing emails", "order texts"."""
+    return f"{'order' if purpose == 'transactional' else purpose} {'emails' if channel == 'email' else 'texts'}"
+
+
+def _summary(channel: str, purpose: str, state: str, source: str) -> str:
+    state_word = "agreed" if state == GRANTED else "withdrawn"
+    return f"{describe(channel, purpose).capitalize()}: {state_word} ({source.replace('_', ' ')})"
+
+
+def record(channel: str, purpose: str, state: str, source: str, wording: str, *, customer_id: int | None = None,
+           email: str | None = None, phone: str | None = None, reference: str = "") -> ConsentRecord:
+    """Append one consent event (never commits). The address kept is the one of the channel."""
+    if channel not in CHANNELS or purpose not in PURPOSES or state not in STATES or source not in SOURCES:
+        raise ValueError(f"unknown consent event {channel}/{purpose}/{state}/{source}")
+    address = address_for(channel, email if channel == "email" else phone)
+    if customer_id is None and address is None:
+        raise ValueError("a consent event needs a customer or an address")
+    entry = ConsentRecord(customer_id=customer_id, address=address, channel=channel, purpose=purpose,
+                          state=state, source=source, wording=wording[:WORDING_MAX], reference=reference[:100])
+    db.session.add(entry)
+    if customer_id is not None:
+        events.consent_changed.send(current_app._get_current_object(), customer_id=customer_id,
+                                    type=f"consent.{state}", via=_via(channel, source),
+                                    summary=_summary(channel, purpose, state, source), reference=reference)
+    return entry
+
+
+def _subject(customer_id: int | None, address: str | None):
+    """The rows about this customer or this address."""
+    terms = []
+    if customer_id is not None:
+        terms.append(ConsentRecord.customer_id == customer_id)
+    if address is not None:
+        terms.append(ConsentRecord.address == address)
+    return or_(*terms) if terms else false()
+
+
+def latest(channel: str, purpose: str, *, customer_id: int | None = None,
+           address: str | None = None) -> ConsentRecord | None:
+    """The newest event for this channel and purpose about the customer or the address."""
+    return db.session.scalar(
+        select(ConsentRecord)
+        .where(ConsentRecord.channel == channel, ConsentRecord.purpose == purpose, _subject(customer_id, address))
+        .order_by(ConsentRecord.id.desc()).limit(1))
+
+
+def stopped_by_text(phone: str | None) -> bool:
+    """Did this number text STOP (and not START since)?"""
+    if phone is None:
+        return False
+    last = db.session.scalar(
+        select(ConsentRecord.state)
+        .where(ConsentRecord.channel == "sms", ConsentRecord.address == phone,
+               ConsentRecord.source.in_(TEXT_SOURCES))
+        .order_by(ConsentRecord.id.desc()).limit(1))
+    return last == WITHDRAWN
+
+
+def allowed(channel: str, purpose: str, *, customer_id: int | None = None, email: str | None = None,
+            phone: str | None = None, order_sms_updates: bool | None = None) -> tuple[bool, str | None]:
+    """May a message on this channel for this purpose go to them now? (ok, reason when not).
+
+    `order_sms_updates` is the order's own choice for an order text; None for any other text."""
+    address = address_for(channel, email if channel == "email" else phone)
+    if channel == "sms" and stopped_by_text(address):
+        return False, "sms_stopped"
+    last = latest(channel, purpose, customer_id=customer_id, address=address)
+    if last is not None and last.state == WITHDRAWN:
+        return False, "unsubscribed"
+    if purpose == "marketing":
+        return (True, None) if last is not None else (False, "no_marketing_consent")
+    if channel == "sms" and order_sms_updates is None:
+        return (True, None) if last is not None else (False, "no_sms_consent")
+    if channel == "sms" and not order_sms_updates:
+        return False, "no_sms_updates"
+    return True, None
+
+
+def customers_at(channel: str, address: str) -> list[int]:
+    """The customers whose account has this email or phone (a shared phone: several)."""
+    column = User.email if channel == "email" else User.phone
+    return list(db.session.scalars(
+        select(User.id).where(User.role == "customer", column == address).order_by(User.id)))
+
+
+def record_for_address(channel: str, purpose: str, state: str, source: str, wording: str, address: str,
+                       reference: str = "") -> None:
+    """An event said by whoever holds the address (a text, a link): one row per customer who has
+    it, so each one's timeline and history show it, or one row for the bare address."""
+    key = "email" if channel == "email" else "phone"
+    for customer_id in customers_at(channel, address) or [None]:
+        record(channel, purpose, state, source, wording, customer_id=customer_id, reference=reference,
+               **{key: address})
+
+
+def stop_texts(phone: str, wording: str, reference: str = "") -> None:
+    """A STOP by text: every purpose withdrawn for the number."""
+    for purpose in PURPOSES:
+        record_for_address("sms", purpose, WITHDRAWN, "sms_reply", wording, phone, reference)
+
+
+def resume_texts(phone: str, wording: str, reference: str = "") -> None:
+    """A START by text: order texts again; offers only if the last choice not made by text was yes."""
+    record_for_address("sms", "transactional", GRANTED, "sms_reply", wording, phone, reference)
+    customers = customers_at("sms", phone)
+    chosen = db.session.scalar(
+        select(ConsentRecord.state)
+        .where(ConsentRecord.channel == "sms", ConsentRecord.purpose == "marketing",
+               ConsentRecord.source.not_in(TEXT_SOURCES),
+               or_(ConsentRecord.address == phone, ConsentRecord.customer_id.in_(customers)))
+        .order_by(ConsentRecord.id.desc()).limit(1))
+    if chosen == GRANTED:
+        record_for_address("sms", "marketing", GRANTED, "sms_reply", wording + " (offers: as agreed before)",
+                           phone, reference)
+
+
+def history(customer: User, limit: int = HISTORY_LIMIT) -> list[ConsentRecord]:
+    """The events about the customer or their current email and phone, newest first."""
+    about = [ConsentRecord.customer_id == customer.id]
+    for channel, address in (("email", customer.email), ("sms", customer.phone)):
+        if address:
+            about.append(and_(ConsentRecord.channel == channel, ConsentRecord.address == address_for(channel, address)))
+    return list(db.session.scalars(
+        select(ConsentRecord).where(or_(*about)).order_by(ConsentRecord.id.desc()).limit(limit)))
+
+
+def preferences(customer: User) -> list[dict]:
+    """Per channel and purpose: the latest event and what `allowed` says now (order texts without
+    an order: whether the ledger holds a yes)."""
+    rows = []
+    for channel in CHANNELS:
+        address = customer.email if channel == "email" else customer.phone
+        for purpose in PURPOSES:
+            last = latest(channel, purpose, customer_id=customer.id, address=address_for(channel, address))
+            ok, reason = allowed(channel, purpose, customer_id=customer.id, email=customer.email,
+                                 phone=customer.phone)
+            rows.append({"channel": channel, "purpose": purpose, "allowed": ok, "reason": reason,
+                         "state": last.state if last else None, "since": last.occurred_at if last else None,
+                         "source": last.source if last else None})
+    return rows
+
+
+def set_marketing(customer: User, choices: dict[str, bool], wording: str, source: str) -> None:
+    """The customer turns offers by email or text on or off; a choice already in force adds nothing."""
+    if choices.get("sms") and not customer.phone:
+        raise DomainError("phone_required", "Add a phone number to your profile to get offers by text.")
+    if choices.get("sms") and stopped_by_text(address_for("sms", customer.phone)):
+        raise DomainError("sms_stopped",
+                          "This number texted STOP: text START to our number first, then turn offers on.")
+    for channel, wanted in choices.items():
+        address = address_for(channel, customer.email if channel == "email" else customer.phone)
+        state = GRANTED if wanted else WITHDRAWN
+        last = latest(channel, "marketing", customer_id=customer.id, address=address)
+        if last is None or last.state != state:
+            record(channel, "marketing", state, source, wording, customer_id=customer.id,
+                   **{"email" if channel == "email" else "phone": address})
+
+
+def connect(app: Flask) -> None:
+    """An order placed with `sms_updates` is a yes to that number's order texts (said at checkout)."""
+
+    def on_placed(sender, order_id, customer_id=None, phone=None, sms_updates=False, **_):
+        if not (phone and sms_updates):
+            return
+        last = latest("sms", "transactional", customer_id=customer_id, address=address_for("sms", phone))
+        if last is None or last.state != GRANTED:
+            record("sms", "transactional", GRANTED, "checkout", CHECKOUT_WORDING, customer_id=customer_id,
+                   phone=phone, reference=f"order:{order_id}")
+
+    events.order_placed.connect(on_placed, sender=app, weak=False)

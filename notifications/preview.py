@@ -1,0 +1,45 @@
+"""Previews: every template rendered with demo data, so staff and marketing see what customers get."""
+
+from __future__ import annotations
+
+from notifications import rendering
+from shop.core.errors import DomainError
+
+DEMO_ORDER = {
+    "order_id": 1001, "number": "NYC01-7K3QXA", "status": "ready_for_pickup", "customer_id": None,
+    "email": "dora@example.com", "phone": "+14155550123", "sms_updates": True, "store_id": 1,
+    "store_name": "Omnishop Union Square", "store_address": "1 Union Square W, New York, NY 10003",
+    "store_timezone": "America/New_York", "total": 2900, "currency": "USD", "payment_method": "card",
+    "captured_amount": 2900, "refunded_amount": 500, "amount": 500,
+    "promised_at": "2026-11-24T19:30:00+00:00", "pickup_deadline": "2026-11-27T02:00:00+00:00",
+    "pickup_code": "482913", "pickup_qr": "omnishop:pickup:NYC01-7K3QXA:482913", "order_url": None,
+    "reason": "Cancelled at the shopper's request", "error": "Your card was declined.",
+    "lines": [{"sku": "MUG", "name": "Stoneware mug", "quantity": 2, "unit_price": 1200},
+              {"sku": "TEA", "name": "Breakfast tea", "quantity": 1, "unit_price": 500}],
+}
+DEMO = {
+    "email_verification": {"token": "eyJ1aWQiOjEsImVtYWlsIjoiZG9yYUBleGFtcGxlLmNvbSJ9.demo",
+                           "email": "dora@example.com"},
+    "promotion": {"headline": "Autumn teas are in", "body": "Six new blends at your store this week.",
+                  "cta_label": "See them", "cta_url": "https://shop.example.com/teas"},
+}
+PURPOSE = {"promotion": "marketing"}
+
+
+def preview(template: str, locale: str) -> dict:
+    """Every channel of the template, rendered as it would be sent (the QR inline as a data: URI)."""
+    if template not in rendering.templates():
+        raise DomainError("template_not_found", f"No message template {template!r}.",
+                          templates=rendering.templates())
+    context, purpose = DEMO.get(template, DEMO_ORDER), PURPOSE.get(template, "transactional")
+    channels = rendering.channels_of(template)
+    result = {"template": template, "locale": locale, "purpose": purpose, "channels": channels,
+              "subject": None, "text": None, "html": None, "sms": None}
+    if "email" in channels:
+        mail = rendering.render(template, "email", locale, context, purpose=purpose, to="dora@example.com",
+                                inline_images="data")
+        result.update(subject=mail.subject, text=mail.text, html=mail.html)
+    if "sms" in channels:
+        result["sms"] = rendering.render(template, "sms", locale, context, purpose=purpose,
+                                         to="+14155550123").sms
+    return result

@@ -1,0 +1,25 @@
+"""Drive a pickup order over HTTP to where a test needs it: placed, ready."""
+
+from __future__ import annotations
+
+from tests.support.orders import cart_for, checkout
+
+
+def place(client, world, headers=None, **body) -> dict:
+    email = body.pop("email", "guest@example.com")
+    resp = checkout(client, cart_for(client, world["store"], headers=headers, email=email), headers=headers, **body)
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()
+
+
+def make_ready(client, world, order_id: int) -> dict:
+    for step in ("picking", "ready"):
+        resp = client.post(f"/api/v1/orders/{order_id}/{step}", json={}, headers=world["staff"])
+        assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()
+
+
+def ready_order(client, world, **body) -> dict:
+    placed = place(client, world, **body)
+    make_ready(client, world, placed["order"]["id"])
+    return placed
