@@ -23,6 +23,13 @@ def _env_int(name: str, default: int) -> int:
         raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _password_hash_method() -> str:
+    method = _env("PASSWORD_HASH_METHOD", "") or "scrypt"
+    if method.split(":", 1)[0] not in ("scrypt", "pbkdf2"):
+        raise RuntimeError(f"PASSWORD_HASH_METHOD must be scrypt[:n:r:p] or pbkdf2:sha256[:iterations], got {method!r}")
+    return method
+
+
 def _env_list(name: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
 
@@ -45,6 +52,7 @@ def load() -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_recycle": 1800},
         "CUSTOMER_TOKEN_TTL_SECONDS": _env_int("CUSTOMER_TOKEN_TTL_SECONDS", 30 * 24 * 3600),
         "STAFF_TOKEN_TTL_SECONDS": _env_int("STAFF_TOKEN_TTL_SECONDS", 12 * 3600),
+        "PASSWORD_HASH_METHOD": _password_hash_method(),
         "TOKEN_RATE_LIMIT_PER_ADDRESS": _env("TOKEN_RATE_LIMIT_PER_ADDRESS", "20/minute"),
         "TOKEN_RATE_LIMIT_PER_ACCOUNT": _env("TOKEN_RATE_LIMIT_PER_ACCOUNT", "5/minute"),
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
@@ -63,7 +71,6 @@ def load() -> dict:
         "PICKUP_CODE_LOCK_SECONDS": _env_int("PICKUP_CODE_LOCK_SECONDS", 15 * 60),
         "DEV_OUTBOX_DIR": _env("DEV_OUTBOX_DIR", str(INSTANCE_DIR / "outbox")),
         "MAIL_FROM": _env("MAIL_FROM", "Omnishop <no-reply@omnishop.local>"),
-        "MAX_PAGE_SIZE": _env_int("MAX_PAGE_SIZE", 100),
         "INSTANCE_DIR": str(INSTANCE_DIR),
         # flask-smorest / OpenAPI
         "API_TITLE": "Omnishop",

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
+from shop.core.limits import DEFAULT_HOLD_DAYS, MAX_HOLD_DAYS, MAX_PAGE_SIZE, MIN_HOLD_DAYS
 from stores.hours import is_valid_timezone
-
-# Card authorisations last about 7 days: a hold beyond 5 days could outlive one (see docs/decisions).
-MAX_HOLD_DAYS = 5
 
 
 class HoursSchema(Schema):
@@ -48,10 +46,10 @@ class StoreSchema(Schema):
     pay_at_store_enabled = fields.Boolean(load_default=True)
     hold_days = fields.Integer(
         strict=True,
-        load_default=3,
+        load_default=DEFAULT_HOLD_DAYS,
         validate=validate.Range(
-            1, MAX_HOLD_DAYS,
-            error=f"Hold at most {MAX_HOLD_DAYS} days: a card authorisation lasts about 7 days.",
+            MIN_HOLD_DAYS, MAX_HOLD_DAYS,
+            error=f"Hold {MIN_HOLD_DAYS} to {MAX_HOLD_DAYS} days: a card authorisation lasts about 7 days.",
         ),
     )
     prep_lead_minutes = fields.Integer(
@@ -110,4 +108,4 @@ class StoreQuerySchema(Schema):
     near = Near()
     radius_km = fields.Float(allow_nan=False, validate=validate.Range(min=0.1, max=20000))
     open_now = fields.Boolean()
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 100))
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, MAX_PAGE_SIZE))

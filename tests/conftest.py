@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import uuid
 
 import flask_migrate
 import psycopg
 import pytest
-from sqlalchemy import make_url, text
+from sqlalchemy import make_url
 
-from shop.app import create_app
 from shop.core.extensions import db, limiter
+from tests.support.app import make_app, wipe
 
 pytest_plugins = ["tests.support.orders", "tests.support.localstripe", "tests.support.concurrency"]
 
@@ -65,21 +64,6 @@ def database_url(tmp_path_factory):
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-DEV_OUTBOX = tempfile.mkdtemp(prefix="omnishop-outbox-")
-
-
-def make_app(database_url: str, **overrides):
-    config = {
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "SECRET_KEY": "test-secret",
-        "RATELIMIT_STORAGE_URI": "memory://",
-        "DEV_OUTBOX_DIR": DEV_OUTBOX,
-    }
-    config.update(overrides)
-    return create_app(config)
-
-
 @pytest.fixture(scope="session")
 def _migrated_app(database_url):
     app = make_app(database_url)
@@ -90,23 +74,13 @@ def _migrated_app(database_url):
         db.engine.dispose()
 
 
-def _wipe() -> None:
-    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-    with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(text(f"DELETE FROM {table}"))
-
-
 @pytest.fixture
 def app(_migrated_app):
     """The app on a clean database, inside an app context."""
     with _migrated_app.app_context():
         yield _migrated_app
         db.session.remove()
-        _wipe()
+        wipe()
         limiter.reset()
 
 

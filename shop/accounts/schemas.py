@@ -3,6 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from shop.accounts.contact import Email, Phone
+from shop.core.limits import MAX_PAGE_SIZE
 
 
 class TokenRequestSchema(Schema):
@@ -53,7 +54,7 @@ class EmailVerificationSchema(Schema):
 
 class CustomerQuerySchema(Schema):
     q = fields.String(required=True, validate=validate.Length(min=2, max=100))
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
 
 
 class TimelineEntrySchema(Schema):
@@ -72,5 +73,5 @@ class TimelinePageSchema(Schema):
 
 
 class TimelineQuerySchema(Schema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 100))
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, MAX_PAGE_SIZE))
     cursor = fields.String(validate=validate.Length(1, 100))

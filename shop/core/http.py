@@ -9,6 +9,8 @@ from flask_smorest.spec import prepare_response
 from marshmallow import INCLUDE, Schema, fields
 from werkzeug.routing import BaseConverter, IntegerConverter
 
+from shop.core.limits import MAX_ID
+
 
 class ProblemSchema(Schema):
     """RFC 9457 problem details, as every error of the API is rendered (extension members allowed)."""
@@ -27,7 +29,6 @@ class ProblemSchema(Schema):
 
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
-MAX_DB_INT = 2**31 - 1
 
 
 class IdConverter(IntegerConverter):
@@ -35,7 +36,7 @@ class IdConverter(IntegerConverter):
 
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("min", 1)
-        kwargs.setdefault("max", MAX_DB_INT)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
 
 

@@ -3,6 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from shop.accounts.contact import Email, Phone
+from shop.core.limits import MAX_ID, MAX_LINE_QUANTITY, MAX_LINES, MAX_PAGE_SIZE
 from shop.orders.models import ORDER_STATUSES
 
 
@@ -74,11 +75,11 @@ class CheckoutResultSchema(Schema):
 
 class QueueQuerySchema(Schema):
     status = fields.String(validate=validate.Length(1, 200))
-    limit = fields.Integer(load_default=100, validate=validate.Range(1, 100))
+    limit = fields.Integer(load_default=MAX_PAGE_SIZE, validate=validate.Range(1, MAX_PAGE_SIZE))
 
 
 class PickSchema(Schema):
-    picked_quantity = fields.Integer(strict=True, required=True, validate=validate.Range(0, 99))
+    picked_quantity = fields.Integer(strict=True, required=True, validate=validate.Range(0, MAX_LINE_QUANTITY))
 
 
 class HandoverSchema(Schema):
@@ -90,12 +91,12 @@ class CancelSchema(Schema):
 
 
 class RefundLineSchema(Schema):
-    line_id = fields.Integer(strict=True, required=True, validate=validate.Range(1, 2**31 - 1))
-    quantity = fields.Integer(strict=True, required=True, validate=validate.Range(1, 99))
+    line_id = fields.Integer(strict=True, required=True, validate=validate.Range(1, MAX_ID))
+    quantity = fields.Integer(strict=True, required=True, validate=validate.Range(1, MAX_LINE_QUANTITY))
 
 
 class RefundSchema(Schema):
-    lines = fields.List(fields.Nested(RefundLineSchema), required=True, validate=validate.Length(1, 100))
+    lines = fields.List(fields.Nested(RefundLineSchema), required=True, validate=validate.Length(1, MAX_LINES))
     restock = fields.Boolean(required=True)
 
 
@@ -107,4 +108,4 @@ class RefundResultSchema(Schema):
 
 
 class OrdersQuerySchema(Schema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 100))
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, MAX_PAGE_SIZE))

@@ -7,8 +7,8 @@ import datetime as dt
 from shop.accounts import auth
 from shop.accounts.models import ApiToken, User, user_stores
 from shop.core.extensions import db
-from tests.api.test_problems import assert_problem
 from tests.support import factories as f
+from tests.support.problems import assert_problem
 from tests.support.signals import captured
 
 

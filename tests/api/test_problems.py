@@ -7,20 +7,8 @@ from sqlalchemy.exc import IntegrityError
 
 from shop.accounts.models import User
 from shop.core.extensions import db
-from tests.conftest import make_app
-
-PROBLEM = "application/problem+json"
-
-
-def assert_problem(resp, status: int, code: str) -> dict:
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    assert resp.mimetype == PROBLEM
-    body = resp.get_json(force=True)
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body["type"].endswith(code)
-    assert body["title"] and body["detail"]
-    return body
+from tests.support.app import make_app
+from tests.support.problems import PROBLEM, assert_problem
 
 
 def test_unknown_path_is_a_404_problem(client):

@@ -14,9 +14,9 @@ from shop.core.extensions import db
 from shop.orders import sweeps as order_sweeps
 from shop.orders.models import Order
 from shop.payments.models import WebhookEvent
-from tests.api.test_problems import assert_problem
 from tests.support.invariants import assert_stock_invariants
 from tests.support.orders import WEBHOOK_SECRET, cart_for, checkout, post_event, signed_event
+from tests.support.problems import assert_problem
 
 
 @pytest.fixture
