@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from inventory import reservations
 from inventory.models import LedgerEntry, Product, Stock
 from shop.accounts import auth
 from shop.accounts.models import User
+from shop.core.clock import clock
 from shop.core.extensions import db
 from shop.orders.models import Order
 from stores.models import Store
 from tests.support import factories as f
+from tests.support.invariants import assert_stock_invariants
 
 
 def run(app, *args, input=None):
@@ -75,9 +80,18 @@ def test_demo_is_complete_and_idempotent(app):
         assert statuses == {"placed", "picking", "ready_for_pickup", "picked_up", "cancelled", "expired"}
 
 
-def test_sweep_runs_every_sweep_once(app):
-    result = app.test_cli_runner().invoke(args=["shop", "sweep"])
-    assert result.exit_code == 0, result.output
-    for label in ("expired reservations released", "unpaid orders expired", "no-shows expired",
-                  "pickup reminders due", "authorisations voided on retry"):
-        assert f"    0 {label}" in result.output
+def test_sweep_frees_what_has_expired_and_says_how_much(app, monkeypatch):
+    s, mug = f.store(), f.product(sku="SWEPT")
+    f.stock(s, mug, 5)
+    reservations.reserve(s.id, {mug: 2}, "counter:old", dt.timedelta(minutes=5))
+    reservations.reserve(s.id, {mug: 1}, "counter:new", dt.timedelta(hours=2))
+    db.session.commit()
+    later = clock.now() + dt.timedelta(minutes=30)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    first = run(app, "sweep")
+    assert first.exit_code == 0, first.output
+    assert "    1 expired reservations released" in first.output
+    assert db.session.get(Stock, (s.id, mug.id)).reserved == 1  # the live hold stays
+    again = run(app, "sweep")
+    assert "    0 expired reservations released" in again.output
+    assert_stock_invariants()
