@@ -6,7 +6,7 @@ PORT   ?= 8000
 BIN    := $(VENV)/bin
 export FLASK_APP := wsgi:app
 
-.PHONY: install run test test-sqlite test-postgres lint bench clean
+.PHONY: install run test test-sqlite test-postgres lint bench mutants clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -38,5 +38,11 @@ test-postgres: install
 bench: install
 	$(BIN)/python -m bench
 
+# Mutation testing (pyproject.toml [tool.mutmut] lists the modules and tests); not part of `make test`.
+# Lists the surviving mutants at the end; `$(BIN)/mutmut show NAME` shows one.
+mutants: install
+	TEST_DB=sqlite $(BIN)/mutmut run
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache mutants
