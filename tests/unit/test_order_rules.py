@@ -120,3 +120,12 @@ def test_the_longest_hold_is_kept_whole_for_a_card_order_readied_within_half_a_d
     deadline = orders.pickup_deadline(s, ready, authorised)
     assert deadline.astimezone(NY) == dt.datetime(2026, 11, 23 + MAX_HOLD_DAYS, 21, tzinfo=NY)
     assert deadline < authorised + AUTHORIZATION_LIFETIME - AUTHORIZATION_MARGIN
+
+
+def test_a_refusal_names_the_move_in_words():
+    with pytest.raises(DomainError) as by_role:
+        order_states.find_move(order("placed"), "start_picking", SHOPPER)
+    assert by_role.value.detail == "A shopper may not start picking an order that is placed."
+    with pytest.raises(DomainError) as out_of_turn:
+        order_states.find_move(order("placed"), "hand_over", STAFF)
+    assert out_of_turn.value.detail == "The order is placed: it cannot hand over."
