@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from shop.core import events
+from shop.core.clock import clock
 from shop.core.extensions import db
-from shop.orders.models import OrderEvent
+from shop.orders import sweeps as order_sweeps
+from shop.orders.models import Order, OrderEvent
+from tests.support import factories as f
+from tests.support.api import sign_in
 from tests.support.orders import cart_for, checkout
 from tests.support.problems import assert_problem
 from tests.support.signals import captured
@@ -33,8 +39,56 @@ def test_each_move_records_from_where_to_where_and_who(client, store_world):
         ("start_picking", "placed", "picking", "staff", "store"),
         ("cancel", "picking", "cancelled", "staff", "store"),
     ]
-    staff_ids = {e.actor_id for e in db.session.scalars(db.select(OrderEvent).where(OrderEvent.actor_type == "staff"))}
-    assert len(staff_ids) == 1 and None not in staff_ids
+    staff_events = db.session.scalars(db.select(OrderEvent).where(OrderEvent.actor_type == "staff")).all()
+    assert {e.actor_id for e in staff_events} == {store_world["staff_user"].id}
+    assert staff_events[-1].detail == {"reason": "Damaged stock"}
+
+
+def test_a_move_the_system_makes_is_recorded_as_the_systems(client, store_world, monkeypatch):
+    oid = _placed(client, store_world)["order"]["id"]
+    for path in ("picking", "ready"):
+        assert client.post(f"/api/v1/orders/{oid}/{path}", headers=store_world["staff"]).status_code == 200
+    deadline = db.session.get(Order, oid).pickup_deadline
+    monkeypatch.setattr(clock, "now", lambda: deadline + dt.timedelta(minutes=1))
+    assert order_sweeps.expire_no_shows() == 1
+    db.session.commit()
+    last = db.session.scalars(db.select(OrderEvent).order_by(OrderEvent.id.desc())).first()
+    assert (last.type, last.from_status, last.to_status, last.actor_type, last.actor_id, last.channel) == (
+        "expire", "ready_for_pickup", "expired", "system", None, "web")
+
+
+def test_the_customer_timeline_shows_each_move(client, store_world):
+    f.user(email="ann@example.com", password="ann-password")
+    db.session.commit()
+    ann = sign_in(client)
+    resp = checkout(client, cart_for(client, store_world["store"], headers=ann, email=None), headers=ann)
+    order = resp.get_json()["order"]
+    assert client.post(f"/api/v1/orders/{order['id']}/picking", headers=store_world["staff"]).status_code == 200
+    items = client.get("/api/v1/me/timeline", headers=ann).get_json()["items"]
+    picking = [i for i in items if i["type"] == "order.start_picking"]
+    assert [(i["channel"], i["summary"], i["reference"]) for i in picking] == [
+        ("store", f"Order {order['number']}: start picking (picking)", f"order:{order['id']}")]
+
+
+def test_a_ready_message_carries_everything_a_message_needs(client, app, store_world):
+    customer = f.user(email="ann@example.com", password="ann-password")
+    db.session.commit()
+    ann = sign_in(client)
+    cart_id = cart_for(client, store_world["store"], headers=ann, email=None)
+    body = checkout(client, cart_id, headers=ann, phone="+14155550123", sms_updates=True).get_json()
+    oid = body["order"]["id"]
+    client.post(f"/api/v1/orders/{oid}/picking", headers=store_world["staff"])
+    with captured(events.order_ready, sender=app) as sent:
+        assert client.post(f"/api/v1/orders/{oid}/ready", headers=store_world["staff"]).status_code == 200
+    order = db.session.get(Order, oid)
+    db.session.refresh(order)
+    assert sent == [{
+        "order_id": oid, "number": body["order"]["number"], "status": "ready_for_pickup",
+        "customer_id": customer.id, "email": "ann@example.com", "phone": "+14155550123", "sms_updates": True,
+        "store_id": store_world["store"].id, "total": 2900, "currency": "USD", "access_token": body["order_token"],
+        "promised_at": order.promised_at.isoformat(), "pickup_deadline": order.pickup_deadline.isoformat(),
+        "pickup_code": body["pickup_code"], "reason": None,
+    }]
 
 
 def test_a_move_the_caller_may_not_make_says_what_the_order_is_and_what_it_allows(client, store_world):

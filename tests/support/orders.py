@@ -24,7 +24,8 @@ def store_world(app):
     other_store = f.store(code="CHI")
     other_staff = f.user("staff", [other_store])
     db.session.commit()
-    return {"store": store, "p": products, "staff": f.bearer(staff), "other_staff": f.bearer(other_staff)}
+    return {"store": store, "p": products, "staff": f.bearer(staff), "staff_user": staff,
+            "other_staff": f.bearer(other_staff)}
 
 
 def _ok(resp, *statuses: int) -> dict:
