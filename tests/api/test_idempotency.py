@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
+from shop.core import idempotency
+from shop.core.errors import DomainError
 from shop.core.extensions import db
 from shop.orders.models import Order
 from tests.support.orders import cart_for, checkout
@@ -45,3 +49,23 @@ def test_a_changed_body_under_a_used_key_is_refused_and_the_first_reply_stays(cl
     assert_problem(checkout(client, cart_id, key="k-1", email="else@example.com"), 422, "idempotency_key_reused")
     assert checkout(client, cart_id, key="k-1").get_json() == first.get_json()
     assert _orders() == 1
+
+
+def test_a_key_claimed_but_not_yet_answered_is_in_progress(app):
+    # Within the request that claimed it, until its reply is stored (a retry that overtakes its first try).
+    idempotency.claim("test:1", "k-open", {"a": 1})
+    with pytest.raises(DomainError) as err:
+        idempotency.claim("test:1", "k-open", {"a": 1})
+    assert (err.value.status, err.value.code) == (409, "request_in_progress")
+
+
+def test_the_same_request_is_recognised_whatever_its_key_order_or_value_types(app):
+    # A payload as a schema loads it may hold dates, and its field order may change between releases.
+    first = {"when": dt.date(2026, 11, 24), "lines": [{"sku": "MUG", "quantity": 1}], "restock": True}
+    reply = idempotency.claim("test:2", "k-done", first).reply
+    idempotency.store(reply, {"ok": True}, 201)
+    same = {"restock": True, "lines": [{"quantity": 1, "sku": "MUG"}], "when": dt.date(2026, 11, 24)}
+    assert idempotency.claim("test:2", "k-done", same).replay == ({"ok": True}, 201)
+    with pytest.raises(DomainError) as err:
+        idempotency.claim("test:2", "k-done", {**same, "when": dt.date(2026, 11, 25)})
+    assert err.value.code == "idempotency_key_reused"
