@@ -6,7 +6,7 @@ PORT   ?= 8000
 BIN    := $(VENV)/bin
 export FLASK_APP := wsgi:app
 
-.PHONY: install run test test-sqlite test-postgres lint bench faults clean
+.PHONY: install run test test-sqlite test-postgres lint bench faults mutants clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -42,5 +42,11 @@ bench: install
 faults: install
 	$(BIN)/python -m faults
 
+# Mutation testing (pyproject.toml [tool.mutmut] lists the modules and tests); not part of `make test`.
+# Lists the surviving mutants at the end; `$(BIN)/mutmut show NAME` shows one.
+mutants: install
+	TEST_DB=sqlite $(BIN)/mutmut run
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache mutants

@@ -5,12 +5,15 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from inventory.stock_events import EVENT_TYPES
+from shop.core.limits import MAX_LINES
 from shop.core.pagination import PageArgsSchema, page_limit
 from stores.schemas import Near
 
 SKU = validate.Regexp(r"^[A-Za-z0-9._-]{1,64}$", error="1-64 of A-Z a-z 0-9 . _ -")
 MAX_SKUS_PER_LOOKUP = 100
 MAX_QUANTITY = 1_000_000
+MAX_EVENT_LINES = 500  # a till or back-room event: a whole delivery or count in one
+MAX_HOLD_MINUTES = 7 * 24 * 60
 
 
 def gtin_is_valid(code: str) -> bool:
@@ -57,7 +60,7 @@ class ProductPageSchema(Schema):
 
 
 class StockQuerySchema(Schema):
-    skus = fields.String(required=True, validate=validate.Length(1, 100 * 65))
+    skus = fields.String(required=True, validate=validate.Length(1, MAX_SKUS_PER_LOOKUP * 65))  # 64 + a comma each
 
     @validates("skus")
     def _at_most_100(self, value, **kwargs):
@@ -113,7 +116,7 @@ class StockEventSchema(Schema):
     event_id = fields.String(required=True, validate=validate.Regexp(
         r"^[A-Za-z0-9:._-]{1,100}$", error="1-100 of A-Z a-z 0-9 : . _ -"))
     type = fields.String(required=True, validate=validate.OneOf(EVENT_TYPES))
-    lines = fields.List(fields.Nested(LineSchema), required=True, validate=validate.Length(1, 500))
+    lines = fields.List(fields.Nested(LineSchema), required=True, validate=validate.Length(1, MAX_EVENT_LINES))
 
     @validates_schema
     def _quantities(self, data, **kwargs):
@@ -161,8 +164,8 @@ class LedgerPageSchema(Schema):
 
 class ReservationCreateSchema(Schema):
     reference = fields.String(validate=validate.Length(1, 100))
-    ttl_minutes = fields.Integer(strict=True, load_default=15, validate=validate.Range(1, 7 * 24 * 60))
-    lines = fields.List(fields.Nested(LineSchema), required=True, validate=validate.Length(1, 100))
+    ttl_minutes = fields.Integer(strict=True, load_default=15, validate=validate.Range(1, MAX_HOLD_MINUTES))
+    lines = fields.List(fields.Nested(LineSchema), required=True, validate=validate.Length(1, MAX_LINES))
 
     @validates_schema
     def _positive(self, data, **kwargs):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from shop.core import limits
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("OMNISHOP_INSTANCE_DIR", PROJECT_ROOT / "instance"))
 
@@ -31,6 +33,13 @@ def _env_float(name: str, default: float) -> float:
         return float(raw)
     except ValueError as exc:
         raise RuntimeError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _password_hash_method() -> str:
+    method = _env("PASSWORD_HASH_METHOD", "") or "scrypt"
+    if method.split(":", 1)[0] not in ("scrypt", "pbkdf2"):
+        raise RuntimeError(f"PASSWORD_HASH_METHOD must be scrypt[:n:r:p] or pbkdf2:sha256[:iterations], got {method!r}")
+    return method
 
 
 def _env_list(name: str) -> list[str]:
@@ -106,6 +115,9 @@ def load() -> dict:
         "READYZ_TIMEOUT_SECONDS": _env_float("READYZ_TIMEOUT_SECONDS", 1.5),
         "CUSTOMER_TOKEN_TTL_SECONDS": _env_int("CUSTOMER_TOKEN_TTL_SECONDS", 30 * 24 * 3600),
         "STAFF_TOKEN_TTL_SECONDS": _env_int("STAFF_TOKEN_TTL_SECONDS", 12 * 3600),
+        "PASSWORD_HASH_METHOD": _password_hash_method(),
+        # The largest `limit` of every list (shop.core.pagination); its default is shop.core.limits.MAX_PAGE_SIZE.
+        "MAX_PAGE_SIZE": _env_int("MAX_PAGE_SIZE", limits.MAX_PAGE_SIZE),
         "TOKEN_RATE_LIMIT_PER_ADDRESS": _env("TOKEN_RATE_LIMIT_PER_ADDRESS", "20/minute"),
         "TOKEN_RATE_LIMIT_PER_ACCOUNT": _env("TOKEN_RATE_LIMIT_PER_ACCOUNT", "5/minute"),
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
@@ -129,7 +141,6 @@ def load() -> dict:
         "PICKUP_CODE_LOCK_SECONDS": _env_int("PICKUP_CODE_LOCK_SECONDS", 15 * 60),
         "DEV_OUTBOX_DIR": _env("DEV_OUTBOX_DIR", str(INSTANCE_DIR / "outbox")),
         "MAIL_FROM": _env("MAIL_FROM", "Omnishop <no-reply@omnishop.local>"),
-        "MAX_PAGE_SIZE": _env_int("MAX_PAGE_SIZE", 100),
         "INSTANCE_DIR": str(INSTANCE_DIR),
         # flask-smorest / OpenAPI
         "API_TITLE": "Omnishop",

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.core.clock import utcnow
 from shop.core.extensions import UTCDateTime, db
+from shop.core.limits import DEFAULT_HOLD_DAYS, MAX_HOLD_DAYS, MIN_HOLD_DAYS
 
 
 class Store(db.Model):
@@ -18,7 +19,7 @@ class Store(db.Model):
     __table_args__ = (
         CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_range"),
         CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
-        CheckConstraint("hold_days BETWEEN 1 AND 7", name="hold_days_range"),
+        CheckConstraint(f"hold_days BETWEEN {MIN_HOLD_DAYS} AND {MAX_HOLD_DAYS}", name="hold_days_range"),
         CheckConstraint("prep_lead_minutes >= 0", name="prep_lead_nonnegative"),
     )
 
@@ -31,7 +32,7 @@ class Store(db.Model):
     timezone: Mapped[str] = mapped_column(String(64))
     pickup_enabled: Mapped[bool] = mapped_column(default=True)
     pay_at_store_enabled: Mapped[bool] = mapped_column(default=True)
-    hold_days: Mapped[int] = mapped_column(default=3)
+    hold_days: Mapped[int] = mapped_column(default=DEFAULT_HOLD_DAYS)
     prep_lead_minutes: Mapped[int] = mapped_column(default=60)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 

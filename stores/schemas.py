@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
+from shop.core.limits import DEFAULT_HOLD_DAYS, MAX_HOLD_DAYS, MIN_HOLD_DAYS
 from shop.core.pagination import PageArgsSchema
 from stores.hours import is_valid_timezone
-
-# Card authorisations last about 7 days: a hold beyond 5 days could outlive one (see docs/decisions).
-MAX_HOLD_DAYS = 5
 
 
 class HoursSchema(Schema):
@@ -49,10 +47,10 @@ class StoreSchema(Schema):
     pay_at_store_enabled = fields.Boolean(load_default=True)
     hold_days = fields.Integer(
         strict=True,
-        load_default=3,
+        load_default=DEFAULT_HOLD_DAYS,
         validate=validate.Range(
-            1, MAX_HOLD_DAYS,
-            error=f"Hold at most {MAX_HOLD_DAYS} days: a card authorisation lasts about 7 days.",
+            MIN_HOLD_DAYS, MAX_HOLD_DAYS,
+            error=f"Hold {MIN_HOLD_DAYS} to {MAX_HOLD_DAYS} days: a card authorisation lasts about 7 days.",
         ),
     )
     prep_lead_minutes = fields.Integer(

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import uuid
 
 import flask_migrate
 import psycopg
 import pytest
-from sqlalchemy import make_url, text
+from sqlalchemy import make_url
 
-from shop.app import create_app
 from shop.core.extensions import db, limiter
+from tests.support.app import make_app, remove_dev_outbox, wipe
 
 pytest_plugins = ["tests.support.orders", "tests.support.localstripe", "tests.support.concurrency",
                   "tests.support.spec_coverage"]
@@ -67,36 +65,6 @@ def database_url(tmp_path_factory):
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-_dev_outbox: str | None = None
-
-
-def dev_outbox() -> str:
-    """Where the file senders write during this run: made on first use, removed when the run ends."""
-    global _dev_outbox
-    if _dev_outbox is None:
-        _dev_outbox = tempfile.mkdtemp(prefix="omnishop-outbox-")
-    return _dev_outbox
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _remove_dev_outbox():
-    yield
-    if _dev_outbox is not None:
-        shutil.rmtree(_dev_outbox, ignore_errors=True)
-
-
-def make_app(database_url: str, **overrides):
-    config = {
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "SECRET_KEY": "test-secret",
-        "RATELIMIT_STORAGE_URI": "memory://",
-        "DEV_OUTBOX_DIR": dev_outbox(),
-    }
-    config.update(overrides)
-    return create_app(config)
-
-
 @pytest.fixture(scope="session")
 def _migrated_app(database_url):
     app = make_app(database_url)
@@ -107,23 +75,13 @@ def _migrated_app(database_url):
         db.engine.dispose()
 
 
-def _wipe() -> None:
-    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-    with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(text(f"DELETE FROM {table}"))
-
-
 @pytest.fixture
 def app(_migrated_app):
     """The app on a clean database, inside an app context."""
     with _migrated_app.app_context():
         yield _migrated_app
         db.session.remove()
-        _wipe()
+        wipe()
         limiter.reset()
 
 
@@ -135,3 +93,9 @@ def client(app):
 @pytest.fixture
 def is_postgres(app) -> bool:
     return db.engine.dialect.name == "postgresql"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_dev_outbox():
+    yield
+    remove_dev_outbox()

@@ -10,6 +10,7 @@ from shop.accounts import auth
 from shop.accounts.models import User
 from shop.carts.models import CHANNELS
 from shop.core.errors import DomainError
+from shop.core.limits import MAX_ID
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def current_actor() -> Actor:
     if user.role == "customer":
         return Actor("customer", user, _channel("web"))
     raw = request.headers.get("X-Store-ID", "")
-    if not raw.isdigit() or not 0 < int(raw) < 2**31:
+    if not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
         raise DomainError("store_required",
                           "Staff act at a store counter: send its id in X-Store-ID.")
     store_id = int(raw)

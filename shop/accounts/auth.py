@@ -22,14 +22,18 @@ from shop.core.http import problems
 from shop.core.plans import prepared
 
 STAFF_ROLES = ("staff", "marketing", "admin")
-# A real scrypt hash of a random password: checked when the email is unknown, so timing tells nothing.
-_DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
-
 SECURITY_DOC = Blueprint.doc(security=[{"bearerAuth": []}])
 
 
 def hash_password(password: str) -> str:
-    return generate_password_hash(password)
+    """Hashed by PASSWORD_HASH_METHOD (scrypt); a hash keeps its method, so changing it locks nobody out."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+@functools.cache
+def _dummy_hash(method: str) -> str:
+    """A real hash of a random password, checked when the email is unknown, so timing tells nothing."""
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
 
 
 def hash_token(token: str) -> str:
@@ -39,7 +43,8 @@ def hash_token(token: str) -> str:
 def authenticate(email: str, password: str) -> User:
     """The active user with these credentials, or a 401 that does not say which part was wrong."""
     user = db.session.scalar(db.select(User).where(User.email == email.strip().lower()))
-    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    stored = user.password_hash if user else _dummy_hash(current_app.config["PASSWORD_HASH_METHOD"])
+    ok = check_password_hash(stored, password)
     if not user or not ok or not user.active:
         raise DomainError("invalid_credentials", "Email or password is wrong.")
     return user

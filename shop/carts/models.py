@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from inventory.models import Product
 from shop.core.clock import utcnow
 from shop.core.extensions import UTCDateTime, db
+from shop.core.limits import MAX_LINE_QUANTITY
 
 CART_STATUSES = ("active", "converted", "merged", "expired")
 CHANNELS = ("web", "app", "store")
@@ -51,7 +52,7 @@ class CartLine(db.Model):
     __tablename__ = "cart_lines"
     __table_args__ = (
         UniqueConstraint("cart_id", "product_id", name="uq_cart_lines_cart_product"),
-        CheckConstraint("quantity BETWEEN 1 AND 99", name="quantity_range"),
+        CheckConstraint(f"quantity BETWEEN 1 AND {MAX_LINE_QUANTITY}", name="quantity_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -18,9 +18,7 @@ from typing import Protocol
 from shop.carts import coupons
 from shop.carts.models import CartLine, Coupon
 from shop.core.errors import DomainError
-
-MAX_LINE_QUANTITY = 99
-MAX_LINES = 100
+from shop.core.limits import MAX_LINE_QUANTITY, MAX_LINES  # noqa: F401  (the cart's caps, named once)
 
 
 class LineLike(Protocol):

@@ -4,10 +4,10 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from inventory.schemas import SKU
 from shop.accounts.contact import Email, Phone
-from shop.carts.rules import MAX_LINE_QUANTITY
+from shop.core.limits import MAX_ID, MAX_LINE_QUANTITY
 
 QUANTITY = validate.Range(1, MAX_LINE_QUANTITY, error=f"From 1 to {MAX_LINE_QUANTITY}.")
-STORE_ID = validate.Range(1, 2**31 - 1)
+STORE_ID = validate.Range(1, MAX_ID)
 
 
 class CartCreateSchema(Schema):

@@ -14,6 +14,7 @@ from marshmallow import INCLUDE, Schema, fields
 from werkzeug.routing import BaseConverter, IntegerConverter
 
 from shop.core.error_codes import STATUS, status_of
+from shop.core.limits import MAX_ID
 
 
 class ProblemSchema(Schema):
@@ -33,7 +34,6 @@ class ProblemSchema(Schema):
 
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
-MAX_DB_INT = 2**31 - 1
 
 
 class IdConverter(IntegerConverter):
@@ -41,7 +41,7 @@ class IdConverter(IntegerConverter):
 
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("min", 1)
-        kwargs.setdefault("max", MAX_DB_INT)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
 
 

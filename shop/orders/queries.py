@@ -14,14 +14,13 @@ from shop.accounts import auth
 from shop.accounts.actors import Actor
 from shop.core.errors import DomainError
 from shop.core.extensions import db
+from shop.core.limits import AUTHORIZATION_LIFETIME, AUTHORIZATION_MARGIN
 from shop.core.pagination import Page, keyset
 from shop.orders.models import Order
 from stores.hours import open_state
 from stores.models import Store
 
 NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud at the counter
-AUTHORIZATION_LIFETIME = dt.timedelta(days=7)
-AUTHORIZATION_MARGIN = dt.timedelta(hours=12)
 
 
 def new_number(store: Store) -> str:

@@ -3,6 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from shop.accounts.contact import Email, Phone
+from shop.core.limits import MAX_ID, MAX_LINE_QUANTITY, MAX_LINES
 from shop.core.pagination import PageArgsSchema, page_limit
 from shop.orders.models import ORDER_STATUSES
 from shop.orders.queries import qr_payload
@@ -88,7 +89,7 @@ class QueueQuerySchema(PageArgsSchema):
 
 
 class PickSchema(Schema):
-    picked_quantity = fields.Integer(strict=True, required=True, validate=validate.Range(0, 99))
+    picked_quantity = fields.Integer(strict=True, required=True, validate=validate.Range(0, MAX_LINE_QUANTITY))
 
 
 class HandoverSchema(Schema):
@@ -100,12 +101,12 @@ class CancelSchema(Schema):
 
 
 class RefundLineSchema(Schema):
-    line_id = fields.Integer(strict=True, required=True, validate=validate.Range(1, 2**31 - 1))
-    quantity = fields.Integer(strict=True, required=True, validate=validate.Range(1, 99))
+    line_id = fields.Integer(strict=True, required=True, validate=validate.Range(1, MAX_ID))
+    quantity = fields.Integer(strict=True, required=True, validate=validate.Range(1, MAX_LINE_QUANTITY))
 
 
 class RefundSchema(Schema):
-    lines = fields.List(fields.Nested(RefundLineSchema), required=True, validate=validate.Length(1, 100))
+    lines = fields.List(fields.Nested(RefundLineSchema), required=True, validate=validate.Length(1, MAX_LINES))
     restock = fields.Boolean(required=True)
 
 

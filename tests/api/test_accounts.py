@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from shop.accounts import auth
 from shop.accounts.models import ApiToken, User, user_stores
+from shop.core.clock import clock
 from shop.core.extensions import db
-from tests.api.test_problems import assert_problem
 from tests.support import factories as f
+from tests.support.problems import assert_problem
 from tests.support.signals import captured
 
 
@@ -33,7 +36,8 @@ def test_customer_signs_up_signs_in_and_sees_profile(client):
     body = tok.get_json()
     assert body["user"] == {"id": resp.get_json()["id"], "role": "customer", "store_ids": []}
     expires = dt.datetime.fromisoformat(body["expires_at"])
-    assert dt.timedelta(days=29) < expires - dt.datetime.now(dt.UTC) <= dt.timedelta(days=30)
+    lifetime = dt.timedelta(seconds=client.application.config["CUSTOMER_TOKEN_TTL_SECONDS"])
+    assert lifetime - dt.timedelta(minutes=1) < expires - dt.datetime.now(dt.UTC) <= lifetime
 
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['token']}"})
     assert me.status_code == 200 and me.get_json()["name"] == "Ann"
@@ -108,11 +112,17 @@ def test_a_deactivated_account_or_a_removed_store_takes_effect_on_the_next_reque
     assert_problem(client.get("/api/v1/me", headers=headers), 401, "unauthorized")
 
 
-def test_staff_tokens_expire_sooner(app):
-    s = f.store()
-    staff = f.user("staff", [s])
-    _, token = auth.issue_token(staff)
-    assert token.expires_at - dt.datetime.now(dt.UTC) <= dt.timedelta(hours=12)
+@pytest.mark.parametrize("role, ttl_key", [("staff", "STAFF_TOKEN_TTL_SECONDS"),
+                                           ("customer", "CUSTOMER_TOKEN_TTL_SECONDS")])
+def test_a_token_works_for_its_lifetime_and_not_a_second_longer(client, app, monkeypatch, role, ttl_key):
+    issued = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC)
+    monkeypatch.setattr(clock, "now", lambda: issued)
+    headers = f.bearer(f.user(role, [f.store()] if role == "staff" else ()))
+    lifetime = dt.timedelta(seconds=app.config[ttl_key])
+    monkeypatch.setattr(clock, "now", lambda: issued + lifetime - dt.timedelta(seconds=1))
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    monkeypatch.setattr(clock, "now", lambda: issued + lifetime)
+    assert_problem(client.get("/api/v1/me", headers=headers), 401, "unauthorized")
 
 
 def test_customer_cannot_use_staff_lookup_but_staff_can(client):

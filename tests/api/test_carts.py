@@ -10,8 +10,9 @@ from inventory.models import Product
 from shop.carts.models import Cart, CartEvent
 from shop.core.clock import clock
 from shop.core.extensions import db
-from tests.api.test_problems import assert_problem
 from tests.support import factories as f
+from tests.support.api import add, sign_in
+from tests.support.problems import assert_problem
 
 
 @pytest.fixture
@@ -25,16 +26,6 @@ def shop_(app):
     clerk = f.user("staff", [nyc])
     db.session.commit()
     return {"nyc": nyc, "chi": chi, "p": products, "ann": ann, "clerk": clerk}
-
-
-def sign_in(client, email="ann@example.com", password="ann-password"):
-    token = client.post("/api/v1/auth/tokens", json={"email": email, "password": password}).get_json()["token"]
-    return {"Authorization": f"Bearer {token}"}
-
-
-def add(client, cart_id, sku, qty, headers=None, **extra):
-    return client.post(f"/api/v1/carts/{cart_id}/lines", json={"sku": sku, "quantity": qty},
-                       headers={**(headers or {}), **extra})
 
 
 def test_phone_laptop_counter_story(client, shop_):

@@ -6,8 +6,8 @@ import pytest
 
 from inventory.models import Product
 from shop.core.extensions import db
-from tests.api.test_problems import assert_problem
 from tests.support import factories as f
+from tests.support.problems import assert_problem
 
 MUG = {"sku": "MUG-1", "name": "Ceramic Mug", "price": 1299, "currency": "USD", "gtin": "4006381333931"}
 

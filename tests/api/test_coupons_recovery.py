@@ -10,9 +10,9 @@ from shop.carts import coupons
 from shop.carts.models import Coupon
 from shop.core.clock import clock
 from shop.core.extensions import db
-from tests.api.test_carts import add, sign_in
-from tests.api.test_problems import assert_problem
 from tests.support import factories as f
+from tests.support.api import add, sign_in
+from tests.support.problems import assert_problem
 from tests.support.signals import captured
 
 
@@ -35,7 +35,7 @@ def make(client, market, **body):
 def cart_with(client, *lines):
     cart = client.post("/api/v1/carts", json={}).get_json()
     for sku, qty in lines:
-        add(client, cart["id"], sku, qty)
+        assert add(client, cart["id"], sku, qty).status_code == 200
     return cart["id"]
 
 

@@ -13,10 +13,10 @@ from shop.core.clock import clock
 from shop.core.extensions import db
 from shop.orders import sweeps as order_sweeps
 from shop.orders.models import Order, OrderEvent
-from tests.api.test_carts import sign_in
-from tests.api.test_problems import assert_problem
+from tests.support.api import sign_in
 from tests.support.invariants import assert_stock_invariants
 from tests.support.orders import cart_for, checkout
+from tests.support.problems import assert_problem
 from tests.support.signals import captured
 
 
@@ -246,7 +246,6 @@ def test_signals_carry_what_a_message_needs(client, store_world):
 
 
 def test_customer_orders_and_timeline(client, store_world):
-    from tests.api.test_carts import sign_in
     from tests.support import factories as f
 
     f.user(email="ann@example.com", password="ann-password")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy.exc import IntegrityError
 
 from shop.accounts.models import User
 from shop.core.extensions import db
-from tests.conftest import make_app
+from tests.support.app import make_app
 from tests.support.problems import PROBLEM, assert_problem  # noqa: F401 (others import it from here)
 
 
@@ -99,15 +98,6 @@ def test_a_value_the_database_refuses_is_a_422_and_keeps_nothing(exploding_app):
     # The safety net behind the schemas: a DataError is the caller's input, not our 500.
     assert_problem(exploding_app.test_client().get("/bad-value"), 422, "invalid_value")
     assert db.session.scalar(db.select(db.func.count(User.id))) == 0
-
-
-def test_integrity_error_class_is_what_the_clash_raises(exploding_app):
-    # Guard for the test above: the route really hits the unique constraint.
-    with pytest.raises(IntegrityError):
-        for _ in range(2):
-            db.session.add(User(email="twin2@example.com", password_hash="x"))
-        db.session.flush()
-    db.session.rollback()
 
 
 def test_request_id_is_generated_or_echoed(client):

@@ -6,9 +6,9 @@ import pytest
 
 from inventory.models import LedgerEntry, Stock
 from shop.core.extensions import db
-from tests.api.test_problems import assert_problem
 from tests.support import factories as f
 from tests.support.invariants import assert_stock_invariants
+from tests.support.problems import assert_problem
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import pytest
 from shop.core.clock import clock
 from shop.core.extensions import db
 from stores.models import Store
-from tests.api.test_problems import assert_problem
 from tests.support import factories as f
+from tests.support.problems import assert_problem
 
 NYC = {"code": "NYC01", "name": "SoHo", "latitude": 40.7245, "longitude": -73.9986,
        "timezone": "America/New_York",

@@ -8,7 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from shop.core.extensions import db
-from tests.conftest import make_app
+from tests.support.app import make_app
 
 
 def test_models_and_migrations_agree(app):

@@ -10,7 +10,6 @@ from shop.core.extensions import db
 from shop.orders import sweeps as order_sweeps
 from shop.orders.models import Order
 from shop.payments.models import WebhookEvent
-from tests.api.test_problems import assert_problem
 from tests.support.invariants import assert_stock_invariants
 from tests.support.orders import (
     authorize,
@@ -20,6 +19,7 @@ from tests.support.orders import (
     post_event,
     signed_event,
 )
+from tests.support.problems import assert_problem
 
 
 def status(order_id: int) -> str:

@@ -8,8 +8,8 @@ import pytest
 from shop.core.extensions import db
 from shop.orders.models import Order
 from shop.payments import gateway as payments
-from tests.api.test_problems import assert_problem
 from tests.support.orders import cart_for, checkout
+from tests.support.problems import assert_problem
 
 
 class ScriptedGateway:
@@ -70,7 +70,7 @@ def ready_card_order(client, world, gateway):
                                                         intent.amount, 0, None))
     db.session.commit()
     for path in ("picking", "ready"):
-        client.post(f"/api/v1/orders/{order.id}/{path}", headers=world["staff"])
+        assert client.post(f"/api/v1/orders/{order.id}/{path}", headers=world["staff"]).status_code == 200
     return body
 
 

@@ -14,7 +14,7 @@ from inventory.models import Reservation, Stock
 from shop.core import scheduler
 from shop.core.clock import clock
 from shop.core.extensions import db
-from tests.conftest import make_app
+from tests.support.app import make_app
 
 SWEEPS = {"release_expired_holds", "expire_unpaid", "expire_no_shows", "send_reminders", "retry_voids"}
 

@@ -14,8 +14,8 @@ from inventory.models import Reservation
 from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
-from tests.conftest import _wipe
 from tests.support import factories as f
+from tests.support.app import wipe
 from tests.support.invariants import assert_stock_invariants
 
 SKUS = ["A", "B", "C"]
@@ -112,7 +112,7 @@ class StockMachine(RuleBasedStateMachine):
     def teardown(self):
         db.session.rollback()
         del clock.now
-        _wipe()
+        wipe()
 
 
 def test_stock_invariants_hold_after_every_step(app):

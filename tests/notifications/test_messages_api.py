@@ -10,8 +10,8 @@ from notifications.outbox import enqueue
 from notifications.preview import DEMO_ORDER
 from notifications.rendering import render, templates
 from shop.core.extensions import db
-from tests.conftest import make_app
 from tests.support import factories as f
+from tests.support.app import make_app
 from tests.support.messages import outbox
 from tests.support.paging import flat, walk
 

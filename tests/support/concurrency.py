@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from shop.core.extensions import db
-from tests.conftest import make_app
+from tests.support.app import make_app
 
 
 @pytest.fixture

@@ -27,16 +27,25 @@ def store_world(app):
     other_store = f.store(code="CHI")
     other_staff = f.user("staff", [other_store])
     db.session.commit()
-    return {"store": store, "p": products, "staff": f.bearer(staff), "other_staff": f.bearer(other_staff)}
+    return {"store": store, "p": products, "staff": f.bearer(staff), "staff_user": staff,
+            "other_staff": f.bearer(other_staff)}
+
+
+def _ok(resp, *statuses: int) -> dict:
+    assert resp.status_code in statuses, resp.get_data(as_text=True)
+    return resp.get_json()
 
 
 def cart_for(client, store, lines=(("MUG", 2), ("TEA", 1)), headers=None, email="guest@example.com"):
+    """The id of a cart at this pickup store with these lines and email, every step checked."""
     headers = headers or {}
-    cart = client.post("/api/v1/carts", json={"pickup_store_id": store.id}, headers=headers).get_json()
+    created = client.post("/api/v1/carts", json={"pickup_store_id": store.id}, headers=headers)
+    cart = _ok(created, 201, 200)  # 200: a signed-in customer's cart that was already open
     for sku, qty in lines:
-        client.post(f"/api/v1/carts/{cart['id']}/lines", json={"sku": sku, "quantity": qty}, headers=headers)
+        _ok(client.post(f"/api/v1/carts/{cart['id']}/lines", json={"sku": sku, "quantity": qty}, headers=headers),
+            200)
     if email:
-        client.patch(f"/api/v1/carts/{cart['id']}", json={"email": email}, headers=headers)
+        _ok(client.patch(f"/api/v1/carts/{cart['id']}", json={"email": email}, headers=headers), 200)
     return cart["id"]
 
 

@@ -1,4 +1,4 @@
-"""The order state machine table and the pickup times, without a database."""
+"""The order state machine and the pickup times, without a database."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import pytest
 
 from shop.accounts.actors import Actor
 from shop.core.errors import DomainError
+from shop.core.limits import AUTHORIZATION_LIFETIME, AUTHORIZATION_MARGIN, MAX_HOLD_DAYS
 from shop.orders import queries as orders
 from shop.orders import states as order_states
+from shop.orders.models import ORDER_STATUSES
 
 SHOPPER = Actor("customer", None, "web")
 STAFF = Actor("staff", None, "store", 1)
@@ -21,17 +23,53 @@ def order(status):
     return SimpleNamespace(status=status)
 
 
-@pytest.mark.parametrize("status, allowed", [
-    ("pending_payment", ["authorize", "cancel", "expire"]),
-    ("placed", ["cancel", "start_picking"]),
-    ("picking", ["cancel", "ready"]),
-    ("ready_for_pickup", ["cancel", "expire", "hand_over"]),
-    ("picked_up", []),
-    ("cancelled", []),
-    ("expired", []),
-])
-def test_moves_allowed_from_each_status(status, allowed):
-    assert order_states.allowed_from(status) == allowed
+SYSTEM = None
+ACTORS = (SHOPPER, STAFF, SYSTEM)
+ACTIONS = sorted(order_states.MOVES)
+STATUSES = sorted(ORDER_STATUSES)
+
+
+def _outcome(status, action, actor):
+    """What a caller is told: the status it moves to, or the refusal's HTTP status."""
+    try:
+        return order_states.find_move(order(status), action, actor).target
+    except DomainError as err:
+        return err.status
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_what_a_refusal_calls_allowed_is_exactly_what_someone_may_do(status):
+    # The 409 and 403 name `allowed` so a client knows its next step: each named move works for
+    # some caller, and every move it leaves out is a 409 for everyone.
+    allowed = set(order_states.allowed_from(status))
+    for action in ACTIONS:
+        outcomes = {_outcome(status, action, actor) for actor in ACTORS}
+        movable = any(isinstance(o, str) for o in outcomes)
+        assert movable == (action in allowed), (status, action, outcomes)
+        if action not in allowed:
+            assert outcomes == {409}
+        for actor in ACTORS:
+            assert order_states.can(order(status), action, actor) == isinstance(_outcome(status, action, actor), str)
+
+
+@pytest.mark.parametrize("status", ["picked_up", "cancelled", "expired"])
+def test_a_finished_order_never_moves_again(status):
+    for action in ACTIONS:
+        for actor in ACTORS:
+            assert _outcome(status, action, actor) == 409
+    assert order_states.allowed_from(status) == []
+
+
+def test_an_order_goes_from_payment_to_handover_one_step_at_a_time():
+    status = "pending_payment"
+    for action, actor in [("authorize", SYSTEM), ("start_picking", STAFF), ("ready", STAFF), ("hand_over", STAFF)]:
+        status = _outcome(status, action, actor)
+    assert status == "picked_up"
+    assert _outcome("placed", "hand_over", STAFF) == 409  # no skipping the counter's steps
+    assert _outcome("placed", "cancel", SHOPPER) == "cancelled"
+    assert _outcome("picking", "cancel", SHOPPER) == 403  # once picking starts, only the store cancels
+    assert _outcome("ready_for_pickup", "expire", SYSTEM) == "expired"
+    assert _outcome("ready_for_pickup", "expire", STAFF) == 403
 
 
 def test_who_may_make_each_move():
@@ -72,3 +110,22 @@ def test_pickup_deadline_is_closing_time_and_never_outlives_the_authorisation():
     authorised = ready - dt.timedelta(days=6)
     capped = orders.pickup_deadline(s, ready, authorised)
     assert capped == authorised + dt.timedelta(days=7) - dt.timedelta(hours=12)
+
+
+def test_the_longest_hold_is_kept_whole_for_a_card_order_readied_within_half_a_day():
+    # The store promises MAX_HOLD_DAYS to the closing time; the authorisation must not cut it short.
+    s = store(hold_days=MAX_HOLD_DAYS)
+    ready = dt.datetime(2026, 11, 23, 9, tzinfo=NY)  # a Monday morning: the hold ends on Saturday
+    authorised = ready - dt.timedelta(hours=12)
+    deadline = orders.pickup_deadline(s, ready, authorised)
+    assert deadline.astimezone(NY) == dt.datetime(2026, 11, 23 + MAX_HOLD_DAYS, 21, tzinfo=NY)
+    assert deadline < authorised + AUTHORIZATION_LIFETIME - AUTHORIZATION_MARGIN
+
+
+def test_a_refusal_names_the_move_in_words():
+    with pytest.raises(DomainError) as by_role:
+        order_states.find_move(order("placed"), "start_picking", SHOPPER)
+    assert by_role.value.detail == "A shopper may not start picking an order that is placed."
+    with pytest.raises(DomainError) as out_of_turn:
+        order_states.find_move(order("placed"), "hand_over", STAFF)
+    assert out_of_turn.value.detail == "The order is placed: it cannot hand over."

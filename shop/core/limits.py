@@ -1,0 +1,32 @@
+"""The numbers our rules are made of, named once: schemas, CHECK constraints and services derive from these.
+
+Settings an operator may change (token lifetimes, the payment window) live in shop/config.py instead;
+these are part of the API contract (the OpenAPI spec publishes them) or of the database schema.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+# The largest id: what a PostgreSQL integer column holds. A bigger id in a URL, body or header is
+# refused before it reaches the database (where it would be a DataError).
+MAX_ID = 2**31 - 1
+
+# A cart line holds 1 to 99 units of one SKU, and a cart (so the order made from it) at most 100 lines.
+MAX_LINE_QUANTITY = 99
+MAX_LINES = 100
+
+# The largest page any list returns.
+MAX_PAGE_SIZE = 100
+
+# A card authorisation lasts 7 days at Stripe. We capture at least 12 hours before it lapses, so the
+# pickup deadline of a card order is never later than 6.5 days after the authorisation.
+AUTHORIZATION_LIFETIME = dt.timedelta(days=7)
+AUTHORIZATION_MARGIN = dt.timedelta(hours=12)
+
+# How many days a store holds a ready order. The deadline is the closing time of the hold's last
+# day (up to a day more), so a 5-day hold ends within 6 days of readiness: inside the 6.5 days a
+# card authorisation allows, unless preparing the order took more than half a day.
+MIN_HOLD_DAYS = 1
+MAX_HOLD_DAYS = (AUTHORIZATION_LIFETIME - AUTHORIZATION_MARGIN).days - 1
+DEFAULT_HOLD_DAYS = 3

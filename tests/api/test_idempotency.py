@@ -1,0 +1,71 @@
+"""Idempotency-Key as a client meets it: what a key may look like, and that a key answers only for its own request."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from shop.core import idempotency
+from shop.core.errors import DomainError
+from shop.core.extensions import db
+from shop.orders.models import Order
+from tests.support.orders import cart_for, checkout
+from tests.support.problems import assert_problem
+
+
+def _orders() -> int:
+    return db.session.scalar(db.select(db.func.count(Order.id)))
+
+
+@pytest.mark.parametrize("key", ["has space", "caf\u00e9", "tab\there", "x" * 256])
+def test_a_key_that_is_not_1_to_255_visible_ascii_characters_is_refused(client, store_world, key):
+    resp = checkout(client, cart_for(client, store_world["store"]), key=key)
+    assert_problem(resp, 422, "idempotency_key_invalid")
+    assert _orders() == 0
+
+
+@pytest.mark.parametrize("key", ["!", "~" * 255, "order-2026-11-24:7f3a"])
+def test_any_visible_ascii_key_up_to_255_characters_is_taken(client, store_world, key):
+    cart_id = cart_for(client, store_world["store"])
+    first = checkout(client, cart_id, key=key)
+    assert first.status_code == 201, first.get_json()
+    assert checkout(client, cart_id, key=key).get_json() == first.get_json()
+    assert _orders() == 1
+
+
+def test_one_key_on_two_carts_places_two_orders(client, store_world):
+    # A key answers for one request: another cart with the same key is not a replay of the first.
+    first = checkout(client, cart_for(client, store_world["store"], lines=(("MUG", 1),)), key="same-key")
+    second = checkout(client, cart_for(client, store_world["store"], lines=(("TEA", 1),)), key="same-key")
+    assert first.status_code == second.status_code == 201
+    assert first.get_json()["order"]["id"] != second.get_json()["order"]["id"]
+    assert _orders() == 2
+
+
+def test_a_changed_body_under_a_used_key_is_refused_and_the_first_reply_stays(client, store_world):
+    cart_id = cart_for(client, store_world["store"])
+    first = checkout(client, cart_id, key="k-1")
+    assert_problem(checkout(client, cart_id, key="k-1", email="else@example.com"), 422, "idempotency_key_reused")
+    assert checkout(client, cart_id, key="k-1").get_json() == first.get_json()
+    assert _orders() == 1
+
+
+def test_a_key_claimed_but_not_yet_answered_is_in_progress(app):
+    # Within the request that claimed it, until its reply is stored (a retry that overtakes its first try).
+    idempotency.claim("test:1", "k-open", {"a": 1})
+    with pytest.raises(DomainError) as err:
+        idempotency.claim("test:1", "k-open", {"a": 1})
+    assert (err.value.status, err.value.code) == (409, "request_in_progress")
+
+
+def test_the_same_request_is_recognised_whatever_its_key_order_or_value_types(app):
+    # A payload as a schema loads it may hold dates, and its field order may change between releases.
+    first = {"when": dt.date(2026, 11, 24), "lines": [{"sku": "MUG", "quantity": 1}], "restock": True}
+    reply = idempotency.claim("test:2", "k-done", first).reply
+    idempotency.store(reply, {"ok": True}, 201)
+    same = {"restock": True, "lines": [{"quantity": 1, "sku": "MUG"}], "when": dt.date(2026, 11, 24)}
+    assert idempotency.claim("test:2", "k-done", same).replay == ({"ok": True}, 201)
+    with pytest.raises(DomainError) as err:
+        idempotency.claim("test:2", "k-done", {**same, "when": dt.date(2026, 11, 25)})
+    assert err.value.code == "idempotency_key_reused"
