@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
+from shop.core.extensions import db
+from tests.support import factories as f
+
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
@@ -35,3 +40,24 @@ def step(client, code: str, order_id: int, action: str, body: dict | None = None
     if token is not None:
         headers["X-CSRF-Token"] = token
     return client.post(f"/stores/{code}/tablet/orders/{order_id}/{action}", json=body or {}, headers=headers)
+
+
+PASSWORD = "password-123"
+
+
+@pytest.fixture
+def tablet_world(app):
+    """Store NYC (MUG x10, TEA x4) with its clerk, store CHI with its own clerk, a clerk of both,
+    and an admin who unlocks as the manager. Sign-ins by email with PASSWORD."""
+    store = f.store(code="NYC", name="Omnishop SoHo", hold_days=2, prep_lead_minutes=30)
+    products = {"MUG": f.product(sku="MUG", price=1200, name="Ceramic Mug"),
+                "TEA": f.product(sku="TEA", price=500, name="Tea")}
+    f.stock(store, products["MUG"], 10)
+    f.stock(store, products["TEA"], 4)
+    other = f.store(code="CHI", name="Omnishop Loop")
+    f.user("staff", [store], email="clerk@example.com")
+    f.user("staff", [other], email="chicago@example.com")
+    f.user("staff", [store, other], email="both@example.com")
+    f.user("admin", email="manager@example.com")
+    db.session.commit()
+    return {"store": store, "other": other, "p": products}
