@@ -16,4 +16,5 @@ if "$VENV/bin/flask" scheduler --help >/dev/null 2>&1; then
   pids+=($!)
 fi
 echo "Omnishop is up: API docs at http://$HOST:$PORT/api/v1/docs (spec: /api/v1/openapi.json)"
+echo "Counter tablet: http://$HOST:$PORT/tablet (sign in as a demo staff member above)"
 wait -n "${pids[@]}"

@@ -149,3 +149,10 @@ def test_a_deactivated_account_is_signed_out_at_once(client, tablet_world):
     token.user.active = False
     db.session.commit()
     assert client.get("/stores/NYC/tablet").status_code == 302
+
+
+def test_sign_in_attempts_are_limited_per_account_as_on_the_api(client, tablet_world):
+    answers = [sign_in(client, "clerk@example.com", "wrong-password").status_code for _ in range(6)]
+    assert answers == [401] * 5 + [429]
+    resp = sign_in(client, "clerk@example.com")  # even the right password waits now
+    assert resp.status_code == 429 and "Too many attempts" in resp.get_data(as_text=True)

@@ -13,7 +13,7 @@ from shop.core.extensions import db
 from tests.support import factories as f
 from tests.support.orders import cart_for, checkout
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.postgres]  # ~50 s: in the PostgreSQL half only
 
 POLL_SECONDS = 1
 WAIT_MS = 15_000  # how long to wait for something to show (many refresh periods): not a speed limit
