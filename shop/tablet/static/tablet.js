@@ -71,6 +71,7 @@
                  "X-CSRF-Token": csrf },
       body: JSON.stringify(body || {})
     }).then(function (resp) {
+      online();
       return resp.json().catch(function () { return {}; }).then(function (data) {
         if (resp.status === 401 && data.code === "unauthorized") { signIn(); }
         return { ok: resp.ok, status: resp.status, data: data };
