@@ -66,11 +66,16 @@ def _safe_next(target: str | None) -> str | None:
     if not target:
         return None
     parts = urlsplit(target)
-    return target if not parts.scheme and not parts.netloc and target.startswith("/") else None
+    # A browser reads "/\\host" as "//host": no backslash at all.
+    local = target.startswith("/") and not target.startswith("//") and "\\" not in target
+    return target if local and not parts.scheme and not parts.netloc else None
 
 
 def _account_key() -> str:
-    return "account:" + (request.form.get("email") or (request.get_json(silent=True) or {}).get("email") or "-").lower()
+    """Rate-limit key per account: the email of the sign-in form, or of a manager's unlock."""
+    body = request.get_json(silent=True) if request.is_json else None
+    email = body.get("email") if isinstance(body, dict) else request.form.get("email")
+    return f"account:{str(email).strip().lower()}" if email else "account:-"
 
 
 _per_address = limiter.limit(lambda: current_app.config["TOKEN_RATE_LIMIT_PER_ADDRESS"], methods=["POST"])
@@ -167,8 +172,12 @@ def _step(code: str, order_id: int, act, message: str):
         order = access.order_here(here, order_id, lock=True)
         act(order, here)
         view = board.order_view(here.store, order)
+    return _panel(here, view, message)
+
+
+def _panel(here: access.Counter, view: board.OrderView, message: str):
     html = render_template("tablet/_order.html", here=here, view=view)
-    return jsonify(message=message.format(order=order), status=order.status, html=html)
+    return jsonify(message=message.format(order=view.order), status=view.order.status, html=html)
 
 
 @bp.post(STORE + "/orders/<int:order_id>/picking")
@@ -203,9 +212,10 @@ def hand_over(code: str, order_id: int):
 def unlock(code: str, order_id: int):
     """A manager types their own sign-in on the tablet after checking the shopper's ID."""
     data = forms.body(forms.UNLOCK)
-
-    def act(order, here):
-        manager = auth.authenticate(data["email"], data["password"])
+    with transaction():
+        here = access.counter(code)
+        manager = auth.authenticate(data["email"], data["password"])  # the slow check before the order's lock
+        order = access.order_here(here, order_id, lock=True)
         pickup.unlock(order, Actor("staff", manager, "store", here.store.id), here.actor)
-
-    return _step(code, order_id, act, "{order.number} unlocked: type the code again.")
+        view = board.order_view(here.store, order)
+    return _panel(here, view, "{order.number} unlocked: type the code again.")

@@ -255,6 +255,8 @@ def test_find_by_number_forgives_case_and_the_store_prefix(client, clerk):
     ("handover", {"pickup_code": "123456"}, 409, "illegal_transition"),
     ("ready", None, 409, "illegal_transition"),
     ("unlock", {"email": "manager@example.com"}, 422, "validation_error"),
+    ("unlock", ["manager@example.com"], 400, "malformed_request"),
+    ("unlock", {"email": 7, "password": "x", "id_checked": True}, 422, "validation_error"),
 ])
 def test_bad_input_is_a_clear_4xx_and_changes_nothing(client, clerk, action, payload, status, code):
     body = place(client, clerk)
