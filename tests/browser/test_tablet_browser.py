@@ -113,7 +113,6 @@ def test_a_clerk_picks_corrects_readies_and_hands_over(client, counter, browser_
     assert blocked == [], blocked
     order = client.get(f"/api/v1/orders/{body['order']['id']}", headers={"X-Order-Token": body["order_token"]})
     assert order.get_json()["status"] == "picked_up" and order.get_json()["total"] == 2900
-    print(f"\nscreenshots of the queue, an order and the handover: {screenshots}")
 
 
 def test_a_clerk_of_another_store_is_refused(client, counter, browser_context):

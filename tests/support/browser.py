@@ -58,9 +58,19 @@ def browser_context(chromium):
         context.close()
 
 
+_taken: list[Path] = []
+
+
 @pytest.fixture(scope="session")
 def screenshots(tmp_path_factory) -> Path:
-    """Where screenshots go: the run's temporary directory (printed, so a person can open them)."""
+    """Where screenshots go: the run's temporary directory (named at the end of the run)."""
     path = tmp_path_factory.mktemp("screenshots")
-    print(f"\nscreenshots: {path}")
+    _taken.append(path)
     return path
+
+
+def pytest_terminal_summary(terminalreporter):
+    for path in _taken:
+        shots = sorted(p.name for p in path.glob("*.png"))
+        if shots:
+            terminalreporter.write_line(f"screenshots ({', '.join(shots)}): {path}")
