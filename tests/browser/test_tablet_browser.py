@@ -181,3 +181,35 @@ def test_the_api_docs_work_with_no_internet(counter, browser_context):
     page.locator(".swagger-ui .info .title").get_by_text("Omnishop").wait_for(timeout=WAIT_MS)
     page.locator(".opblock").first.wait_for()
     assert outside == [] and blocked == []
+
+
+def test_the_counter_works_from_the_keyboard(client, counter, browser_context):
+    base, store = counter["url"], counter["store"]
+    placed = checkout(client, cart_for(client, store, lines=(("TEA", 1),))).get_json()
+    page = browser_context().new_page()
+    page.goto(base + "/stores/NYC/tablet")
+    page.keyboard.type("clerk@example.com")  # the email field has the focus
+    page.keyboard.press("Tab")
+    page.keyboard.type("password-123")
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Pickup queue").wait_for()
+
+    def tab_to(name: str) -> None:
+        for _ in range(40):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.textContent.trim()").startswith(name):
+                return
+        raise AssertionError(f"{name!r} cannot be reached with Tab")
+
+    tab_to(placed["order"]["number"])
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Start picking").wait_for()
+    tab_to("Start picking")
+    page.keyboard.press("Enter")
+    page.get_by_text("Not checked yet.").wait_for()
+    tab_to("+")
+    page.keyboard.press("Enter")
+    page.get_by_text("All 1 found.").wait_for()
+    tab_to("Ready for pickup")
+    page.keyboard.press("Enter")
+    page.locator("#pickup-code").wait_for()
