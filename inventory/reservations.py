@@ -392,6 +392,27 @@ def release_units(reservation: Reservation, product_id: int, units: int, actor_i
         line.quantity -= units
 
 
+def regain_units(reservation: Reservation, product: Product, units: int, actor_id: int | None = None) -> None:
+    """Take back units a short pick gave up (the pick corrected before ready), if still free:
+    a 409 `insufficient_stock` otherwise. Same lock order and free-units rule as a hold."""
+    stocks = lock_rows(reservation.store_id, [product.id])
+    db.session.refresh(reservation, ["status"])
+    if reservation.status != "active" or reservation.expires_at <= clock.now():
+        raise _not_active(reservation)
+    stock = stocks[product.id]
+    free = available(stock.on_hand, stock.reserved, stock.safety_stock)
+    if units > free:
+        raise DomainError("insufficient_stock", f"Only {free} of {product.sku} are free at the store now.",
+                          short=[{"sku": product.sku, "requested": units, "available": free}])
+    ledger.apply(stock, reason="reservation", delta_reserved=units,
+                 source=f"reservation:{reservation.id}:regained", actor_id=actor_id)
+    line = next((line for line in reservation.lines if line.product_id == product.id), None)
+    if line is None:
+        reservation.lines.append(ReservationLine(product_id=product.id, quantity=units))
+    else:
+        line.quantity += units
+
+
 def reserved_units(reservation: Reservation | None, product_id: int) -> int:
     if reservation is None or reservation.status != "active":
         return 0

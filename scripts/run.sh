@@ -17,4 +17,5 @@ pids+=($!)
 "$VENV/bin/flask" scheduler run &
 pids+=($!)
 echo "Omnishop is up: API docs at http://$HOST:$PORT/api/v1/docs (spec: /api/v1/openapi.json)"
+echo "Counter tablet: http://$HOST:$PORT/tablet (sign in as a demo staff member above)"
 wait -n "${pids[@]}"

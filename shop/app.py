@@ -8,7 +8,7 @@ from flask import Flask
 
 import notifications
 from shop import config as settings
-from shop.core import database, errors, plans
+from shop.core import database, errors, pages, plans
 from shop.core.extensions import api, cors, db, limiter, migrate
 from shop.core.logs import configure_logging
 
@@ -46,6 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
         expose_headers=CORS_EXPOSED,
         supports_credentials=False,
     )
+    pages.init_app(app)
     api.init_app(app)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "POST /auth/tokens"}
@@ -101,9 +102,11 @@ def _register_blueprints(app: Flask) -> None:
     from inventory.views import products, reservations, stock
     from shop.accounts import views as accounts
     from shop.carts import views as carts
+    from shop.core.api_docs import bp as api_docs_bp
     from shop.core.health import bp as health_bp
     from shop.orders import views as orders
     from shop.payments import views as payments
+    from shop.tablet.views import bp as tablet_bp
     from stores import views as stores
 
     prefix = "/api/v1"
@@ -111,3 +114,5 @@ def _register_blueprints(app: Flask) -> None:
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=prefix)
     app.register_blueprint(health_bp)
+    app.register_blueprint(api_docs_bp)
+    app.register_blueprint(tablet_bp)

@@ -149,9 +149,8 @@ def load() -> dict:
         "OPENAPI_URL_PREFIX": "/api/v1",
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "/docs",
-        "OPENAPI_SWAGGER_UI_URL": _env(
-            "OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
-        ),
+        # Served by Omnishop itself (shop/core/api_docs.py): a store network may have no internet.
+        "OPENAPI_SWAGGER_UI_URL": "/assets/swagger-ui/",
         "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 1024 * 1024),
         # The scheduler (shop/core/scheduler.py, docs/operations.md): the leader's lease, each sweep's interval.
         "SCHEDULER_LEASE_SECONDS": _env_int("SCHEDULER_LEASE_SECONDS", 30),
@@ -194,4 +193,11 @@ def load() -> dict:
         "SMS_HELP_FREQUENCY": _env("SMS_HELP_FREQUENCY",
                                    "Order texts: a few per order. Offers, if you asked: at most 1 a day."),
         "UNSUBSCRIBE_MAX_AGE_SECONDS": _env_int("UNSUBSCRIBE_MAX_AGE_SECONDS", 365 * 24 * 3600),
+        # Pages (the tablet): a signed session cookie, Secure on HTTPS or when forced; idle sign-out.
+        "SESSION_COOKIE_NAME": "omnishop_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _env("SESSION_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
+        "SESSION_IDLE_SECONDS": _env_int("SESSION_IDLE_SECONDS", 15 * 60),
+        "TABLET_POLL_SECONDS": _env_int("TABLET_POLL_SECONDS", 5),
     }

@@ -38,3 +38,15 @@ class Phone(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         return normalize_phone(super()._deserialize(value, attr, data, **kwargs))
+
+
+def mask_email(email: str) -> str:
+    """Enough to check against an ID, not to write to: "a•••@example.com"."""
+    local, _, domain = email.rpartition("@")
+    return f"{local[:1]}•••@{domain}" if local else "•••"
+
+
+def mask_phone(phone: str) -> str:
+    """Only the last two digits: "•••••••••23"."""
+    digits = [c for c in phone if c.isdigit()]
+    return "•" * max(len(digits) - 2, 0) + "".join(digits[-2:])

@@ -41,6 +41,7 @@ STATUS: dict[str, int] = {
     "token_invalid": 422,
     "unknown_channel": 422,
     "customer_not_found": 404,
+    "csrf_failed": 403,  # a page's form or call without its session's CSRF token
     # requests
     "bad_signature": 400,
     "idempotency_key_required": 428,
@@ -104,6 +105,8 @@ STATUS: dict[str, int] = {
     "nothing_picked": 409,
     "pickup_locked": 423,
     "wrong_pickup_code": 422,
+    "not_locked": 409,
+    "manager_required": 403,
     "capture_failed": 502,
     "refund_too_many": 422,
     "nothing_to_refund": 422,

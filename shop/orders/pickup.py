@@ -53,7 +53,7 @@ def pick_line(order: Order, line_id: int, picked: int, actor: Actor) -> Order:
     reservation = _reservation(order)
     held = reservations.reserved_units(reservation, line.product_id)
     if picked > held:
-        raise DomainError("units_released", f"Only {held} units are still held for this line.")
+        _regain(reservation, line, picked - held, held, actor)
     if picked < held:
         reservations.release_units(reservation, line.product_id, held - picked, actor.user_id)
     line.picked_quantity = picked
@@ -61,6 +61,18 @@ def pick_line(order: Order, line_id: int, picked: int, actor: Actor) -> Order:
     order_states.record(order, "line_picked", actor, order.status, line_id=line.id, sku=line.sku,
                         picked=picked, ordered=line.quantity)
     return order
+
+
+def _regain(reservation: Reservation, line, units: int, held: int, actor: Actor) -> None:
+    """A short pick corrected before ready: take the given-up units back while the store has them."""
+    try:
+        reservations.regain_units(reservation, line.product, units, actor.user_id)
+    except DomainError as exc:
+        if exc.code != "insufficient_stock":
+            raise
+        free = exc.extra["short"][0]["available"]
+        raise DomainError("units_released", f"Only {held + free} of {line.sku} can be picked now: the units "
+                          "given back were taken meanwhile.", available=held + free) from exc
 
 
 def mark_ready(order: Order, actor: Actor) -> Order:
@@ -95,6 +107,19 @@ def _check_code(order: Order, code: str) -> None:
     order_states.record(order, "wrong_pickup_code", None, order.status, attempts_left=max(left, 0))
     raise DomainError("wrong_pickup_code", "That is not this order's pickup code.",
                       attempts_left=max(left, 0), keep_changes=True)
+
+
+def unlock(order: Order, manager: Actor, clerk: Actor) -> Order:
+    """A manager (an admin account) lifts the lock after too many wrong codes, having checked the
+    shopper's ID; recorded with both names, and the wrong-code count starts again."""
+    if manager.user is None or manager.user.role != "admin":
+        raise DomainError("manager_required", "Only a manager (an admin account) can unlock an order.")
+    if not order.locked_until or order.locked_until <= clock.now():
+        raise DomainError("not_locked", "The order is not locked.")
+    order.locked_until = None
+    order.wrong_code_attempts = 0
+    order_states.record(order, "pickup_unlocked", manager, order.status, clerk_id=clerk.user_id, id_checked=True)
+    return order
 
 
 def _capture(order: Order) -> None:
