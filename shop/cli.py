@@ -132,18 +132,27 @@ def import_stock(store_code: str, file) -> None:
 
 @shop_cli.command("sweep")
 def sweep() -> None:
-    """Run every sweep once (the scheduler will run them on a timer); one commit per sweep."""
+    """Run every sweep once (the scheduler will run them on a timer), each on its own: one item per
+    transaction, and a sweep that fails is reported while the others still run (exit status 1)."""
     from inventory import reservations
+    from shop.core import sweeps as runner
+    from shop.orders import reconcile
     from shop.orders import sweeps as order_sweeps
 
     jobs = [
-        ("expired reservations released", reservations.release_expired),
+        ("expired reservations released", lambda: runner.repeat("release_expired", reservations.release_expired)),
         ("unpaid orders expired", order_sweeps.expire_unpaid),
+        ("payments reconciled", reconcile.reconcile),  # before the no-shows: a lost capture is a handover
         ("no-shows expired", order_sweeps.expire_no_shows),
         ("pickup reminders due", order_sweeps.send_reminders),
         ("authorisations voided on retry", order_sweeps.retry_voids),
     ]
-    for label, job in jobs:
-        count = job()
-        db.session.commit()
-        click.echo(f"{count:5d} {label}")
+    failed = []
+    for label, count in runner.run_all(jobs):
+        if count is None:
+            failed.append(label)
+            click.echo(f"    - {label}: FAILED (see the log)", err=True)
+        else:
+            click.echo(f"{count:5d} {label}")
+    if failed:
+        raise click.ClickException(f"{len(failed)} sweep(s) failed: {', '.join(failed)}.")

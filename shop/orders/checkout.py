@@ -1,12 +1,14 @@
-"""Checkout for pickup: reserve every line at the pickup store, price, create the order, start payment.
+"""Checkout for pickup: check the cart, start payment, reserve every line at the pickup store, create the order.
 
 All of it happens in the request's one transaction, so a refusal (short stock, a Stripe outage)
-leaves nothing behind. Never commits.
+leaves nothing behind in our database; the PaymentIntent is created before any row is locked.
+Never commits.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
 
 from flask import current_app
@@ -75,9 +77,50 @@ def _new_order(cart, store, figures: dict, email, phone, sms, method: str, actor
     return order
 
 
-def place(cart_id: str, actor: Actor, data: dict) -> tuple[Order, payments.Intent | None]:
-    """Turn the cart into a pickup order; returns the order and, for card, the PaymentIntent."""
+def intent_key(client_key: str, cart_id: str, amount: int, currency: str) -> str:
+    """The provider's idempotency key of a checkout's PaymentIntent: the same client request (its
+    Idempotency-Key) for the same cart and amount always asks for the same intent, so a retry after
+    a crash or a lost reply reuses it instead of leaving an orphan."""
+    digest = hashlib.sha256(f"{client_key}\n{cart_id}\n{amount}\n{currency}".encode()).hexdigest()
+    return f"pi-create-{digest[:48]}"
+
+
+def _start_payment(cart_id: str, figures: dict, client_key: str | None) -> payments.Intent:
+    """Create the PaymentIntent; no lock is held while the provider answers."""
+    if not client_key:
+        raise ValueError("a card checkout needs the client's Idempotency-Key")
+    try:
+        return payments.gateway().create(figures["total"], figures["currency"], f"cart:{cart_id}",
+                                         key=intent_key(client_key, cart_id, figures["total"], figures["currency"]))
+    except payments.PaymentProviderError as exc:
+        raise DomainError(502, "payment_provider_unavailable",
+                          "The card service did not answer: nothing was ordered, try again.") from exc
+
+
+def _lock_unchanged(cart_id: str, actor: Actor, figures: dict):
+    """Lock the cart; 409 if it changed since `figures` were read (the PaymentIntent, never
+    confirmed, holds no money and is left as it is)."""
     cart = carts.get_cart(cart_id, actor, lock=True)
+    if cart.version != figures["version"] or _total(priced(carts.snapshot(cart))) != _total(figures):
+        raise DomainError(409, "cart_changed", "The cart changed while the order was being placed: "
+                                               "check it and order again.", current_version=cart.version)
+    return cart
+
+
+def _total(figures: dict) -> tuple[int, str]:
+    return figures["total"], figures["currency"]
+
+
+def place(cart_id: str, actor: Actor, data: dict,
+          client_key: str | None = None) -> tuple[Order, payments.Intent | None]:
+    """Turn the cart into a pickup order; returns the order and, for card, the PaymentIntent.
+
+    The cart is read and checked without a lock, the PaymentIntent created (the slow call), and
+    only then the cart locked (unchanged, or 409), the stock reserved and the order written, so
+    no row is locked while the provider answers. `client_key` is the request's Idempotency-Key.
+    """
+    # The checks: every rule a checkout must pass, on the cart as read.
+    cart = carts.get_cart(cart_id, actor)
     if not cart.lines:
         raise DomainError(422, "cart_empty", "The cart is empty.")
     method = data["payment_method"]
@@ -87,6 +130,9 @@ def place(cart_id: str, actor: Actor, data: dict) -> tuple[Order, payments.Inten
     if figures["coupon"] and not figures["coupon"]["applied"]:
         problem = figures["coupon"]["problem"]
         raise DomainError(422, problem["code"], problem["detail"] + " Remove the coupon to go on.")
+
+    intent = _start_payment(cart.id, figures, client_key) if method == "card" else None
+    cart = _lock_unchanged(cart_id, actor, figures)
     order = _new_order(cart, store, figures, email, phone, sms, method, actor)
 
     window = dt.timedelta(seconds=current_app.config["PAYMENT_WINDOW_SECONDS"])
@@ -97,15 +143,8 @@ def place(cart_id: str, actor: Actor, data: dict) -> tuple[Order, payments.Inten
         actor_id=actor.user_id)
     order.reservation_id = reservation.id
 
-    intent = None
-    if method == "card":
+    if intent is not None:
         order.payment_expires_at = clock.now() + window
-        try:
-            intent = payments.gateway().create(order.total, order.currency, f"order:{order.number}",
-                                               key=f"pi-create-{order.access_token[:32]}")
-        except payments.PaymentProviderError as exc:
-            raise DomainError(502, "payment_provider_unavailable",
-                              "The card service did not answer: nothing was ordered, try again.") from exc
         db.session.add(Payment(order_id=order.id, intent_id=intent.id, status=intent.status))
 
     if order.coupon_code:

@@ -1,13 +1,21 @@
-"""What payment events do to an order: authorised, failed, cancelled; and voiding an authorisation.
+"""What payment events do to an order (authorised, failed, cancelled), closing an order, and the
+voids and refunds the provider must make once the order's change is committed.
 
 Webhooks may arrive late, twice or out of order: each handler looks at the order's status now and
 does only what the state machine allows from there, so the order ends in the right state anyway.
+
+No provider call runs under a lock. Closing an order only records that its authorisation must be
+voided (`payment.void_pending`) and returns a VoidDue; the caller runs it after its commit
+(`follow_up`, through shop.core.sweeps.after_commit), and the retry sweep runs it again if that
+failed, with a growing pause, until staff are told (`VOID_ATTEMPTS_BEFORE_ATTENTION`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
+from dataclasses import dataclass
 
 from flask import current_app
 
@@ -17,12 +25,38 @@ from shop.core import events
 from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
+from shop.orders import queries as orders
 from shop.orders import states as order_states
 from shop.orders.models import Order
+from shop.payments import attention
 from shop.payments import gateway as payments
+from shop.payments.models import Payment
 
 log = logging.getLogger(__name__)
 TERMINAL = ("cancelled", "expired", "picked_up")
+SETTLED = ("canceled", "succeeded", "refunded")  # nothing left to void
+OWN_TRY_FIRST = dt.timedelta(minutes=1)  # the retry sweep waits while the caller makes its own attempt
+RETRY_PAUSE_CAP = dt.timedelta(hours=1)
+VOID_ATTEMPTS_BEFORE_ATTENTION = 8  # with pauses of 2, 4, 8 ... 60 minutes: about four hours
+
+
+@dataclass(frozen=True)
+class VoidDue:
+    """An authorisation to cancel at the provider, in plain values: run after the commit."""
+
+    payment_id: int
+    intent_id: str
+    key: str
+
+
+@dataclass(frozen=True)
+class RefundDue:
+    """Money captured on a closed order, to give back at the provider after the commit."""
+
+    order_id: int
+    intent_id: str
+    amount: int
+    key: str
 
 
 def _reservation(order: Order) -> Reservation | None:
@@ -35,34 +69,114 @@ def release_stock(order: Order) -> None:
         reservations.release(reservation)
 
 
-def void(order: Order) -> None:
-    """Cancel the card authorisation; if Stripe is down, mark it for the retry sweep."""
-    payment = order.payment
-    if payment is None or payment.status in ("canceled", "succeeded"):
-        return
+def retry_pause(attempts: int) -> dt.timedelta:
+    return min(dt.timedelta(minutes=2**attempts), RETRY_PAUSE_CAP)
+
+
+def void_of(payment: Payment) -> VoidDue:
+    return VoidDue(payment.id, payment.intent_id, f"pi-cancel-{payment.order.access_token[:32]}")
+
+
+def void_due(payment: Payment | None) -> VoidDue | None:
+    """Mark the authorisation for voiding (the retry sweep's list) and say what to run after commit."""
+    if payment is None or payment.status in SETTLED:
+        return None
+    payment.void_pending = True
+    payment.next_try_at = clock.now() + OWN_TRY_FIRST
+    return void_of(payment)
+
+
+def void(due: VoidDue) -> bool:
+    """After the commit: cancel the authorisation at the provider (no lock held), record the outcome."""
+    gateway = payments.gateway()
+    if gateway is None:
+        return False
     try:
-        intent = payments.gateway().cancel(payment.intent_id, key=f"pi-cancel-{order.access_token[:32]}")
-        payment.status, payment.void_pending, payment.last_error = intent.status, False, None
+        intent, error = gateway.cancel(due.intent_id, key=due.key), None
     except payments.PaymentProviderError as exc:
-        log.warning("void failed for order %s: %s; will retry", order.number, exc)
-        payment.void_pending, payment.last_error = True, str(exc)[:300]
+        intent, error = None, exc
+    payment = db.session.get(Payment, due.payment_id, with_for_update=True, populate_existing=True)
+    if payment is None or not payment.void_pending:
+        return intent is not None  # recorded meanwhile (a twin, the webhook, reconciliation)
+    if intent is not None:
+        payment.status, payment.void_pending, payment.last_error, payment.next_try_at = intent.status, False, None, None
+        if payment.attention and payment.attention.startswith("The authorisation could not be voided"):
+            payment.attention = None  # it went through in the end: nothing left for staff
+        return True
+    payment.void_attempts += 1
+    payment.last_error = str(error)[:300]
+    payment.next_try_at = clock.now() + retry_pause(payment.void_attempts)
+    log.warning("void of %s failed (attempt %d): %s", due.intent_id, payment.void_attempts, error)
+    if payment.void_attempts >= VOID_ATTEMPTS_BEFORE_ATTENTION:
+        attention.flag(payment, f"The authorisation could not be voided after {payment.void_attempts} attempts: "
+                                f"{payment.last_error}")
+    return False
 
 
-def close(order: Order, action: str, reason: str, actor=None) -> Order:
-    """Cancel or expire: stock back on the shelf, authorisation voided, the move recorded."""
+def refund_captured(order: Order, captured: int) -> RefundDue | None:
+    """Money captured on an order that was closed anyway (a capture whose reply was lost): record
+    it, give it back after the commit (`refund`), and tell staff, who may hear from the shopper."""
+    payment = order.payment
+    payment.status, payment.capture_pending, payment.void_pending = "succeeded", False, False
+    order.captured_amount = max(order.captured_amount, captured)
+    owed = order.captured_amount - order.refunded_amount
+    if owed <= 0:
+        payment.status = "refunded"
+        return None
+    attention.flag(payment, f"{owed} was captured on an order that is {order.status}: refunding it.")
+    return RefundDue(order.id, payment.intent_id, owed,
+                     f"refund-closed-{order.access_token[:32]}-{order.refunded_amount}-{owed}")
+
+
+def refund(due: RefundDue) -> bool:
+    """After the commit: refund at the provider (no lock held), then record it on the order."""
+    try:
+        payments.gateway().refund(due.intent_id, due.amount, key=due.key)
+        error = None
+    except payments.PaymentProviderError as exc:
+        error = exc
+    order = orders.get_order(due.order_id, lock=True)
+    payment = order.payment
+    if error is not None:
+        payment.next_try_at = clock.now() + RETRY_PAUSE_CAP
+        attention.flag(payment, f"{due.amount} was captured on an order that is {order.status}, "
+                                f"and the refund failed: {error}")
+        return False
+    if order.captured_amount - order.refunded_amount >= due.amount:
+        order.refunded_amount += due.amount
+        order_states.record(order, "refunded", None, order.status, amount=due.amount, restock=False)
+    payment.status = "refunded"
+    attention.flag(payment, f"{due.amount} was captured on an order that is {order.status}: refunded.")
+    return True
+
+
+def follow_up(due: VoidDue | RefundDue | None):
+    """The provider call a change decided, for shop.core.sweeps.after_commit (None: nothing to do)."""
+    if due is None:
+        return None
+    return functools.partial(void if isinstance(due, VoidDue) else refund, due)
+
+
+def close(order: Order, action: str, reason: str, actor=None) -> VoidDue | None:
+    """Cancel or expire: stock back on the shelf, the move recorded, the void of the authorisation
+    due (returned, to run after the commit). Refused while a capture is in flight."""
+    if order.payment is not None and order.payment.capture_pending:
+        raise DomainError(409, "capture_in_progress",
+                          "The payment is being captured at the counter: the handover decides first.",
+                          status_now=order.status)
     release_stock(order)
-    void(order)
+    due = void_due(order.payment)
     order.closed_reason = reason
-    return order_states.move(order, action, actor, reason=reason)
+    order_states.move(order, action, actor, reason=reason)
+    return due
 
 
-def on_authorized(order: Order, intent: payments.Intent) -> None:
+def on_authorized(order: Order, intent: payments.Intent) -> VoidDue | None:
     payment = order.payment
     if order.status in TERMINAL:
-        void(order)  # a late authorisation of an order that is already over
-        return
+        return void_due(payment)  # a late authorisation of an order that is already over
     if order.status != "pending_payment":
-        return  # a redelivery
+        return None  # a redelivery
     payment.status, payment.amount_authorized = intent.status, intent.amount_capturable or intent.amount
     payment.authorized_at = clock.now()
     reservation = _reservation(order)
@@ -75,11 +189,11 @@ def on_authorized(order: Order, intent: payments.Intent) -> None:
             fresh = reservations.reserve(order.store_id, {line.product: line.quantity for line in order.lines},
                                          f"order:{order.id}", store_hold)
         except DomainError:  # insufficient stock: the order cannot be honoured
-            close(order, "cancel", "Paid after the stock hold ran out, and the stock is gone")
-            return
+            return close(order, "cancel", "Paid after the stock hold ran out, and the stock is gone")
         order.reservation_id = fresh.id
     order.payment_error = None
     order_states.move(order, "authorize", None)
+    return None
 
 
 def on_failed(order: Order, intent: payments.Intent) -> None:
@@ -93,9 +207,9 @@ def on_failed(order: Order, intent: payments.Intent) -> None:
                                error=order.payment_error)
 
 
-def on_canceled(order: Order, intent: payments.Intent) -> None:
+def on_canceled(order: Order, intent: payments.Intent) -> VoidDue | None:
     if order.payment:
-        order.payment.status, order.payment.void_pending = "canceled", False
+        order.payment.status, order.payment.void_pending, order.payment.capture_pending = "canceled", False, False
     if order.status in TERMINAL:
-        return
-    close(order, "cancel", "The payment was cancelled")
+        return None
+    return close(order, "cancel", "The payment was cancelled")

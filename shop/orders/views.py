@@ -8,10 +8,11 @@ from flask_smorest import Blueprint
 
 from shop.accounts import auth
 from shop.accounts.actors import Actor, current_actor
-from shop.core import idempotency
+from shop.core import idempotency, sweeps
 from shop.core.errors import DomainError
 from shop.core.extensions import db
 from shop.orders import checkout, pickup
+from shop.orders import payment_events as order_payments
 from shop.orders import queries as orders
 from shop.orders.models import ORDER_STATUSES
 from shop.orders.schemas import (
@@ -62,7 +63,7 @@ class Checkout(MethodView):
         """Reserve the cart's lines at its pickup store and place the order (replays are safe)."""
 
         def run():
-            order, intent = checkout.place(cart_id, current_actor(), data)
+            order, intent = checkout.place(cart_id, current_actor(), data, idempotency.header_key())
             return {
                 "order": order,
                 "payment": {"method": order.payment_method, "amount": order.total, "currency": order.currency,
@@ -113,8 +114,9 @@ class OrderCancel(MethodView):
         actor = current_actor_for_order()
         order = orders.get_order(order_id, lock=True)
         orders.check_access(order, actor)
-        pickup.cancel(order, actor, data["reason"])
+        due = pickup.cancel(order, actor, data["reason"])
         db.session.commit()
+        sweeps.after_commit(order_payments.follow_up(due))  # the void, with no lock held
         return order
 
 
@@ -189,8 +191,24 @@ class Handover(MethodView):
     @blp.arguments(HandoverSchema())
     @blp.response(200, StaffOrderSchema)
     def post(self, data, order_id):
-        """Verify the pickup code, capture what is handed over, take the stock out: picked_up."""
-        return _staff_step(order_id, lambda order, actor: pickup.hand_over(order, data["pickup_code"], actor))
+        """Verify the pickup code, capture what is handed over, take the stock out: picked_up.
+
+        Three short transactions, so the provider is never called under a lock: check the code and
+        mark the capture pending; capture; record it and take the stock out. A retry after a lost
+        reply (the same code, the order already handed over) answers with the handover made.
+        """
+        order, actor = _staff_order(order_id)
+        due = pickup.hand_over(order, data["pickup_code"], actor)
+        db.session.commit()
+        if due is not None:
+            try:
+                intent = pickup.capture(due)
+            except pickup.CaptureFailed as failure:
+                pickup.capture_failed(_staff_order(order_id)[0], failure)
+            order, actor = _staff_order(order_id)
+            pickup.captured(order, intent, actor)
+            db.session.commit()
+        return _staff_view(order)
 
 
 @blp.route("/orders/<int:order_id>/refunds")

@@ -9,12 +9,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from shop.core import sweeps
 from shop.core.errors import DomainError
 from shop.core.extensions import db
 from shop.orders import payment_events as order_payments
 from shop.orders import queries as orders
 from shop.payments import gateway as payments
-from shop.payments.models import Payment, WebhookEvent
+from shop.payments import webhooks
+from shop.payments.models import Payment
 
 blp = Blueprint("webhooks", __name__, description="Payment provider callbacks")
 log = logging.getLogger(__name__)
@@ -35,16 +37,15 @@ class StripeWebhook(MethodView):
             event = payments.parse_webhook(request.get_data(), request.headers.get("Stripe-Signature", ""))
         except payments.PaymentProviderError as exc:
             raise DomainError(400, "bad_signature", "The webhook signature did not verify.") from exc
-        if db.session.get(WebhookEvent, event.id) is not None:
+        if not webhooks.claim(event.id, event.type):
             return {"status": "duplicate"}
-        db.session.add(WebhookEvent(id=event.id, type=event.type))
-        db.session.flush()  # a concurrent redelivery now waits here and then fails the unique key
         handler = HANDLERS.get(event.type)
         payment = db.session.scalar(select(Payment).where(Payment.intent_id == event.intent.id))
         if handler is None or payment is None:
             log.info("webhook %s ignored (%s)", event.id, event.type)
             db.session.commit()
             return {"status": "ignored"}
-        handler(orders.get_order(payment.order_id, lock=True), event.intent)
+        due = handler(orders.get_order(payment.order_id, lock=True), event.intent)
         db.session.commit()
+        sweeps.after_commit(order_payments.follow_up(due))  # a void it decided, with no lock held
         return {"status": "processed"}
