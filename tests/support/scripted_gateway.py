@@ -14,6 +14,7 @@ class ScriptedGateway:
 
     def __init__(self):
         self.calls, self.intents, self.fail_capture_after_success = [], {}, False
+        self.lose_create_reply = False  # Stripe makes the intent, but its reply never reaches us
         self.by_key: dict[str, str] = {}
 
     def _intent(self, intent_id):
@@ -26,6 +27,9 @@ class ScriptedGateway:
         intent = payments.Intent(f"pi_{len(self.intents)}", "requires_payment_method", amount, 0, 0, "secret")
         self.intents[intent.id] = intent
         self.by_key[key] = intent.id
+        if self.lose_create_reply:
+            self.lose_create_reply = False
+            raise payments.PaymentProviderError("connection reset")
         return intent
 
     def retrieve(self, intent_id):
