@@ -38,6 +38,8 @@ SETTLED = ("canceled", "succeeded", "refunded")  # nothing left to void
 OWN_TRY_FIRST = dt.timedelta(minutes=1)  # the retry sweep waits while the caller makes its own attempt
 RETRY_PAUSE_CAP = dt.timedelta(hours=1)
 VOID_ATTEMPTS_BEFORE_ATTENTION = 8  # with pauses of 2, 4, 8 ... 60 minutes: about four hours
+VOID_FAILING = (f"The authorisation could not be voided in {VOID_ATTEMPTS_BEFORE_ATTENTION} attempts "
+                "(see last_error); it is still retried.")
 
 
 @dataclass(frozen=True)
@@ -100,22 +102,21 @@ def void(due: VoidDue) -> bool:
         return intent is not None  # recorded meanwhile (a twin, the webhook, reconciliation)
     if intent is not None:
         payment.status, payment.void_pending, payment.last_error, payment.next_try_at = intent.status, False, None, None
-        if payment.attention and payment.attention.startswith("The authorisation could not be voided"):
+        if payment.attention == VOID_FAILING:
             payment.attention = None  # it went through in the end: nothing left for staff
         return True
     payment.void_attempts += 1
     payment.last_error = str(error)[:300]
     payment.next_try_at = clock.now() + retry_pause(payment.void_attempts)
     log.warning("void of %s failed (attempt %d): %s", due.intent_id, payment.void_attempts, error)
-    if payment.void_attempts >= VOID_ATTEMPTS_BEFORE_ATTENTION:
-        attention.flag(payment, f"The authorisation could not be voided after {payment.void_attempts} attempts: "
-                                f"{payment.last_error}")
+    if payment.void_attempts >= VOID_ATTEMPTS_BEFORE_ATTENTION:  # one reason, so it is logged once
+        attention.flag(payment, VOID_FAILING)
     return False
 
 
 def refund_captured(order: Order, captured: int) -> RefundDue | None:
     """Money captured on an order that was closed anyway (a capture whose reply was lost): record
-    it, give it back after the commit (`refund`), and tell staff, who may hear from the shopper."""
+    it and give it back after the commit (`refund`, which tells staff: the shopper may call)."""
     payment = order.payment
     payment.status, payment.capture_pending, payment.void_pending = "succeeded", False, False
     order.captured_amount = max(order.captured_amount, captured)
@@ -123,7 +124,6 @@ def refund_captured(order: Order, captured: int) -> RefundDue | None:
     if owed <= 0:
         payment.status = "refunded"
         return None
-    attention.flag(payment, f"{owed} was captured on an order that is {order.status}: refunding it.")
     return RefundDue(order.id, payment.intent_id, owed,
                      f"refund-closed-{order.access_token[:32]}-{order.refunded_amount}-{owed}")
 
@@ -138,14 +138,14 @@ def refund(due: RefundDue) -> bool:
     order = orders.get_order(due.order_id, lock=True)
     payment = order.payment
     if error is not None:
-        payment.next_try_at = clock.now() + RETRY_PAUSE_CAP
-        attention.flag(payment, f"{due.amount} was captured on an order that is {order.status}, "
-                                f"and the refund failed: {error}")
+        payment.next_try_at, payment.last_error = clock.now() + RETRY_PAUSE_CAP, str(error)[:300]
+        attention.flag(payment, f"{due.amount} was captured on an order that is {order.status}, and the "
+                                "refund failed (see last_error); it is retried.")
         return False
     if order.captured_amount - order.refunded_amount >= due.amount:
         order.refunded_amount += due.amount
         order_states.record(order, "refunded", None, order.status, amount=due.amount, restock=False)
-    payment.status = "refunded"
+    payment.status, payment.last_error = "refunded", None
     attention.flag(payment, f"{due.amount} was captured on an order that is {order.status}: refunded.")
     return True
 

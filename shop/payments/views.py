@@ -1,4 +1,5 @@
-"""Stripe webhooks: verified by signature, each event id processed once, applied to its order."""
+"""Payments over HTTP: the Stripe webhook (verified by signature, each event id processed once,
+applied to its order) and the list of payments staff must look at."""
 
 from __future__ import annotations
 
@@ -9,16 +10,18 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from shop.accounts import auth
 from shop.core import sweeps
 from shop.core.errors import DomainError
 from shop.core.extensions import db
 from shop.orders import payment_events as order_payments
 from shop.orders import queries as orders
+from shop.payments import attention, webhooks
 from shop.payments import gateway as payments
-from shop.payments import webhooks
 from shop.payments.models import Payment
+from shop.payments.schemas import AttentionPageSchema, AttentionQuerySchema
 
-blp = Blueprint("webhooks", __name__, description="Payment provider callbacks")
+blp = Blueprint("webhooks", __name__, description="Payment provider callbacks; payments staff must look at")
 log = logging.getLogger(__name__)
 
 HANDLERS = {
@@ -49,3 +52,20 @@ class StripeWebhook(MethodView):
         db.session.commit()
         sweeps.after_commit(order_payments.follow_up(due))  # a void it decided, with no lock held
         return {"status": "processed"}
+
+
+@blp.route("/payments/attention")
+class PaymentsAttention(MethodView):
+    @auth.roles_required("staff", "admin")
+    @blp.arguments(AttentionQuerySchema(), location="query")
+    @blp.response(200, AttentionPageSchema)
+    def get(self, args):
+        """Payments no sweep can put right alone (a void that keeps failing, money captured on a closed
+        order, a failed refund, amounts that disagree), newest first: staff see their stores' only."""
+        caller = auth.current_caller()
+        stores = None if caller.role == "admin" else caller.store_ids
+        if "store_id" in args:
+            if not auth.is_staff_of(caller, args["store_id"]):
+                raise DomainError(403, "wrong_store", "You are not staff of this store.")
+            stores = frozenset({args["store_id"]})
+        return attention.flagged(stores, args["limit"], args.get("cursor"))
