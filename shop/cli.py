@@ -140,7 +140,8 @@ def sweep() -> None:
     from shop.orders import sweeps as order_sweeps
 
     jobs = [
-        ("expired reservations released", lambda: runner.repeat("release_expired", reservations.release_expired)),
+        ("expired reservations released",
+         lambda: runner.repeat("release_expired", lambda: reservations.release_expired(limit=100))),
         ("unpaid orders expired", order_sweeps.expire_unpaid),
         ("payments reconciled", reconcile.reconcile),  # before the no-shows: a lost capture is a handover
         ("no-shows expired", order_sweeps.expire_no_shows),

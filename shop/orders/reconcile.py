@@ -27,6 +27,8 @@ from sqlalchemy import and_, or_
 
 from shop.core import sweeps as runner
 from shop.core.clock import clock
+from shop.core.errors import DomainError
+from shop.core.extensions import db
 from shop.orders import payment_events as order_payments
 from shop.orders import pickup
 from shop.orders import queries as orders
@@ -116,8 +118,15 @@ def repair(order: Order, intent: payments.Intent):
 
 def _captured(order: Order, intent: payments.Intent):
     payment = order.payment
-    if order.status == "ready_for_pickup":
-        pickup.captured(order, intent, None)  # a handover whose reply was lost: the system completes it
+    if order.status == "ready_for_pickup":  # a handover whose reply was lost: the system completes it
+        try:
+            with db.session.begin_nested():
+                pickup.captured(order, intent, None)
+        except DomainError as exc:  # the stock hold lapsed meanwhile, say: staff must sort it out
+            payment.status, payment.capture_pending = intent.status, False
+            order.captured_amount = _received(intent)
+            attention.flag(payment, f"Captured at the provider, but the handover could not be completed: "
+                                    f"{exc.detail}")
     elif order.status in CLOSED:
         return order_payments.follow_up(order_payments.refund_captured(order, _received(intent)))
     elif order.status == "picked_up":

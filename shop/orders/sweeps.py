@@ -41,11 +41,12 @@ def expire_unpaid(budget: float = runner.BUDGET_SECONDS) -> int:
 def expire_no_shows(budget: float = runner.BUDGET_SECONDS) -> int:
     """Ready orders not collected by their pickup deadline: stock back, authorisation voided.
 
-    A card order expires only once reconciliation has read its intent after the deadline and no
-    capture is in flight: a capture whose reply was lost is a handover, never a no-show.
+    A card order expires only once reconciliation has read its intent after the deadline, found no
+    capture and none is in flight: a capture whose reply was lost is a handover, never a no-show.
     """
     now = clock.now()
     checked = exists(select(Payment.id).where(Payment.order_id == Order.id, Payment.capture_pending.is_(False),
+                                              Payment.status != "succeeded",
                                               Payment.checked_at >= Order.pickup_deadline))
     claim = runner.claim_next(Order, Order.status == "ready_for_pickup", Order.pickup_deadline <= now,
                        or_(Order.payment_method != "card", checked))

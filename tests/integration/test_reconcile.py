@@ -158,3 +158,23 @@ def test_an_authorisation_below_the_total_is_flagged_once(client, store_world, g
     assert reconcile() == 1  # looked at again an hour later: the same finding, not logged again
     assert order_of(oid).payment.attention == "Authorised 1000, but the order totals 1200."
     assert len(flagged_logs(caplog, intent_id)) == 1
+
+
+def test_a_lost_capture_found_after_the_stock_hold_lapsed_is_flagged_for_staff(client, store_world, sc,
+                                                                               monkeypatch, caplog):
+    from inventory import reservations
+
+    body = ready_card_order(client, store_world, sc)
+    oid, intent_id = body["order"]["id"], intent_of(body["order"]["id"])
+    sc.v1.payment_intents.capture(intent_id)
+    at(monkeypatch, clock.now() + dt.timedelta(days=10))  # past the deadline and the hold's own expiry
+    assert reservations.release_expired() == 1
+    db.session.commit()
+    caplog.set_level(logging.WARNING)
+    assert reconcile() == 1
+    order = order_of(oid)
+    assert order.status == "ready_for_pickup" and order.captured_amount == 1200
+    assert order.payment.attention.startswith("Captured at the provider, but the handover could not be completed")
+    assert len(flagged_logs(caplog, intent_id)) == 1
+    assert order_sweeps.expire_no_shows() == 0  # captured: never expired (and refunded) as a no-show
+    assert_stock_invariants()
