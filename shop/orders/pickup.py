@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
+from typing import NoReturn
 
 from flask import current_app
 
@@ -170,7 +171,7 @@ def captured(order: Order, intent: payments.Intent, actor: Actor | None) -> Orde
     return order
 
 
-def capture_failed(order: Order, failure: CaptureFailed) -> None:
+def capture_failed(order: Order, failure: CaptureFailed) -> NoReturn:
     """Record a capture that did not go through: the order stays ready and a retry is safe. When
     even the intent could not be read, the capture stays pending for reconciliation to settle."""
     if failure.outcome_known:
