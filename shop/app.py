@@ -12,6 +12,7 @@ from shop.core import errors, plans
 from shop.core.extensions import api, cors, db, limiter, migrate
 from shop.core.logs import configure_logging
 
+HOLDS_BATCH = 100  # expired holds released per transaction by the sweep
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 CORS_HEADERS = ["Authorization", "Content-Type", "If-Match", "Idempotency-Key", "X-Request-ID",
                 "X-Channel"]
@@ -78,19 +79,27 @@ def _register_models() -> None:
 
 def _register_sweeps(app: Flask) -> None:
     """What `flask scheduler run` fires, and how often (docs/configuration.md); nothing starts here.
-    These sweeps never commit themselves, so each run is one transaction."""
+    Registration order is `--once` order: reconciliation looks before the no-show sweep, so a
+    capture whose reply was lost is a handover, never a no-show. The order sweeps and the holds'
+    batches own their transactions (shop.core.sweeps: one order, or one batch, each)."""
     from inventory import reservations
-    from shop.core.scheduler import one_transaction, register_sweep
+    from shop.core import sweeps as runner
+    from shop.core.scheduler import register_sweep
+    from shop.orders import reconcile
     from shop.orders import sweeps as order_sweeps
 
+    def release_expired_holds() -> int:
+        return runner.repeat("release_expired_holds", lambda: reservations.release_expired(limit=HOLDS_BATCH))
+
     for name, setting, fn in (
-        ("release_expired_holds", "HOLDS_SWEEP_SECONDS", reservations.release_expired),
+        ("release_expired_holds", "HOLDS_SWEEP_SECONDS", release_expired_holds),
         ("expire_unpaid", "UNPAID_SWEEP_SECONDS", order_sweeps.expire_unpaid),
+        ("reconcile", "RECONCILE_SWEEP_SECONDS", reconcile.reconcile),
         ("expire_no_shows", "NO_SHOWS_SWEEP_SECONDS", order_sweeps.expire_no_shows),
         ("send_reminders", "REMINDERS_SWEEP_SECONDS", order_sweeps.send_reminders),
         ("retry_voids", "VOIDS_SWEEP_SECONDS", order_sweeps.retry_voids),
     ):
-        register_sweep(app, name, app.config[setting], one_transaction(fn))
+        register_sweep(app, name, app.config[setting], fn)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -15,7 +15,7 @@ from shop.app import create_app
 from shop.core.extensions import db, limiter
 
 pytest_plugins = ["tests.support.orders", "tests.support.localstripe", "tests.support.concurrency",
-                  "tests.support.spec_coverage"]
+                  "tests.support.spec_coverage", "tests.support.scripted_gateway", "tests.support.slow_stripe"]
 
 TEST_DB = os.environ.get("TEST_DB", "sqlite")
 PG_ADMIN_URL = os.environ.get(
