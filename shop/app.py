@@ -8,7 +8,7 @@ from flask import Flask
 
 import notifications
 from shop import config as settings
-from shop.core import errors, plans
+from shop.core import errors, plans, sqlite
 from shop.core.extensions import api, cors, db, limiter, migrate
 from shop.core.logs import configure_logging
 
@@ -35,6 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
     _register_models()
     db.init_app(app)
     plans.init_app(app)
+    sqlite.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     limiter.init_app(app)
     cors.init_app(

@@ -14,7 +14,8 @@ from sqlalchemy import event
 from inventory.models import Stock
 from shop.core.extensions import db
 from shop.core.transactions import transactional
-from tests.support.orders import authorize, card_order, cart_for, intent_of, stripe_unreachable
+from tests.api.test_problems import assert_problem
+from tests.support.orders import authorize, card_order, cart_for, checkout, intent_of, stripe_unreachable
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
@@ -57,6 +58,24 @@ def test_a_refused_refund_is_remembered_and_the_same_key_runs_it_again(client, s
     seen = client.get(f"/api/v1/orders/{oid}", headers=staff).get_json()
     assert seen["payment_error"] is None and seen["refunded_amount"] == 1200
     assert on_hand(store_world, "MUG") == 10
+
+
+def test_a_refused_checkout_takes_its_claim_with_it_and_the_same_key_runs_again(client, store_world):
+    """On SQLite too: the claim's savepoint stays inside the request's transaction (shop.core.sqlite)."""
+    cart_id = cart_for(client, store_world["store"], lines=(("MUG", 12),))
+
+    def place():
+        return checkout(client, cart_id, key="checkout-1")
+
+    assert_problem(place(), 409, "insufficient_stock")  # 10 MUG on the shelf
+    stock = db.session.get(Stock, (store_world["store"].id, store_world["p"]["MUG"].id))
+    stock.on_hand += 5  # a delivery arrives
+    db.session.commit()
+    placed = place()  # the same key: it runs again (never 409 request_in_progress)
+    assert placed.status_code == 201, placed.get_json()
+    again = place()
+    assert again.status_code == 201 and again.data == placed.data
+    assert on_hand(store_world, "MUG") == 15
 
 
 @pytest.fixture

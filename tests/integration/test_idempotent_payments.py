@@ -18,9 +18,6 @@ from tests.support.invariants import assert_stock_invariants
 from tests.support.orders import WEBHOOK_SECRET, cart_for, checkout, signed_event
 
 
-# On SQLite the refused first attempt leaves its Idempotency-Key claimed (pysqlite commits the
-# claim's outermost SAVEPOINT on release), so the retry is a 409 request_in_progress there.
-@pytest.mark.postgres
 def test_a_checkout_retried_after_a_lost_reply_reuses_its_payment_intent(client, store_world, gateway):
     cart_id = cart_for(client, store_world["store"])
     gateway.lose_create_reply = True  # Stripe made the intent; the reply was lost
