@@ -38,8 +38,10 @@ def test_a_cart_changed_while_the_intent_was_made_is_a_409_and_nothing_is_ordere
     cart_id = cart_for(client, store_world["store"])
     create = gateway.create
 
-    def create_while_the_shopper_adds(*args, **kwargs):  # from another device: its own connection
-        added = wide_app.test_client().post(f"/api/v1/carts/{cart_id}/lines", json={"sku": "TEA", "quantity": 1})
+    def create_while_the_shopper_adds(*args, **kwargs):  # from another device: its own thread and connection
+        with ThreadPoolExecutor(1) as device:
+            added = device.submit(wide_app.test_client().post, f"/api/v1/carts/{cart_id}/lines",
+                                  json={"sku": "TEA", "quantity": 1}).result()
         assert added.status_code == 200
         return create(*args, **kwargs)
 
