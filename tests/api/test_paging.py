@@ -158,6 +158,7 @@ LISTS = [
     ("/api/v1/me/orders", "customer"),
     ("/api/v1/stores/{store_id}/orders", "staff"),
     ("/api/v1/stores/{store_id}/ledger", "staff"),
+    ("/api/v1/payments/attention", "staff"),
 ]
 
 

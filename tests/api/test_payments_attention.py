@@ -8,6 +8,7 @@ from shop.payments import attention
 from tests.api.test_problems import assert_problem
 from tests.support import factories as f
 from tests.support.orders import cart_for, checkout
+from tests.support.paging import walk
 
 URL = "/api/v1/payments/attention"
 
@@ -35,6 +36,8 @@ def test_staff_of_the_store_see_its_payments_newest_first_page_by_page(client, s
     assert [i["order_id"] for i in rest["items"]] == [ids[0]] and rest["next_cursor"] is None
     mine = client.get(URL, query_string={"store_id": store_world["store"].id}, headers=store_world["staff"])
     assert len(mine.get_json()["items"]) == 3
+    pages = walk(client, f"{URL}?limit=2", headers=store_world["staff"], limit=2)  # as a client follows Link
+    assert [[i["order_id"] for i in page] for page in pages] == [[ids[2], ids[1]], [ids[0]]]
 
 
 def test_other_stores_staff_see_nothing_of_it_and_admins_see_everything(client, store_world, gateway):
