@@ -8,10 +8,11 @@ from flask import Flask
 
 import notifications
 from shop import config as settings
-from shop.core import database, errors, pages, plans
+from shop.core import database, errors, pages, plans, sqlite
 from shop.core.extensions import api, cors, db, limiter, migrate
 from shop.core.logs import configure_logging
 
+HOLDS_BATCH = 100  # expired holds released per transaction by the sweep
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 CORS_HEADERS = ["Authorization", "Content-Type", "If-Match", "Idempotency-Key", "X-Request-ID",
                 "X-Channel"]
@@ -37,6 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     database.init_app(app)
     plans.init_app(app)
+    sqlite.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     limiter.init_app(app)
     cors.init_app(
@@ -82,20 +84,27 @@ def _register_models() -> None:
 
 def _register_sweeps(app: Flask) -> None:
     """What `flask scheduler run` fires, and how often (docs/configuration.md); nothing starts here.
-    These sweeps never commit themselves, so each run is one transaction."""
+    Registration order is `--once` order: reconciliation looks before the no-show sweep, so a
+    capture whose reply was lost is a handover, never a no-show. The order sweeps and the holds'
+    batches own their transactions (shop.core.sweeps: one order, or one batch, each)."""
     from inventory import reservations
-    from shop.core.scheduler import one_transaction, per_batch, register_sweep
+    from shop.core import sweeps as runner
+    from shop.core.scheduler import register_sweep
+    from shop.orders import reconcile
     from shop.orders import sweeps as order_sweeps
 
-    register_sweep(app, "release_expired_holds", app.config["HOLDS_SWEEP_SECONDS"],
-                   per_batch(reservations.expired_batches))
+    def release_expired_holds() -> int:
+        return runner.repeat("release_expired_holds", lambda: reservations.release_expired(limit=HOLDS_BATCH))
+
     for name, setting, fn in (
+        ("release_expired_holds", "HOLDS_SWEEP_SECONDS", release_expired_holds),
         ("expire_unpaid", "UNPAID_SWEEP_SECONDS", order_sweeps.expire_unpaid),
+        ("reconcile", "RECONCILE_SWEEP_SECONDS", reconcile.reconcile),
         ("expire_no_shows", "NO_SHOWS_SWEEP_SECONDS", order_sweeps.expire_no_shows),
         ("send_reminders", "REMINDERS_SWEEP_SECONDS", order_sweeps.send_reminders),
         ("retry_voids", "VOIDS_SWEEP_SECONDS", order_sweeps.retry_voids),
     ):
-        register_sweep(app, name, app.config[setting], one_transaction(fn))
+        register_sweep(app, name, app.config[setting], fn)
 
 
 def _register_blueprints(app: Flask) -> None:

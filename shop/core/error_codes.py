@@ -95,6 +95,7 @@ STATUS: dict[str, int] = {
     "pay_at_store_unavailable": 422,
     "card_unavailable": 422,
     "payment_provider_unavailable": 502,
+    "cart_changed": 409,  # changed while the PaymentIntent was being made
     # orders and pickup
     "order_not_found": 404,
     "unknown_status": 422,
@@ -108,6 +109,7 @@ STATUS: dict[str, int] = {
     "not_locked": 409,
     "manager_required": 403,
     "capture_failed": 502,
+    "capture_in_progress": 409,  # a cancel or expiry while the counter captures
     "refund_too_many": 422,
     "nothing_to_refund": 422,
     "refund_failed": 502,

@@ -27,7 +27,7 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import click
@@ -71,23 +71,6 @@ def one_transaction(fn: Sweep) -> Sweep:
     def run() -> int:
         with transaction():
             return fn()
-
-    return run
-
-
-def per_batch(batches: Callable[[], Iterator[int]]) -> Sweep:
-    """For a sweep that works batch by batch (a generator yielding each batch's rows): each batch is
-    its own transaction, so the rows a batch locks are held only that long."""
-
-    @functools.wraps(batches)
-    def run() -> int:
-        total, steps = 0, batches()
-        while True:
-            with transaction():
-                count = next(steps, None)
-            if count is None:
-                return total
-            total += count
 
     return run
 

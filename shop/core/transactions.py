@@ -10,7 +10,19 @@
 - `@transactional(idempotent="refund:{order_id}")` also claims the Idempotency-Key before the view
   runs (the scope is formatted from the URL arguments; the parsed body is the fingerprint) and
   stores the reply's body and status in the same commit; a replay returns that reply untouched.
-- `with transaction():` is the same boundary for CLI commands and scheduled jobs.
+- `with transaction():` is the same boundary for CLI commands and scheduled jobs (nesting raises).
+- `after_commit(work)`: a provider call a change decided (a void, a refund) must not run under the
+  change's row locks, nor before the change is kept. Registered inside the transaction, `work`
+  runs once the transaction has committed (a rollback drops it), with no transaction open; it
+  opens its own (`with transaction():` each step: `work` may return the next step, e.g. the write
+  recording the provider's answer). Its failure is logged and never reaches the caller, whose
+  change is kept: what it left undone is marked in the database (`void_pending`) for a retry
+  sweep. In a view it runs after the commit and before the reply leaves.
+- `checkpoint()`: inside a view, commit what was done so far and go on in a new transaction, for
+  the one view whose reply depends on a provider call made between two short transactions (the
+  handover: mark the capture pending, commit, capture with no lock held, lock again and finish).
+  Every lock is gone after it, so the view locks and reads its rows again. Refused under an
+  Idempotency-Key claim, which would be kept without a reply.
 
 Only a success is ever replayed. A refusal that rolls back takes its claim with it, so a retry with
 the same key runs again; a keep_changes refusal ends the same way: its claim is released (deleted in
@@ -30,6 +42,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from flask import Response
 from flask_smorest import Blueprint
@@ -41,6 +54,8 @@ from shop.core.extensions import db
 log = logging.getLogger(__name__)
 
 _open: ContextVar[bool] = ContextVar("omnishop_transaction_open", default=False)
+_after: ContextVar[list | None] = ContextVar("omnishop_after_commit", default=None)
+_claimed: ContextVar[bool] = ContextVar("omnishop_idempotency_claimed", default=False)
 
 
 def _rollback() -> None:
@@ -60,15 +75,19 @@ def _commit() -> None:
 
 @contextmanager
 def transaction() -> Iterator[None]:
-    """Commit once when the block ends; roll back if it raises (a keep_changes refusal commits)."""
+    """Commit once when the block ends; roll back if it raises (a keep_changes refusal commits).
+    What was registered with after_commit runs once the commit is done."""
     if _open.get():
         raise RuntimeError("a transaction is already open: one boundary per request, command or job")
-    token = _open.set(True)
+    pending: list[Callable[[], Any]] = []
+    token, after = _open.set(True), _after.set(pending)
+    kept = False
     try:
         yield
     except DomainError as exc:
         if exc.keep_changes:
             _commit()
+            kept = True
         else:
             _rollback()
         raise
@@ -77,8 +96,49 @@ def transaction() -> Iterator[None]:
         raise
     else:
         _commit()
+        kept = True
     finally:
         _open.reset(token)
+        _after.reset(after)
+        if kept:
+            _run_after(pending)
+
+
+def after_commit(work: Callable[[], Any] | None) -> None:
+    """Run `work` after the open transaction commits, in transactions of its own (None: nothing)."""
+    if work is None:
+        return
+    pending = _after.get()
+    if pending is None:
+        raise RuntimeError("after_commit needs an open transaction: its work must wait for a commit")
+    pending.append(work)
+
+
+def _run_after(pending: list[Callable[[], Any]]) -> None:
+    for work in pending:
+        try:
+            while callable(work):  # each step in its own transaction; a step may return the next
+                with transaction():
+                    work = work()
+        except Exception:
+            log.exception("work after the commit failed; a retry sweep will take it up")
+
+
+def checkpoint() -> None:
+    """Commit the open transaction's work so far (its after_commit work runs now) and go on in a
+    new transaction; every row lock is released, so read again what the rest relies on."""
+    if not _open.get():
+        raise RuntimeError("checkpoint needs an open transaction")
+    if _claimed.get():
+        raise RuntimeError("no checkpoint under an Idempotency-Key: the claim would be kept without a reply")
+    pending = _after.get()
+    _commit()
+    _after.set([])
+    _open.set(False)
+    try:
+        _run_after(pending)
+    finally:
+        _open.set(True)
 
 
 def _check_placement(func: Callable) -> None:
@@ -96,12 +156,15 @@ def _once(scope: str, func: Callable, args: tuple, kwargs: dict) -> Response:
     claim = idempotency.claim(scope, idempotency.header_key(), parsed[0] if len(parsed) == 1 else list(parsed))
     if claim.replay is not None:
         return idempotency.replay(claim)
+    token = _claimed.set(True)
     try:
         response = func(*args, **kwargs)
     except DomainError as exc:
         if exc.keep_changes:
             idempotency.release(claim)
         raise
+    finally:
+        _claimed.reset(token)
     idempotency.store(claim, response)
     return response
 

@@ -1,12 +1,14 @@
-"""Checkout for pickup: reserve every line at the pickup store, price, create the order, start payment.
+"""Checkout for pickup: check the cart, start payment, reserve every line at the pickup store, create the order.
 
 All of it happens in the request's one transaction, so a refusal (short stock, a Stripe outage)
-leaves nothing behind. Never commits.
+leaves nothing behind in our database; the PaymentIntent is created before any row is locked.
+Never commits.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
 
 from flask import current_app
@@ -16,6 +18,7 @@ from shop.accounts.actors import Actor
 from shop.carts import coupons, rules
 from shop.carts import service as carts
 from shop.carts.pricing import priced
+from shop.carts.snapshot import CartSnapshot
 from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
@@ -75,21 +78,66 @@ def _new_order(cart, store, figures: dict, email, phone, sms, method: str, actor
     return order
 
 
-def place(cart_id: str, actor: Actor, data: dict) -> tuple[Order, payments.Intent | None]:
-    """Turn the cart into a pickup order; returns the order and, for card, the PaymentIntent."""
-    cart = carts.begin_change(cart_id, actor)
-    if not cart.lines:
+def intent_key(client_key: str, cart_id: str, amount: int, currency: str) -> str:
+    """The provider's idempotency key of a checkout's PaymentIntent: the same client request (its
+    Idempotency-Key) for the same cart and amount always asks for the same intent, so a retry after
+    a crash or a lost reply reuses it instead of leaving an orphan."""
+    digest = hashlib.sha256(f"{client_key}\n{cart_id}\n{amount}\n{currency}".encode()).hexdigest()
+    return f"pi-create-{digest[:48]}"
+
+
+def _checked(view: CartSnapshot, data: dict) -> tuple:
+    """Every rule a checkout must pass, on the cart as read: the store, the pickup contact, each
+    line (a product may have gone since it was added), the coupon; then the store, the contact
+    and the cart's figures."""
+    if not view.lines:
         raise DomainError("cart_empty", "The cart is empty.")
-    method = data["payment_method"]
-    store = _store_for(cart, method)
-    email, phone, sms = _contact(cart, data)
-    view = carts.snapshot(cart)
-    rules.check(view.lines)  # every line, as it is now: a product may have gone since it was added
+    store = _store_for(view, data["payment_method"])
+    contact = _contact(view, data)
+    rules.check(view.lines)
     figures = priced(view)
     if figures["coupon"] and not figures["coupon"]["applied"]:
         problem = figures["coupon"]["problem"]
         raise DomainError(problem["code"], problem["detail"] + " Remove the coupon to go on.")
-    order = _new_order(cart, store, figures, email, phone, sms, method, actor)
+    return store, contact, figures
+
+
+def _start_payment(cart_id: str, figures: dict, client_key: str) -> payments.Intent:
+    """Create the PaymentIntent; no lock is held while the provider answers."""
+    try:
+        return payments.gateway().create(figures["total"], figures["currency"], f"cart:{cart_id}",
+                                         key=intent_key(client_key, cart_id, figures["total"], figures["currency"]))
+    except payments.PaymentProviderError as exc:
+        raise DomainError("payment_provider_unavailable",
+                          "The card service did not answer: nothing was ordered, try again.") from exc
+
+
+def place(cart_id: str, actor: Actor, data: dict,
+          client_key: str | None = None) -> tuple[Order, payments.Intent | None]:
+    """Turn the cart into a pickup order; returns the order and, for card, the PaymentIntent.
+
+    The cart is read and checked without a lock, the PaymentIntent created (the slow call), and
+    only then the cart locked (its version bumped, as every change does) and checked again: if it
+    changed meanwhile (another version, another total) the answer is 409 `cart_changed` and the
+    intent, never confirmed, holds no money. Then the stock is reserved and the order written, so
+    no row is locked while the provider answers. `client_key` is the request's Idempotency-Key
+    (a card checkout needs it).
+    """
+    db.session.flush()  # the one-statement read below sees what this transaction changed so far
+    _, _, figures = _checked(carts.read_cart(cart_id, actor), data)
+    method = data["payment_method"]
+    intent = None
+    if method == "card":
+        if not client_key:
+            raise ValueError("a card checkout needs the client's Idempotency-Key")
+        intent = _start_payment(cart_id, figures, client_key)
+
+    cart = carts.begin_change(cart_id, actor)  # the lock; the version goes up by one, as on every change
+    store, (email, phone, sms), locked = _checked(carts.snapshot(cart), data)
+    if locked["version"] != figures["version"] + 1 or _total(locked) != _total(figures):
+        raise DomainError("cart_changed", "The cart changed while the order was being placed: "
+                                          "check it and order again.", current_version=locked["version"] - 1)
+    order = _new_order(cart, store, locked, email, phone, sms, method, actor)
 
     window = dt.timedelta(seconds=current_app.config["PAYMENT_WINDOW_SECONDS"])
     hold = window if method == "card" else (
@@ -99,15 +147,8 @@ def place(cart_id: str, actor: Actor, data: dict) -> tuple[Order, payments.Inten
         actor_id=actor.user_id)
     order.reservation_id = reservation.id
 
-    intent = None
-    if method == "card":
+    if intent is not None:
         order.payment_expires_at = clock.now() + window
-        try:
-            intent = payments.gateway().create(order.total, order.currency, f"order:{order.number}",
-                                               key=f"pi-create-{order.access_token[:32]}")
-        except payments.PaymentProviderError as exc:
-            raise DomainError("payment_provider_unavailable",
-                              "The card service did not answer: nothing was ordered, try again.") from exc
         db.session.add(Payment(order_id=order.id, intent_id=intent.id, status=intent.status))
 
     if order.coupon_code:
@@ -122,3 +163,7 @@ def place(cart_id: str, actor: Actor, data: dict) -> tuple[Order, payments.Inten
         order_states.SIGNALS["placed"].send(current_app._get_current_object(),
                                             **order_states.message_fields(order), reason=None)
     return order, intent
+
+
+def _total(figures: dict) -> tuple[int, str]:
+    return figures["total"], figures["currency"]

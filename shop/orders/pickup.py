@@ -1,11 +1,15 @@
 """The store's side of a pickup order: pick, mark ready, verify the shopper, hand over; cancel; refund.
 
-Callers hold the order's row lock (shop.orders.get_order(lock=True)). Never commits.
+Callers hold the order's row lock (shop.orders.get_order(lock=True)). Never commits, and never
+calls the provider under that lock: a capture is returned as due, made after the caller's commit.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import secrets
+from dataclasses import dataclass
+from typing import NoReturn
 
 from flask import current_app
 
@@ -23,6 +27,8 @@ from shop.orders import states as order_states
 from shop.orders.models import Order
 from shop.payments import gateway as payments
 from stores.services import get_store
+
+CAPTURE_GRACE = dt.timedelta(minutes=10)  # reconciliation leaves a capture in flight alone this long
 
 
 def _reservation(order: Order) -> Reservation:
@@ -122,29 +128,84 @@ def unlock(order: Order, manager: Actor, clerk: Actor) -> Order:
     return order
 
 
-def _capture(order: Order) -> None:
-    """Capture exactly what is handed over; safe to retry (no double capture)."""
+@dataclass(frozen=True)
+class CaptureDue:
+    """A capture to make at the provider, in plain values: run after the commit (`capture`)."""
+
+    order_id: int
+    intent_id: str
+    amount: int
+    key: str
+
+
+class CaptureFailed(Exception):
+    """The capture did not go through; `outcome_known` is False when even reading the intent failed."""
+
+    def __init__(self, message: str, *, outcome_known: bool) -> None:
+        super().__init__(message)
+        self.message, self.outcome_known = message, outcome_known
+
+
+def hand_over(order: Order, code: str, actor: Actor) -> CaptureDue | None:
+    """Verify the code and hand over. Paid at the counter (or captured already): done now. By card:
+    the capture is marked pending (nothing closes the order meanwhile) and returned, for the caller
+    to run after its commit (`capture`, no lock held) and finish under the lock again (`captured`
+    or `capture_failed`). The same code on an order already handed over is a retry whose reply
+    was lost: nothing changes, and the caller answers with the handover made."""
+    if order.status == "picked_up" and secrets.compare_digest(code, order.pickup_code):
+        return None
+    order_states.find_move(order, "hand_over", actor)
+    _check_code(order, code)
     payment = order.payment
-    if order.payment_method != "card":
-        order.captured_amount = order.total  # paid at the counter
-        return
-    if payment.status == "succeeded":
-        return
+    if order.payment_method != "card" or payment.status == "succeeded":
+        order.captured_amount = order.total  # paid at the counter, or captured by an earlier try
+        _complete(order, actor)
+        return None
+    payment.capture_pending = True
+    payment.next_try_at = clock.now() + CAPTURE_GRACE
+    return CaptureDue(order.id, payment.intent_id, order.total,
+                      f"pi-capture-{order.access_token[:32]}-{order.total}")
+
+
+def capture(due: CaptureDue) -> payments.Intent:
+    """Capture exactly what is handed over, outside any transaction; safe to retry (no double
+    capture): if the reply was lost but the provider captured, the intent says so."""
     gateway = payments.gateway()
-    key = f"pi-capture-{order.access_token[:32]}-{order.total}"
     try:
-        intent = gateway.capture(payment.intent_id, order.total, key=key)
+        return gateway.capture(due.intent_id, due.amount, key=due.key)
     except payments.PaymentProviderError as exc:
-        current = _retrieve_quietly(gateway, payment.intent_id)
-        if current is None or current.status != "succeeded":
-            order.payment_error = f"Capture failed: {exc}"[:300]
-            order_states.record(order, "capture_failed", None, order.status, error=order.payment_error)
-            raise DomainError("capture_failed", "The payment could not be captured: try again.",
-                              error=order.payment_error, keep_changes=True) from exc
-        intent = current
-    payment.status = intent.status
-    order.captured_amount = order.total
+        current = _retrieve_quietly(gateway, due.intent_id)
+        if current is not None and current.status == "succeeded":
+            return current
+        raise CaptureFailed(f"Capture failed: {exc}"[:300], outcome_known=current is not None) from exc
+
+
+def captured(order: Order, intent: payments.Intent, actor: Actor | None) -> Order:
+    """Record a capture the provider made and finish the handover (by staff, or by the system when
+    reconciliation finds a capture whose reply was lost). The caller holds the order's lock."""
+    payment = order.payment
+    payment.status, payment.capture_pending, payment.next_try_at = intent.status, False, None
     order.payment_error = None
+    if order.status == "picked_up":
+        return order  # finished by a twin request, or by reconciliation
+    if order.status != "ready_for_pickup":  # closed meanwhile: reconciliation refunds it
+        raise DomainError("illegal_transition", f"The order is {order.status}: it cannot hand over.",
+                          status_now=order.status, allowed=order_states.allowed_from(order.status),
+                          keep_changes=True)
+    order.captured_amount = order.total
+    _complete(order, actor)
+    return order
+
+
+def capture_failed(order: Order, failure: CaptureFailed) -> NoReturn:
+    """Record a capture that did not go through: the order stays ready and a retry is safe. When
+    even the intent could not be read, the capture stays pending for reconciliation to settle."""
+    if failure.outcome_known:
+        order.payment.capture_pending, order.payment.next_try_at = False, None
+    order.payment_error = failure.message
+    order_states.record(order, "capture_failed", None, order.status, error=order.payment_error)
+    raise DomainError("capture_failed", "The payment could not be captured: try again.",
+                      error=order.payment_error, keep_changes=True)
 
 
 def _retrieve_quietly(gateway, intent_id: str):
@@ -154,17 +215,16 @@ def _retrieve_quietly(gateway, intent_id: str):
         return None
 
 
-def hand_over(order: Order, code: str, actor: Actor) -> Order:
-    order_states.find_move(order, "hand_over", actor)
-    _check_code(order, code)
-    _capture(order)
+def _complete(order: Order, actor: Actor | None) -> None:
+    """Take the handed-over units out of stock (the rest goes back) and move to picked_up."""
     taken = {line.product_id: line.handed_quantity for line in order.lines}
-    reservations.consume(_reservation(order), taken, actor.user_id)
+    reservations.consume(_reservation(order), taken, actor.user_id if actor else None)
     order.picked_up_at = clock.now()
-    return order_states.move(order, "hand_over", actor)
+    order_states.move(order, "hand_over", actor)
 
 
 def cancel(order: Order, actor: Actor, reason: str) -> Order:
+    """Cancel: stock back now; the authorisation is voided after the commit."""
     order_states.find_move(order, "cancel", actor)
     return order_payments.close(order, "cancel", reason, actor)
 

@@ -33,7 +33,8 @@ MOVES: dict[str, list[Move]] = {
     "authorize": [Move("pending_payment", "placed", frozenset({SYSTEM}))],
     "start_picking": [Move("placed", "picking", frozenset({STAFF}))],
     "ready": [Move("picking", "ready_for_pickup", frozenset({STAFF}))],
-    "hand_over": [Move("ready_for_pickup", "picked_up", frozenset({STAFF}))],
+    # The system hands over only what was captured at the counter and whose reply was lost.
+    "hand_over": [Move("ready_for_pickup", "picked_up", frozenset({STAFF, SYSTEM}))],
     "cancel": [
         Move("pending_payment", "cancelled", frozenset({SHOPPER, STAFF, SYSTEM})),
         Move("placed", "cancelled", frozenset({SHOPPER, STAFF, SYSTEM})),

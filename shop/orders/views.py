@@ -8,12 +8,13 @@ from flask_smorest import Blueprint
 
 from shop.accounts import auth
 from shop.accounts.actors import Actor, current_actor
+from shop.core import idempotency
 from shop.core.error_codes import ACTOR, CART_ACCESS, COUPON_RULES, IDEMPOTENCY, ORDER_MOVE
 from shop.core.errors import DomainError
 from shop.core.http import problems
 from shop.core.pagination import PAGE_HEADERS
 from shop.core.transactions import transactional
-from shop.orders import checkout, pickup
+from shop.orders import checkout, handover, pickup
 from shop.orders import queries as orders
 from shop.orders.models import ORDER_STATUSES
 from shop.orders.schemas import (
@@ -44,10 +45,11 @@ class Checkout(MethodView):
     @blp.response(201, CheckoutResultSchema)
     @problems(*IDEMPOTENCY, *ACTOR, *CART_ACCESS, *COUPON_RULES, "store_not_found", "cart_empty", "unknown_sku",
               "pickup_store_required", "pickup_disabled", "pay_at_store_unavailable", "card_unavailable",
-              "email_required", "sms_choice_required", "insufficient_stock", "payment_provider_unavailable")
+              "email_required", "sms_choice_required", "insufficient_stock", "payment_provider_unavailable",
+              "cart_changed")
     def post(self, data, cart_id):
         """Reserve the cart's lines at its pickup store and place the order (replays are safe)."""
-        order, intent = checkout.place(cart_id, current_actor(), data)
+        order, intent = checkout.place(cart_id, current_actor(), data, idempotency.header_key())
         return {
             "order": order,
             "payment": {"method": order.payment_method, "amount": order.total, "currency": order.currency,
@@ -94,9 +96,10 @@ class OrderCancel(MethodView):
     @blp.arguments(CancelSchema())
     @transactional
     @blp.response(200, OrderSchema)
-    @problems(*ACTOR, *ORDER_MOVE, "order_not_found", "sign_in_required")
+    @problems(*ACTOR, *ORDER_MOVE, "order_not_found", "sign_in_required", "capture_in_progress")
     def post(self, data, order_id):
-        """Cancel: the shopper until picking starts, staff until handover. Stock back, card voided."""
+        """Cancel: the shopper until picking starts, staff until handover. Stock back, then (after the
+        commit) the card's authorisation voided; refused while a capture is in flight."""
         actor = current_actor_for_order()
         order = orders.get_order(order_id, lock=True)
         orders.check_access(order, actor)
@@ -192,8 +195,15 @@ class Handover(MethodView):
     @problems(*ORDER_MOVE, "order_not_found", "pickup_locked", "wrong_pickup_code", "capture_failed",
               "reservation_not_active")
     def post(self, data, order_id):
-        """Verify the pickup code, capture what is handed over, take the stock out: picked_up."""
-        return _staff_step(order_id, lambda order, actor: pickup.hand_over(order, data["pickup_code"], actor))
+        """Verify the pickup code, capture what is handed over, take the stock out: picked_up.
+
+        By card, in two transactions with the capture between them, so the provider is never
+        called under a lock: check the code and mark the capture pending (committed); capture; lock
+        the order again, record the capture and take the stock out. A retry after a lost reply
+        (the same code, the order already handed over) answers with the handover made.
+        """
+        order = handover.hand_over(lambda: _staff_order(order_id), data["pickup_code"])
+        return _staff_view([order])[0]
 
 
 @blp.route("/orders/<int:order_id>/refunds")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.core.clock import utcnow
@@ -16,9 +16,15 @@ if TYPE_CHECKING:
 
 
 class Payment(db.Model):
-    """The card payment of an order: a Stripe PaymentIntent authorised at checkout, captured at handover."""
+    """The card payment of an order: a Stripe PaymentIntent authorised at checkout, captured at handover.
+
+    Provider calls run after the commit that decided them, so what is due is recorded first
+    (`void_pending`, `capture_pending`) and the outcome after; a payment in a state nobody can
+    repair alone is flagged for staff (`attention`, `flagged_at`: logged once, when flagged).
+    """
 
     __tablename__ = "payments"
+    __table_args__ = (Index("ix_payments_flagged_at", "flagged_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), unique=True)
@@ -28,6 +34,12 @@ class Payment(db.Model):
     authorized_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     void_pending: Mapped[bool] = mapped_column(default=False)
     last_error: Mapped[str | None] = mapped_column(String(300))
+    capture_pending: Mapped[bool] = mapped_column(default=False)  # sent (or about to be), outcome not recorded
+    void_attempts: Mapped[int] = mapped_column(default=0)  # failed voids so far
+    next_try_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # sweeps leave it alone until then
+    checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # last compared with the provider's intent
+    attention: Mapped[str | None] = mapped_column(String(300))  # why staff must look at it
+    flagged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     order: Mapped[Order] = relationship(back_populates="payment")

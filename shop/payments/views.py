@@ -1,4 +1,5 @@
-"""Stripe webhooks: verified by signature, each event id processed once, applied to its order."""
+"""Payments over HTTP: the Stripe webhook (verified by signature, each event id processed once,
+applied to its order) and the list of payments staff must look at."""
 
 from __future__ import annotations
 
@@ -9,16 +10,20 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from shop.accounts import auth
 from shop.core.errors import DomainError
 from shop.core.extensions import db
 from shop.core.http import problems
+from shop.core.pagination import PAGE_HEADERS
 from shop.core.transactions import transactional
 from shop.orders import payment_events as order_payments
 from shop.orders import queries as orders
+from shop.payments import attention, webhooks
 from shop.payments import gateway as payments
-from shop.payments.models import Payment, WebhookEvent
+from shop.payments.models import Payment
+from shop.payments.schemas import AttentionPageSchema, AttentionQuerySchema
 
-blp = Blueprint("webhooks", __name__, description="Payment provider callbacks")
+blp = Blueprint("webhooks", __name__, description="Payment provider callbacks; payments staff must look at")
 log = logging.getLogger(__name__)
 
 HANDLERS = {
@@ -34,15 +39,15 @@ class StripeWebhook(MethodView):
     @blp.response(200)
     @problems("bad_signature", "payload_too_large", "order_not_found")
     def post(self):
-        """Apply a signed Stripe event to its order; a redelivered event id changes nothing."""
+        """Apply a signed Stripe event to its order; a redelivered event id changes nothing.
+
+        A void the event decides (a late authorisation of a closed order) runs after the commit."""
         try:
             event = payments.parse_webhook(request.get_data(), request.headers.get("Stripe-Signature", ""))
         except payments.PaymentProviderError as exc:
             raise DomainError("bad_signature", "The webhook signature did not verify.") from exc
-        if db.session.get(WebhookEvent, event.id) is not None:
+        if not webhooks.claim(event.id, event.type):
             return {"status": "duplicate"}
-        db.session.add(WebhookEvent(id=event.id, type=event.type))
-        db.session.flush()  # a concurrent redelivery now waits here and then fails the unique key
         handler = HANDLERS.get(event.type)
         payment = db.session.scalar(select(Payment).where(Payment.intent_id == event.intent.id))
         if handler is None or payment is None:
@@ -50,3 +55,24 @@ class StripeWebhook(MethodView):
             return {"status": "ignored"}
         handler(orders.get_order(payment.order_id, lock=True), event.intent)
         return {"status": "processed"}
+
+
+@blp.route("/payments/attention")
+class PaymentsAttention(MethodView):
+    @auth.roles_required("staff", "admin")
+    @blp.arguments(AttentionQuerySchema(), location="query")
+    @blp.response(200, AttentionPageSchema, headers=PAGE_HEADERS)
+    @problems("wrong_store")
+    def get(self, args):
+        """Payments no sweep can put right alone (a void that keeps failing, money captured on a closed
+        order, a failed refund, amounts that disagree), newest first: staff see their stores' only.
+
+        The next page is in the `Link` header (and `next_cursor`)."""
+        caller = auth.current_caller()
+        stores = None if caller.role == "admin" else caller.store_ids
+        if "store_id" in args:
+            if not auth.is_staff_of(caller, args["store_id"]):
+                raise DomainError("wrong_store", "You are not staff of this store.")
+            stores = frozenset({args["store_id"]})
+        page = attention.flagged(stores, args["limit"], args.get("cursor"))
+        return page.as_dict(), page.headers

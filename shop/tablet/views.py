@@ -17,7 +17,7 @@ from shop.core import errors
 from shop.core.errors import DomainError
 from shop.core.extensions import limiter
 from shop.core.transactions import transaction
-from shop.orders import pickup
+from shop.orders import handover, pickup
 from shop.tablet import access, board, forms
 
 bp = Blueprint("tablet", __name__, template_folder="templates", static_folder="static",
@@ -202,8 +202,11 @@ def ready(code: str, order_id: int):
 @bp.post(STORE + "/orders/<int:order_id>/handover")
 def hand_over(code: str, order_id: int):
     pickup_code = forms.body(forms.HANDOVER)["pickup_code"]
-    return _step(code, order_id, lambda order, here: pickup.hand_over(order, pickup_code, here.actor),
-                 "{order.number} handed over.")
+    with transaction():
+        here = access.counter(code)
+        order = handover.hand_over(lambda: (access.order_here(here, order_id, lock=True), here.actor), pickup_code)
+        view = board.order_view(here.store, order)
+    return _panel(here, view, "{order.number} handed over.")
 
 
 @bp.post(STORE + "/orders/<int:order_id>/unlock")

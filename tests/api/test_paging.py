@@ -159,6 +159,7 @@ LISTS = [
     ("/api/v1/stores/{store_id}/orders", "staff"),
     ("/api/v1/stores/{store_id}/ledger", "staff"),
     ("/api/v1/messages", "staff"),
+    ("/api/v1/payments/attention", "staff"),
 ]
 
 

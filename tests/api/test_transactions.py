@@ -13,8 +13,10 @@ from sqlalchemy import event
 
 from inventory.models import Stock
 from shop.core.extensions import db
-from shop.core.transactions import transactional
-from tests.support.orders import authorize, card_order, cart_for, intent_of, stripe_unreachable
+from shop.core.transactions import after_commit, transaction, transactional
+from tests.api.test_problems import assert_problem
+from tests.support import factories as f
+from tests.support.orders import authorize, card_order, cart_for, checkout, intent_of, stripe_unreachable
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
@@ -57,6 +59,24 @@ def test_a_refused_refund_is_remembered_and_the_same_key_runs_it_again(client, s
     seen = client.get(f"/api/v1/orders/{oid}", headers=staff).get_json()
     assert seen["payment_error"] is None and seen["refunded_amount"] == 1200
     assert on_hand(store_world, "MUG") == 10
+
+
+def test_a_refused_checkout_takes_its_claim_with_it_and_the_same_key_runs_again(client, store_world):
+    """On SQLite too: the claim's savepoint stays inside the request's transaction (shop.core.sqlite)."""
+    cart_id = cart_for(client, store_world["store"], lines=(("MUG", 12),))
+
+    def place():
+        return checkout(client, cart_id, key="checkout-1")
+
+    assert_problem(place(), 409, "insufficient_stock")  # 10 MUG on the shelf
+    stock = db.session.get(Stock, (store_world["store"].id, store_world["p"]["MUG"].id))
+    stock.on_hand += 5  # a delivery arrives
+    db.session.commit()
+    placed = place()  # the same key: it runs again (never 409 request_in_progress)
+    assert placed.status_code == 201, placed.get_json()
+    again = place()
+    assert again.status_code == 201 and again.data == placed.data
+    assert on_hand(store_world, "MUG") == 15
 
 
 @pytest.fixture
@@ -130,3 +150,49 @@ def test_transactional_refuses_a_place_where_the_commit_would_come_too_early_or_
     with pytest.raises(TypeError, match="directly above @blp.response"):
         transactional(idempotent="x")(blp.arguments(Schema)(blp.response(200)(view)))  # above the body
     assert transactional(blp.response(200)(view)).transactional
+
+
+def test_work_after_the_commit_runs_only_once_the_change_is_kept_and_its_failure_keeps_it(app, shelf_of_mugs,
+                                                                                          caplog):
+    """What a void relies on: never before the commit, never for a change rolled back, and a provider
+    that fails afterwards cannot undo the change (the retry sweep takes the void up)."""
+    ran = []
+
+    def set_on_hand(value: int, then=None):
+        with transaction():
+            db.session.get(Stock, shelf_of_mugs).on_hand = value
+            after_commit(then)
+
+    def look():  # after the commit, in a transaction of its own: sees the change, may return the next step
+        ran.append(on_hand_of(shelf_of_mugs))
+        return lambda: ran.append("next")
+
+    set_on_hand(7, look)
+    assert ran == [7, "next"]
+    with pytest.raises(RuntimeError), transaction():
+        db.session.get(Stock, shelf_of_mugs).on_hand = 3
+        after_commit(lambda: ran.append("never"))
+        raise RuntimeError("the change is refused")
+    assert ran == [7, "next"] and on_hand_of(shelf_of_mugs) == 7
+
+    def broken():
+        raise ConnectionError("the provider is down")
+
+    set_on_hand(5, broken)
+    assert on_hand_of(shelf_of_mugs) == 5
+    assert "work after the commit failed" in caplog.text
+    with pytest.raises(RuntimeError, match="needs an open transaction"):
+        after_commit(look)
+
+
+@pytest.fixture
+def shelf_of_mugs(app):
+    store, mug = f.store(), f.product(sku="MUG")
+    f.stock(store, mug, 10)
+    db.session.commit()
+    return store.id, mug.id
+
+
+def on_hand_of(key) -> int:
+    db.session.expire_all()
+    return db.session.get(Stock, key).on_hand

@@ -51,7 +51,9 @@ def test_two_handovers_at_once_capture_once(client, store_world, card_app, wide_
         client.post(f"/api/v1/orders/{oid}/{path}", headers=store_world["staff"])
     call = ("POST", f"/api/v1/orders/{oid}/handover", {"pickup_code": body["pickup_code"]}, store_world["staff"])
     results = hammer(wide_app, [call, call])
-    assert sorted(status for status, _ in results) == [200, 409]
+    # The same handover twice (a double tap, a retry after a lost reply): both answered with it.
+    assert [status for status, _ in results] == [200, 200], results
+    assert {body["status"] for _, body in results} == {"picked_up"}
     charge = card_app.v1.payment_intents.retrieve(intent_id).latest_charge
     assert charge.captured and charge.amount - charge.amount_refunded == 1200
     db.session.expire_all()

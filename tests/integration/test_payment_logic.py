@@ -3,60 +3,14 @@ partial captures as capture + refund): a scripted gateway records what we ask St
 
 from __future__ import annotations
 
-import pytest
+import datetime as dt
 
+from shop.core.clock import clock
 from shop.core.extensions import db
 from shop.orders.models import Order
 from shop.payments import gateway as payments
 from tests.support.orders import cart_for, checkout
 from tests.support.problems import assert_problem
-
-
-class ScriptedGateway:
-    """Stands in for Stripe: keeps intents in memory and records every call with its key."""
-
-    def __init__(self):
-        self.calls, self.intents, self.fail_capture_after_success = [], {}, False
-
-    def _intent(self, intent_id):
-        return self.intents[intent_id]
-
-    def create(self, amount, currency, reference, key):
-        self.calls.append(("create", key))
-        intent = payments.Intent(f"pi_{len(self.intents)}", "requires_payment_method", amount, 0, 0, "secret")
-        self.intents[intent.id] = intent
-        return intent
-
-    def retrieve(self, intent_id):
-        return self._intent(intent_id)
-
-    def capture(self, intent_id, amount, key):
-        self.calls.append(("capture", key, amount))
-        done = payments.Intent(intent_id, "succeeded", amount, 0, amount, None)
-        self.intents[intent_id] = done
-        if self.fail_capture_after_success:  # Stripe captured, but the answer never reached us
-            raise payments.PaymentProviderError("connection reset")
-        return done
-
-    def cancel(self, intent_id, key):
-        self.calls.append(("cancel", key))
-        if self._intent(intent_id).status == "succeeded":
-            raise payments.PaymentProviderError("already captured")
-        self.intents[intent_id] = payments.Intent(intent_id, "canceled", 0, 0, 0, None)
-        return self.intents[intent_id]
-
-    def refund(self, intent_id, amount, key):
-        self.calls.append(("refund", key, amount))
-        return "re_1"
-
-
-@pytest.fixture
-def gateway(app):
-    fake = ScriptedGateway()
-    app.config["STRIPE_SECRET_KEY"] = "sk_scripted"
-    app.extensions.setdefault("omnishop-stripe", {})["sk_scripted"] = fake
-    yield fake
-    app.config["STRIPE_SECRET_KEY"] = ""
 
 
 def ready_card_order(client, world, gateway):
@@ -114,7 +68,7 @@ def test_refunds_are_capped_at_what_was_captured(client, store_world, gateway):
     assert len({c[1] for c in refunds}) == 2  # distinct keys: two refunds, never one sent twice
 
 
-def test_a_void_that_fails_is_retried_by_the_sweep(client, store_world, gateway):
+def test_a_void_that_fails_is_retried_by_the_sweep(client, store_world, gateway, monkeypatch):
     from shop.orders import sweeps as order_sweeps
 
     body = checkout(client, cart_for(client, store_world["store"]), payment_method="card").get_json()
@@ -125,6 +79,9 @@ def test_a_void_that_fails_is_retried_by_the_sweep(client, store_world, gateway)
     assert resp.get_json()["status"] == "cancelled"  # the shopper is not kept waiting on Stripe
     assert db.session.get(Order, body["order"]["id"]).payment.void_pending is True
     gateway.cancel = original
+    assert order_sweeps.retry_voids() == 0  # it pauses before the next try
+    later = clock.now() + dt.timedelta(minutes=3)
+    monkeypatch.setattr(clock, "now", lambda: later)
     assert order_sweeps.retry_voids() == 1
     db.session.commit()
     assert db.session.get(Order, body["order"]["id"]).payment.status == "canceled"

@@ -7,16 +7,17 @@ import re
 import threading
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from inventory import reservations
 from inventory.models import Reservation, Stock
+from shop import app as shop_app
 from shop.core import scheduler
 from shop.core.clock import clock
 from shop.core.extensions import db
 from tests.support.app import make_app
 
-SWEEPS = {"release_expired_holds", "expire_unpaid", "expire_no_shows", "send_reminders", "retry_voids"}
+SWEEPS = {"release_expired_holds", "expire_unpaid", "reconcile", "expire_no_shows", "send_reminders", "retry_voids"}
 
 
 @pytest.fixture
@@ -45,6 +46,8 @@ def test_create_app_registers_every_sweep_and_starts_nothing(database_url):
     sweeps = scheduler.registered(app_)
     assert set(sweeps) >= SWEEPS
     assert sweeps["release_expired_holds"][0] == 7
+    order = list(sweeps)  # --once runs them in this order: a lost capture is a handover, never a no-show
+    assert order.index("reconcile") < order.index("expire_no_shows")
     with pytest.raises(ValueError, match="registered twice"):
         scheduler.register_sweep(app_, "expire_unpaid", 60, lambda: 0)
     with pytest.raises(ValueError, match="positive"):
@@ -67,6 +70,33 @@ def test_run_once_runs_every_sweep_and_releases_an_expired_hold(app, shelf, monk
     assert db.session.get(Reservation, hold.id).status == "expired"
     assert db.session.get(Stock, (s.id, mug.id)).reserved == 0
     assert reported(once(app).output)["release_expired_holds"] == 0
+
+
+def test_expired_holds_are_released_a_batch_per_transaction_until_none_is_left(app, shelf, monkeypatch):
+    """So the sweep never holds many stores' stock rows at once, however many holds lapsed."""
+    s, mug, _ = shelf
+    an_hour_ago = clock.now() - dt.timedelta(hours=1)
+    with monkeypatch.context() as m:
+        m.setattr(clock, "now", lambda: an_hour_ago)
+        holds = [reservations.reserve(s.id, {mug: 1}, f"staff:{i}", dt.timedelta(minutes=15))
+                 for i in range(5)]
+        db.session.commit()
+    monkeypatch.setattr(shop_app, "HOLDS_BATCH", 2)
+    commits: list[object] = []
+
+    def count(connection):
+        commits.append(connection)
+
+    event.listen(db.engine, "commit", count)
+    try:
+        result = once(app)
+    finally:
+        event.remove(db.engine, "commit", count)
+    assert result.exit_code == 0, result.output
+    assert reported(result.output)["release_expired_holds"] == 5
+    db.session.expire_all()
+    assert {db.session.get(Reservation, hold.id).status for hold in holds} == {"expired"}
+    assert len(commits) >= 3  # 2 + 2 + 1: a transaction per batch
 
 
 def test_a_failing_sweep_is_reported_keeps_nothing_and_the_others_still_run(other_app):

@@ -68,13 +68,17 @@ def post_event(client, type_: str, obj: dict, **kw):
     return client.post("/api/v1/webhooks/stripe", data=payload, headers=headers)
 
 
+def stripe_client(api_base: str, key: str = "sk_test_omnishop") -> stripe.StripeClient:
+    """A Stripe client to play the shopper's app (or to look at what Stripe holds)."""
+    return stripe.StripeClient(key, base_addresses={"api": api_base}, max_network_retries=0)
+
+
 @pytest.fixture
 def stripe_app(app, localstripe_url):
     """The app taking cards through localstripe; yields a Stripe client to play the shopper's app."""
     app.config.update(STRIPE_SECRET_KEY="sk_test_omnishop", STRIPE_API_BASE=localstripe_url,
                       STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET)
-    yield stripe.StripeClient("sk_test_omnishop", base_addresses={"api": localstripe_url},
-                              max_network_retries=0)
+    yield stripe_client(localstripe_url)
     app.config.update(STRIPE_SECRET_KEY="", STRIPE_API_BASE="", STRIPE_WEBHOOK_SECRET="")
 
 
@@ -89,13 +93,14 @@ def stripe_unreachable(app):
         app.config.update(saved)
 
 
-def card_order(client, world, lines=(("MUG", 2), ("TEA", 1))):
-    resp = checkout(client, cart_for(client, world["store"], lines=lines), payment_method="card")
+def card_order(client, world, lines=(("MUG", 2), ("TEA", 1)), key=None):
+    resp = checkout(client, cart_for(client, world["store"], lines=lines), key=key, payment_method="card")
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()
 
 
 def intent_of(order_id: int) -> str:
+    db.session.expire_all()
     return db.session.get(Order, order_id).payment.intent_id
 
 
@@ -113,3 +118,13 @@ def authorize(client, sc, order_id):
     resp = post_event(client, "payment_intent.amount_capturable_updated", obj)
     assert resp.status_code == 200
     return obj
+
+
+def ready_card_order(client, world, sc, lines=(("MUG", 1),)) -> dict:
+    """A card order authorised, picked and ready for pickup; its checkout reply."""
+    body = card_order(client, world, lines)
+    authorize(client, sc, body["order"]["id"])
+    for step in ("picking", "ready"):
+        resp = client.post(f"/api/v1/orders/{body['order']['id']}/{step}", headers=world["staff"])
+        assert resp.status_code == 200, resp.get_json()
+    return body

@@ -1,0 +1,110 @@
+"""No provider call while a row lock is held: with Stripe's reply held back, a hold on the same SKU
+(and a cancel of the same order) is answered before Stripe answers. PostgreSQL, real threads."""
+
+from __future__ import annotations
+
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from shop.core.clock import clock
+from shop.core.extensions import db
+from shop.orders import sweeps as order_sweeps
+from shop.orders.models import Order
+from tests.api.test_problems import assert_problem
+from tests.support.invariants import assert_stock_invariants
+from tests.support.orders import authorize, card_order, cart_for, checkout, intent_of, ready_card_order, stripe_client
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def sc(localstripe_url):
+    return stripe_client(localstripe_url, "sk_test_slow")
+
+
+def hold_mug(wide_app, world):
+    client = wide_app.test_client()
+    return client.post(f"/api/v1/stores/{world['store'].id}/reservations",
+                       json={"lines": [{"sku": "MUG", "quantity": 1}]}, headers=world["staff"])
+
+
+def while_stripe_waits(gate, slow_call, *checks):
+    """Start `slow_call` in a thread; once its Stripe call is held at the gate, run `checks` and note
+    whether each was answered while the gate was still shut; then let Stripe answer."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(slow_call)
+        try:
+            assert gate.arrived.wait(30), "the call never reached Stripe"
+            answers = [(check(), not gate.is_open) for check in checks]
+        finally:
+            gate.open()
+        return pending.result(), answers
+
+
+def test_a_card_checkout_waiting_for_stripe_locks_no_stock(store_world, slow_stripe, wide_app):
+    cart_id = cart_for(wide_app.test_client(), store_world["store"], lines=(("MUG", 1),))
+    gate = slow_stripe.hold("POST", "/v1/payment_intents")
+    placed, [(hold, in_time)] = while_stripe_waits(
+        gate, lambda: checkout(wide_app.test_client(), cart_id, payment_method="card"),
+        lambda: hold_mug(wide_app, store_world))
+    assert hold.status_code == 201 and in_time, "the hold waited for Stripe"
+    assert placed.status_code == 201, placed.get_json()
+    assert_stock_invariants()
+
+
+def test_a_cancel_voids_after_its_commit(store_world, slow_stripe, wide_app, sc):
+    client = wide_app.test_client()
+    body = card_order(client, store_world, lines=(("MUG", 1),))
+    authorize(client, sc, body["order"]["id"])
+    gate = slow_stripe.hold("POST", "/cancel")
+    cancelled, [(hold, in_time)] = while_stripe_waits(
+        gate, lambda: wide_app.test_client().post(f"/api/v1/orders/{body['order']['id']}/cancel", json={},
+                                                  headers={"X-Order-Token": body["order_token"]}),
+        lambda: hold_mug(wide_app, store_world))
+    assert hold.status_code == 201 and in_time, "the hold waited for Stripe's void"
+    assert cancelled.get_json()["status"] == "cancelled"
+    assert sc.v1.payment_intents.retrieve(intent_of(body["order"]["id"])).status == "canceled"
+    assert db.session.get(Order, body["order"]["id"]).payment.void_pending is False
+    assert_stock_invariants()
+
+
+def test_the_unpaid_sweep_voids_after_each_commit(store_world, slow_stripe, wide_app, monkeypatch):
+    body = card_order(wide_app.test_client(), store_world, lines=(("MUG", 1),))
+    later = clock.now() + dt.timedelta(hours=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    gate = slow_stripe.hold("POST", "/cancel")
+
+    def sweep():
+        with wide_app.app_context():
+            try:
+                return order_sweeps.expire_unpaid()
+            finally:
+                db.session.remove()
+
+    swept, [(hold, in_time)] = while_stripe_waits(gate, sweep, lambda: hold_mug(wide_app, store_world))
+    assert hold.status_code == 201 and in_time, "the hold waited for the sweep's void"
+    assert swept == 1
+    db.session.expire_all()
+    assert db.session.get(Order, body["order"]["id"]).status == "expired"
+    assert_stock_invariants()
+
+
+def test_a_handover_captures_with_no_lock_held(store_world, slow_stripe, wide_app, sc):
+    client = wide_app.test_client()
+    body = ready_card_order(client, store_world, sc)
+    oid = body["order"]["id"]
+    gate = slow_stripe.hold("POST", "/capture")
+    done, [(hold, hold_in_time), (cancel, cancel_in_time)] = while_stripe_waits(
+        gate, lambda: wide_app.test_client().post(f"/api/v1/orders/{oid}/handover",
+                                                  json={"pickup_code": body["pickup_code"]},
+                                                  headers=store_world["staff"]),
+        lambda: hold_mug(wide_app, store_world),
+        lambda: wide_app.test_client().post(f"/api/v1/orders/{oid}/cancel", json={}, headers=store_world["staff"]))
+    assert hold.status_code == 201 and hold_in_time, "the hold waited for the capture"
+    assert cancel_in_time, "the cancel waited on the order's lock during the capture"
+    assert_problem(cancel, 409, "capture_in_progress")
+    assert done.status_code == 200 and done.get_json()["status"] == "picked_up", done.get_json()
+    assert sc.v1.payment_intents.retrieve(intent_of(oid)).status == "succeeded"
+    assert_stock_invariants()
