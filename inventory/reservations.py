@@ -408,7 +408,8 @@ def regain_units(reservation: Reservation, product: Product, units: int, actor_i
                  source=f"reservation:{reservation.id}:regained", actor_id=actor_id)
     line = next((line for line in reservation.lines if line.product_id == product.id), None)
     if line is None:
-        reservation.lines.append(ReservationLine(product_id=product.id, quantity=units))
+        reservation.lines.append(ReservationLine(product_id=product.id, quantity=units, live=True,
+                                                 store_id=reservation.store_id, expires_at=reservation.expires_at))
     else:
         line.quantity += units
 
