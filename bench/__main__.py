@@ -10,7 +10,7 @@ import os
 import platform
 import statistics
 
-from bench import load, scenarios
+from bench import load, outbox, scenarios
 from bench.servers import (
     BACKLOG,
     CATALOG,
@@ -72,12 +72,17 @@ def main() -> None:
                 make_ready(url, placed)
                 results.append(load.run("handover with pickup code (POST .../handover)",
                                         scenarios.handover(url_, seed, placed), THREADS, SECONDS))
+            if wanted(outbox.NAME):
+                results.append(outbox.drain(url))  # in-process: the sweep, not an endpoint
             results.append(load.run("baseline, last", scenarios.baseline(base_url), THREADS, SECONDS))
             races = [scenarios.race(url_, seed, sku, BUYERS) for sku in seed.race_skus] if wanted("race") else []
         first, last = results[0].rps, results[-1].rps
         print(table(results, (first + last) / 2))
         print(f"baseline = PK read + conditional UPDATE in bare Flask; ratios against the mean of its two runs "
               f"(they differ by {abs(first - last) / max(first, last):.0%})")
+        if wanted(outbox.NAME):
+            print("outbox: 'requests' = mails the SMTP server accepted, req/s = mails per second of deliver_due, "
+                  "p50/p99 = gap between consecutive mails, errors = mails not sent")
         if races:
             print(race_table(races))
 

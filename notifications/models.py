@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, CheckConstraint, Index, String
+from sqlalchemy import JSON, CheckConstraint, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.core.clock import utcnow
@@ -13,6 +13,11 @@ from shop.core.extensions import UTCDateTime, db
 CHANNELS = ("email", "sms")
 PURPOSES = ("transactional", "marketing")
 STATUSES = ("queued", "held", "sending", "sent", "delivered", "failed", "skipped")
+FINAL = ("sent", "delivered", "failed", "skipped")  # no sweep claims these again
+# The rows a sweep may claim, in the claim's order: the backlog, not the history, so the claim reads
+# a batch off its front (tests/integration/test_outbox_plan.py). Written as NOT IN the final statuses:
+# PostgreSQL proves the claim's OR implies that, and cannot prove it implies "status IN (pending)".
+_PENDING = text(f"status NOT IN {FINAL!r}")
 
 
 class Message(db.Model):
@@ -30,6 +35,7 @@ class Message(db.Model):
         CheckConstraint(f"status IN {STATUSES!r}", name="status_known"),
         CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
         Index("ix_messages_status_due_at", "status", "due_at"),
+        Index("ix_messages_pending_due_at_id", "due_at", "id", postgresql_where=_PENDING, sqlite_where=_PENDING),
         Index("ix_messages_customer_id_id", "customer_id", "id"),
         Index("ix_messages_order_id_id", "order_id", "id"),
     )
