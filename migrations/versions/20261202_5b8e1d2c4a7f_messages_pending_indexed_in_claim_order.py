@@ -1,7 +1,7 @@
 """messages: the pending ones indexed in the delivery sweep's claim order
 
 Revision ID: 5b8e1d2c4a7f
-Revises: f25ef405f543
+Revises: 5c1e0a7d2b94
 Create Date: 2026-12-02 14:40:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5b8e1d2c4a7f'
-down_revision = 'f25ef405f543'
+down_revision = '5c1e0a7d2b94'
 branch_labels = None
 depends_on = None
 
