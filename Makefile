@@ -5,6 +5,9 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 BIN    := $(VENV)/bin
 export FLASK_APP := wsgi:app
+# make is a developer's tool: a missing SECRET_KEY is generated once into instance/ (docs/security.md).
+# Production never runs make, and there the app refuses to start without a strong SECRET_KEY.
+export OMNISHOP_ENV ?= development
 
 .PHONY: install run test test-sqlite test-postgres lint bench clean
 

@@ -8,7 +8,7 @@ from flask import Flask
 
 import notifications
 from shop import config as settings
-from shop.core import errors, plans
+from shop.core import errors, plans, security
 from shop.core.extensions import api, cors, db, limiter, migrate
 from shop.core.logs import configure_logging
 
@@ -31,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     configure_logging(app)
+    security.init_app(app)
     _register_models()
     db.init_app(app)
     plans.init_app(app)

@@ -32,10 +32,18 @@ class CustomerCreateSchema(Schema):
     phone = Phone(allow_none=True)
 
 
+class SignUpAcceptedSchema(Schema):
+    """The answer to every sign-up, whether or not the email already had an account."""
+
+    email = fields.String(required=True)
+    status = fields.String(required=True, metadata={"enum": ["verification_sent"]})
+    detail = fields.String(required=True)
+
+
 class ProfileSchema(Schema):
     id = fields.Integer(dump_only=True)
     email = fields.String(dump_only=True)
-    name = fields.String(validate=validate.Length(min=1, max=200))
+    name = fields.String(dump_only=True)  # "" for an account made by create-user; changed through ProfilePatchSchema
     phone = Phone(allow_none=True)
     role = fields.String(dump_only=True)
     store_ids = fields.List(fields.Integer(), dump_only=True)

@@ -15,6 +15,7 @@ from shop.accounts.schemas import (
     EmailVerificationSchema,
     ProfilePatchSchema,
     ProfileSchema,
+    SignUpAcceptedSchema,
     TimelinePageSchema,
     TimelineQuerySchema,
     TokenRequestSchema,
@@ -70,13 +71,20 @@ class CurrentToken(MethodView):
 
 @blp.route("/customers")
 class Customers(MethodView):
+    decorators = [limiter.limit(lambda: current_app.config["SIGNUP_RATE_LIMIT"], methods=["POST"])]
+
     @blp.arguments(CustomerCreateSchema())
     @transactional
-    @blp.response(201, ProfileSchema)
-    @problems("email_taken")
+    @blp.response(202, SignUpAcceptedSchema)
+    @problems("rate_limited")
     def post(self, data):
-        """Shopper sign-up; a verification token for the email is sent."""
-        return accounts.sign_up(data["email"], data["password"], data["name"], data.get("phone"))
+        """Shopper sign-up: the same answer whether or not the email has an account; then sign in.
+
+        A new account gets a verification token by email; nothing says whether it was new.
+        """
+        accounts.request_sign_up(data["email"], data["password"], data["name"], data.get("phone"))
+        return {"email": data["email"], "status": "verification_sent",
+                "detail": "If this email can be used, an account is ready: sign in, and confirm the email we sent."}
 
     @auth.roles_required(*auth.STAFF_ROLES)
     @blp.arguments(CustomerQuerySchema(), location="query")

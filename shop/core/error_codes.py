@@ -118,7 +118,8 @@ def status_of(code: str) -> int:
 
 
 # Codes that travel together: every route through the same check can answer all of them.
-ACTOR = ("unknown_channel", "store_required", "forbidden", "wrong_store")  # shop.accounts.actors.current_actor
+ACTOR = ("unauthorized", "unknown_channel", "store_required", "forbidden",
+         "wrong_store")  # shop.accounts.actors.current_actor
 CART_ACCESS = ("cart_not_found", "sign_in_required", "cart_merged", "cart_converted", "cart_expired")
 COUPON_RULES = ("coupon_unknown", "coupon_not_started", "coupon_expired", "coupon_exhausted", "coupon_used",
                 "coupon_currency", "coupon_min_subtotal")  # shop.carts.coupons.find and check

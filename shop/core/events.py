@@ -9,6 +9,8 @@ customer_signed_up = _signals.signal("customer-signed-up")
 email_verification_requested = _signals.signal("email-verification-requested")
 
 customer_email_verified = _signals.signal("customer-email-verified")
+# Someone signed up with an email that has an account (the API answers as for a new one).
+sign_up_for_existing_account = _signals.signal("sign-up-for-existing-account")
 
 # Carts
 cart_changed = _signals.signal("cart-changed")
