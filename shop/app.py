@@ -8,8 +8,8 @@ from flask import Flask
 
 import notifications
 from shop import config as settings
-from shop.core import errors, plans, security
-from shop.core.extensions import api, cors, db, limiter, migrate
+from shop.core import errors, plans, rate_limits, security
+from shop.core.extensions import api, cors, db, migrate
 from shop.core.logs import configure_logging
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -36,7 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     plans.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
-    limiter.init_app(app)
+    rate_limits.init_app(app)
     cors.init_app(
         app,
         resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},

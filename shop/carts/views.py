@@ -30,6 +30,7 @@ from shop.carts.schemas import (
     RecoveryLinkSchema,
 )
 from shop.carts.snapshot import CartSnapshot
+from shop.core import rate_limits
 from shop.core.error_codes import ACTOR, CART_ACCESS, COUPON_RULES
 from shop.core.errors import DomainError
 from shop.core.extensions import db
@@ -136,11 +137,13 @@ class CartLine(MethodView):
 
 @blp.route("/carts/<cart:cart_id>/coupons")
 class CartCoupons(MethodView):
+    decorators = [rate_limits.limit("COUPON_RATE_LIMIT", failures_only=True, methods=["POST"])]
+
     @blp.arguments(CouponCodeSchema())
     @transactional
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
     @headers("X-Channel", "X-Store-ID", "If-Match")
-    @problems(*ACTOR, *CART_ACCESS, "stale_cart", "bad_if_match", *COUPON_RULES)
+    @problems(*ACTOR, *CART_ACCESS, "stale_cart", "bad_if_match", *COUPON_RULES, "rate_limited")
     def post(self, data, cart_id):
         """Apply a coupon; an invalid, expired or used-up code is a 422 with the reason."""
         return change(cart_id, lambda cart, actor: carts.apply_coupon(cart, data["code"], actor))

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from shop.accounts import auth
 from shop.accounts.actors import Actor, current_actor
 from shop.carts import service as carts
+from shop.core import rate_limits
 from shop.core.error_codes import ACTOR, CART_ACCESS, COUPON_RULES, IDEMPOTENCY, ORDER_MOVE
 from shop.core.errors import DomainError
 from shop.core.http import headers, problems
@@ -45,13 +46,16 @@ def _may_check_out(cart_id: str) -> None:
 
 @blp.route("/carts/<cart:cart_id>/checkout")
 class Checkout(MethodView):
+    decorators = [rate_limits.limit("CHECKOUT_RATE_LIMIT", methods=["POST"])]
+
     @blp.arguments(CheckoutSchema())
     @transactional(idempotent="checkout:{cart_id}", access=_may_check_out)
     @blp.response(201, CheckoutResultSchema)
     @headers("X-Channel", "X-Store-ID")
     @problems(*IDEMPOTENCY, *ACTOR, *CART_ACCESS, *COUPON_RULES, "store_not_found", "cart_empty", "unknown_sku",
               "pickup_store_required", "pickup_disabled", "pay_at_store_unavailable", "card_unavailable",
-              "email_required", "sms_choice_required", "insufficient_stock", "payment_provider_unavailable")
+              "email_required", "sms_choice_required", "insufficient_stock", "payment_provider_unavailable",
+              "rate_limited")
     def post(self, data, cart_id):
         """Reserve the cart's lines at its pickup store and place the order (replays are safe)."""
         order, intent = checkout.place(cart_id, current_actor(), data)
@@ -194,12 +198,14 @@ class MarkReady(MethodView):
 
 @blp.route("/orders/<int:order_id>/handover")
 class Handover(MethodView):
+    decorators = [rate_limits.limit("PICKUP_CODE_RATE_LIMIT", failures_only=True, methods=["POST"])]
+
     @auth.roles_required("staff", "admin")
     @blp.arguments(HandoverSchema())
     @transactional
     @blp.response(200, StaffOrderSchema)
     @problems(*ORDER_MOVE, "order_not_found", "pickup_locked", "wrong_pickup_code", "capture_failed",
-              "reservation_not_active")
+              "reservation_not_active", "rate_limited")
     def post(self, data, order_id):
         """Verify the pickup code, capture what is handed over, take the stock out: picked_up."""
         return _staff_step(order_id, lambda order, actor: pickup.hand_over(order, data["pickup_code"], actor))
