@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from flask import Flask, Response
 
@@ -12,17 +13,26 @@ MIN_SECRET_BYTES = 32
 # Values that have been a default somewhere (this app's old default, Flask's docs): never secret.
 KNOWN_DEFAULTS = frozenset({"", "dev-only-change-me", "dev", "secret", "changeme", "change-me", "test-secret"})
 
-# No inline script, no framing, nothing from elsewhere: a page may only load what Omnishop serves.
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
-    "object-src 'none'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
-])
 HTML_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
+
+
+def content_security_policy(asset_origins: list[str] = ()) -> str:
+    """No inline script, no framing, nothing from elsewhere but the API docs' assets when
+    OPENAPI_SWAGGER_UI_URL names another origin (a path on this server needs none)."""
+    extra = "".join(f" {origin}" for origin in asset_origins)
+    return "; ".join([
+        "default-src 'self'", f"script-src 'self'{extra}", f"style-src 'self'{extra}", "img-src 'self' data:",
+        "object-src 'none'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
+    ])
+
+
+def _origin(url: str) -> list[str]:
+    parts = urlsplit(url)
+    return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme in ("http", "https") and parts.netloc else []
 
 
 class InsecureConfiguration(RuntimeError):
@@ -55,15 +65,16 @@ def check_secrets(app: Flask) -> None:
     )
 
 
-def add_html_headers(response: Response) -> Response:
-    """Every HTML page (the API docs, the tablet and marketing pages, whoever adds them) gets the
-    headers; JSON replies need none of them."""
-    if response.mimetype == "text/html":
-        for name, value in HTML_HEADERS.items():
-            response.headers.setdefault(name, value)
-    return response
-
-
 def init_app(app: Flask) -> None:
     check_secrets(app)
-    app.after_request(add_html_headers)
+    docs_assets = _origin(app.config.get("OPENAPI_SWAGGER_UI_URL", ""))
+    headers = {"Content-Security-Policy": content_security_policy(docs_assets), **HTML_HEADERS}
+
+    @app.after_request
+    def add_html_headers(response: Response) -> Response:
+        """Every HTML page (the API docs, the tablet and marketing pages, whoever adds them) gets
+        the headers; JSON replies need none of them."""
+        if response.mimetype == "text/html":
+            for name, value in headers.items():
+                response.headers.setdefault(name, value)
+        return response
