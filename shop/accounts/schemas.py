@@ -1,6 +1,6 @@
 """Request and response schemas for accounts, tokens and profiles."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
 from shop.accounts.contact import Email, Phone
 from shop.core.pagination import PageArgsSchema, page_limit
@@ -82,3 +82,31 @@ class TimelinePageSchema(Schema):
 
 class TimelineQuerySchema(PageArgsSchema):
     pass
+
+
+class ErasureRequestSchema(Schema):
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=256),
+                             metadata={"description": "Erasure cannot be undone: the password, once more."})
+
+
+class ErasureSchema(Schema):
+    customer_id = fields.Integer(required=True)
+    erased_at = fields.DateTime(required=True)
+    orders_kept = fields.Integer(required=True, metadata={"description": "Kept for the books, without personal data."})
+    carts_cleared = fields.Integer(required=True)
+
+
+class DataExportSchema(Schema):
+    """Everything held about the customer; sections may be added by other parts (consent history)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    generated_at = fields.String(required=True)
+    profile = fields.Dict(required=True)
+    carts = fields.List(fields.Dict(), required=True)
+    orders = fields.List(fields.Dict(), required=True)
+    timeline = fields.List(fields.Dict(), required=True)
+    coupon_redemptions = fields.List(fields.Dict(), required=True)
+    sign_ins = fields.List(fields.Dict(), required=True)
+    data_requests = fields.List(fields.Dict(), required=True)

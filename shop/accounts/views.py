@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from werkzeug.security import check_password_hash
 
-from shop.accounts import auth, timeline
+from shop.accounts import auth, privacy, timeline
 from shop.accounts import service as accounts
 from shop.accounts.models import User
 from shop.accounts.schemas import (
     CustomerCreateSchema,
     CustomerQuerySchema,
+    DataExportSchema,
     EmailVerificationSchema,
+    ErasureRequestSchema,
+    ErasureSchema,
     ProfilePatchSchema,
     ProfileSchema,
     SignUpAcceptedSchema,
@@ -21,6 +25,7 @@ from shop.accounts.schemas import (
     TokenRequestSchema,
     TokenSchema,
 )
+from shop.core import rate_limits
 from shop.core.errors import DomainError
 from shop.core.extensions import db, limiter
 from shop.core.http import problems
@@ -111,6 +116,19 @@ class Me(MethodView):
         """Change own name or phone."""
         return accounts.update_profile(auth.current_user(), data)
 
+    @auth.roles_required("customer")
+    @blp.arguments(ErasureRequestSchema())
+    @transactional
+    @blp.response(200, ErasureSchema)
+    @problems("wrong_password", "open_orders")
+    def delete(self, data):
+        """Erase my personal data (docs/security.md); orders stay for the accounts without it. Signs me out."""
+        customer = auth.current_user()
+        if not check_password_hash(customer.password_hash, data["password"]):
+            raise DomainError("wrong_password", "The password is wrong: nothing was erased.")
+        privacy.record(customer, "erasure", customer)
+        return privacy.erase(customer)
+
 
 @blp.route("/me/email-verification")
 class EmailVerification(MethodView):
@@ -152,3 +170,55 @@ class MyTimeline(MethodView):
 def _timeline(customer_id: int, args: dict):
     page = timeline.entries(customer_id, args["limit"], args.get("cursor"))
     return {**page.as_dict(), "last_contact": timeline.last_contact(customer_id)}, page.headers
+
+
+# -- Data rights: a customer's export and erasure; an admin's, on the customer's request (recorded) --
+
+
+def _customer(customer_id: int) -> User:
+    customer = db.session.get(User, customer_id)
+    if customer is None or customer.role != "customer":
+        raise DomainError("customer_not_found", f"No customer {customer_id}.")
+    return customer
+
+
+def _export(customer: User):
+    privacy.record(customer, "export", auth.current_user())
+    return jsonify(privacy.export(customer))
+
+
+@blp.route("/me/export")
+class MyExport(MethodView):
+    decorators = [rate_limits.limit("DATA_EXPORT_RATE_LIMIT", methods=["GET"])]
+
+    @auth.roles_required("customer")
+    @transactional
+    @blp.response(200, DataExportSchema)
+    @problems("rate_limited")
+    def get(self):
+        """Everything we hold about me, as JSON: profile, carts, orders, timeline, consents, sign-ins."""
+        return _export(auth.current_user())
+
+
+@blp.route("/customers/<int:customer_id>/export")
+class CustomerExport(MethodView):
+    @auth.roles_required("admin")
+    @transactional
+    @blp.response(200, DataExportSchema)
+    @problems("customer_not_found")
+    def get(self, customer_id):
+        """A customer's data export, made by an admin on the customer's request (recorded)."""
+        return _export(_customer(customer_id))
+
+
+@blp.route("/customers/<int:customer_id>")
+class CustomerErasure(MethodView):
+    @auth.roles_required("admin")
+    @transactional
+    @blp.response(200, ErasureSchema)
+    @problems("customer_not_found", "open_orders")
+    def delete(self, customer_id):
+        """Erase a customer's personal data on their request (an admin does it; recorded)."""
+        customer = _customer(customer_id)
+        privacy.record(customer, "erasure", auth.current_user())
+        return privacy.erase(customer)

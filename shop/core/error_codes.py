@@ -39,6 +39,8 @@ STATUS: dict[str, int] = {
     "token_invalid": 422,
     "unknown_channel": 422,
     "customer_not_found": 404,
+    "wrong_password": 403,  # an irreversible step (erasure) asks for the password again
+    "open_orders": 409,  # erasure waits until no order is still to be picked up or paid
     # requests
     "bad_signature": 400,
     "idempotency_key_required": 428,

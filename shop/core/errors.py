@@ -198,7 +198,7 @@ def _takes_json(view_func, method: str) -> bool:
 def refuse_unreadable_bodies() -> Response | None:
     """A body the operation cannot read is refused before any view: another media type than JSON
     (415, not a 422 saying fields are missing), or JSON nested deeper than anyone sends (400)."""
-    if request.url_rule is None or request.method in ("GET", "HEAD", "OPTIONS", "DELETE"):
+    if request.url_rule is None or request.method in ("GET", "HEAD", "OPTIONS"):
         return None
     view = current_app.view_functions.get(request.url_rule.endpoint)
     if not _takes_json(view, request.method):

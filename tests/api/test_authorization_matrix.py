@@ -30,6 +30,10 @@ TABLE = {op: matrix.parse_row(row) for op, row in {
     "POST /me/email-verification":                "401 200 422 401 422 422 422 422",  # A's token
     "GET /customers/{customer_id}/timeline":      "401 403 403 401 200 200 200 200",
     "GET /me/timeline":                           "401 200 200 401 403 403 403 403",
+    "DELETE /me":                                 "401 200 200 401 403 403 403 403",  # each their own
+    "GET /me/export":                             "401 200 200 401 403 403 403 403",
+    "GET /customers/{customer_id}/export":        "401 403 403 401 403 403 403 200",  # A's: admin only
+    "DELETE /customers/{customer_id}":            "401 403 403 401 403 403 403 200",
     "GET /stores":                                "200 200 200 200 200 200 200 200",
     "POST /stores":                               "401 403 403 401 403 403 403 201",
     "GET /stores/{store_id}":                     "200 200 200 200 200 200 200 200",

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from shop.accounts import service as accounts
+from shop.accounts.models import User
 from shop.carts.models import Cart
 from shop.core.extensions import db, limiter
 from tests.support import factories as f
@@ -27,6 +28,9 @@ ROLES = ("anonymous", "customer_a", "customer_b", "guest", "staff_1", "staff_2",
 REPLAY, OF_THE_GUEST, CONTACT = " replay", " of the guest", " contact"
 VARIANTS = (REPLAY, OF_THE_GUEST, CONTACT)
 ENDS_THE_TOKEN = {"DELETE /auth/tokens/current"}
+# Erasure ends an account: it is tried on a customer made for that one call (as the caller for
+# DELETE /me, as the one erased for DELETE /customers/{id}), never on A or B.
+ERASES_THE_CALLER, ERASES_THE_CUSTOMER = "DELETE /me", "DELETE /customers/{customer_id}"
 QUERY = {  # the query a read needs to be a read at all
     "GET /customers": "?q=a@example",
     "GET /stores/{store_id}/stock": "?skus=MUG",
@@ -126,7 +130,14 @@ class World:
         headers = self.headers[role]
         if operation in ENDS_THE_TOKEN and role in self.users:
             headers = {**headers, **f.bearer(self.users[role])}
+        if operation == ERASES_THE_CALLER and role.startswith("customer_"):
+            headers = f.bearer(self.throwaway_customer())
         return headers
+
+    def throwaway_customer(self) -> User:
+        customer = f.user(email=f"{_unique().lower()}@example.com", password=PASSWORD)
+        db.session.commit()
+        return customer
 
     @staticmethod
     def _ok(resp) -> dict:
@@ -196,6 +207,7 @@ def _body(operation: str, world: World, args: dict, order: dict | None) -> dict 
         "POST /auth/tokens": lambda: {"email": "a@example.com", "password": PASSWORD},
         "POST /customers": lambda: {"email": f"{n.lower()}@example.com", "password": PASSWORD, "name": "New"},
         "PATCH /me": lambda: {"name": "Renamed"},
+        "DELETE /me": lambda: {"password": PASSWORD},
         "POST /me/email-verification": lambda: {"token": accounts.verification_token(world.users["customer_a"])},
         "POST /stores": lambda: {"code": n, "name": "New store", "latitude": 1, "longitude": 1, "timezone": "UTC"},
         "PATCH /stores/{store_id}": lambda: {"name": "Renamed store"},
@@ -240,7 +252,7 @@ def _path_args(operation: str, world: World) -> tuple[dict, dict | None]:
     if "store_id" in names:
         args["store_id"] = world.store_1.id
     if "customer_id" in names:
-        args["customer_id"] = world.users["customer_a"].id
+        args["customer_id"] = (world.throwaway_customer() if op == ERASES_THE_CUSTOMER else world.users["customer_a"]).id
     if "sku" in names:
         args["sku"] = "MUG"
     if "code" in names:
