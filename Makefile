@@ -9,7 +9,7 @@ export FLASK_APP := wsgi:app
 # Production never runs make, and there the app refuses to start without a strong SECRET_KEY.
 export OMNISHOP_ENV ?= development
 
-.PHONY: install run test test-sqlite test-postgres lint audit bench clean
+.PHONY: install run test test-sqlite test-postgres lint audit fuzz bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ test-sqlite: install
 
 test-postgres: install
 	TEST_DB=postgres $(BIN)/pytest -q
+
+# schemathesis from outside against a live server, as the demo admin and shopper (docs/security.md)
+fuzz: install
+	VENV=$(VENV) scripts/fuzz.sh
 
 bench: install
 	$(BIN)/python -m bench
