@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make fuzz`: schemathesis from outside, as a real client would: the app under gunicorn on 127.0.0.1 with
 # the demo data, every operation of the served spec in the coverage and fuzzing phases, once as the demo
-# admin and once as the demo shopper. Fails on any 5xx or any response unlike its schema.
+# admin and once as the demo shopper. Fails on any 5xx or any response unlike its schema. Sign-out is left
+# out (it would end the token the rest runs with); the suite's own schemathesis run covers it.
 set -euo pipefail
 VENV=${VENV:-.venv}
 PORT=${FUZZ_PORT:-18765}
@@ -36,6 +37,7 @@ for who in admin@demo.omnishop.dev shopper@demo.omnishop.dev; do
   "$VENV/bin/st" run "$base/openapi.json" --phases coverage,fuzzing \
     --checks not_a_server_error,response_schema_conformance,content_type_conformance,status_code_conformance \
     --max-examples "$EXAMPLES" -H "Authorization: Bearer $(token "$who")" \
+    --exclude-path /api/v1/auth/tokens/current \
     --request-timeout 30 || status=1
 done
 if grep -q "unhandled error" "$work/server.log"; then echo "the server logged unhandled errors:"; grep -m5 "unhandled error" "$work/server.log"; status=1; fi

@@ -14,7 +14,7 @@ from shop.core.logs import configure_logging
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 CORS_HEADERS = ["Authorization", "Content-Type", "If-Match", "Idempotency-Key", "X-Request-ID",
-                "X-Channel"]
+                "X-Channel", "X-Order-Token", "X-Store-ID"]
 CORS_EXPOSED = ["ETag", "X-Request-ID", "Retry-After", "Location", "Link", "X-Next-Cursor"]
 
 

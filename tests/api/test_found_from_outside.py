@@ -251,3 +251,14 @@ def test_every_header_an_operation_reads_is_in_the_spec(app):
     assert checked > 15
     order = spec["paths"]["/api/v1/orders/{order_id}"]["get"]
     assert "X-Order-Token" in {p["name"] for p in order["parameters"]}
+
+
+def test_a_browser_may_send_every_header_the_spec_declares(database_url, _migrated_app):
+    from tests.conftest import make_app
+
+    app = make_app(database_url, CORS_ORIGINS=["https://shop.example"])
+    pre = app.test_client().options("/api/v1/orders/1", headers={
+        "Origin": "https://shop.example", "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "X-Order-Token, X-Store-ID, X-Channel, If-Match"})
+    allowed = pre.headers["Access-Control-Allow-Headers"].lower()
+    assert all(name in allowed for name in ("x-order-token", "x-store-id", "x-channel", "if-match"))
