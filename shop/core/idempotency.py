@@ -65,7 +65,7 @@ def header_key() -> str:
     return key
 
 
-def current_caller() -> str:
+def key_owner() -> str:
     """Whose key it is: the signed-in user, or an anonymous caller (a guest, whose cart id is their key)."""
     caller = auth.current_caller()
     return f"user:{caller.id}" if caller else "anonymous"
@@ -90,7 +90,7 @@ def _existing(scope: str, caller: str, key: str, fingerprint: str) -> Claim | No
 
 def claim(scope: str, key: str, payload) -> Claim:
     """Replay the stored reply to this caller's key, or claim the key (store() or release() ends the claim)."""
-    fingerprint, caller = _fingerprint(payload), current_caller()
+    fingerprint, caller = _fingerprint(payload), key_owner()
     existing = _existing(scope, caller, key, fingerprint)
     if existing is not None:
         return existing
