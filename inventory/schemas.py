@@ -58,7 +58,10 @@ class ProductPageSchema(Schema):
 
 
 class StockQuerySchema(Schema):
-    skus = fields.String(required=True, validate=validate.Length(1, 100 * 65))
+    # SKU characters and commas only: 100 SKUs stay a URL every server takes (gunicorn.conf.py)
+    skus = fields.String(required=True, validate=[
+        validate.Length(1, 100 * 65),
+        validate.Regexp(r"^[A-Za-z0-9._,-]+$", error="SKUs (A-Z a-z 0-9 . _ -) separated by commas.")])
 
     @validates("skus")
     def _at_most_100(self, value, **kwargs):

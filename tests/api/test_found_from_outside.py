@@ -262,3 +262,17 @@ def test_a_browser_may_send_every_header_the_spec_declares(database_url, _migrat
         "Access-Control-Request-Headers": "X-Order-Token, X-Store-ID, X-Channel, If-Match"})
     allowed = pre.headers["Access-Control-Allow-Headers"].lower()
     assert all(name in allowed for name in ("x-order-token", "x-store-id", "x-channel", "if-match"))
+
+
+def test_what_make_fuzz_found_is_answered_as_documented(client):
+    """A hold at a store that does not exist; SKUs in characters no SKU has (a URL gunicorn refused)."""
+    admin = f.user("admin")
+    f.product(sku="MUG")
+    db.session.commit()
+    hold = {"lines": [{"sku": "MUG", "quantity": 1}]}
+    assert_problem(client.post("/api/v1/stores/139337/reservations", json=hold, headers=f.bearer(admin)), 404,
+                   "store_not_found")
+    store = f.store()
+    db.session.commit()
+    assert_problem(client.get(f"/api/v1/stores/{store.id}/stock", query_string={"skus": "MUG,\u00e9\u00e9"}), 422,
+                   "validation_error")
