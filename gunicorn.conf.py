@@ -5,6 +5,9 @@ The worker timeout is set here, explicitly, from WORKER_TIMEOUT_SECONDS, and gun
 start when it does not exceed the slowest request the other timeouts allow (shop.config): a worker
 killed mid-request answers nobody, so every wait must end first and give the app's own 503 or 502.
 gunicorn's own error answers (a malformed request line, headers too large) are problem+json too.
+
+A request line may be 8190 bytes (gunicorn's largest bounded value; its default is 4094): a list's
+cursor or a stock query for 100 SKUs, percent-encoded, can pass 4094 (found by `make fuzz`).
 """
 
 import json
@@ -22,6 +25,7 @@ settings.check_timeouts(_settings)
 
 timeout = _settings["WORKER_TIMEOUT_SECONDS"]
 graceful_timeout = timeout
+limit_request_line = 8190
 control_socket_disable = True  # no control socket anywhere (run.sh also says --no-control-socket)
 
 _CODES = {400: "bad_request", 403: "forbidden", 414: "uri_too_long", 417: "expectation_failed",

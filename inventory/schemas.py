@@ -14,6 +14,7 @@ MAX_SKUS_PER_LOOKUP = 100
 MAX_QUANTITY = 1_000_000
 MAX_EVENT_LINES = 500  # a till or back-room event: a whole delivery or count in one
 MAX_HOLD_MINUTES = 7 * 24 * 60
+MAX_TAKEN_AT_ONCE = 10_000  # one sale or damage line: a typo (1,000,000 for 1) must not wreck the figure
 
 
 def gtin_is_valid(code: str) -> bool:
@@ -60,7 +61,10 @@ class ProductPageSchema(Schema):
 
 
 class StockQuerySchema(Schema):
-    skus = fields.String(required=True, validate=validate.Length(1, MAX_SKUS_PER_LOOKUP * 65))  # 64 + a comma each
+    # SKU characters and commas only: 100 SKUs stay a URL every server takes (gunicorn.conf.py)
+    skus = fields.String(required=True, validate=[
+        validate.Length(1, MAX_SKUS_PER_LOOKUP * 65),
+        validate.Regexp(r"^[A-Za-z0-9._,-]+$", error="SKUs (A-Z a-z 0-9 . _ -) separated by commas.")])
 
     @validates("skus")
     def _at_most_100(self, value, **kwargs):
@@ -123,6 +127,9 @@ class StockEventSchema(Schema):
         _unique_skus(data["lines"])
         if data["type"] != "count" and any(line["quantity"] < 1 for line in data["lines"]):
             raise ValidationError({"lines": ["Quantities must be at least 1 (only a count may be 0)."]})
+        if data["type"] in ("sale", "damage") and any(line["quantity"] > MAX_TAKEN_AT_ONCE for line in data["lines"]):
+            raise ValidationError({"lines": [f"A {data['type']} takes at most {MAX_TAKEN_AT_ONCE} units of a SKU "
+                                             "at once: record a count if the shelf figure is wrong."]})
 
 
 class StockEventLineResultSchema(Schema):
@@ -133,7 +140,15 @@ class StockEventLineResultSchema(Schema):
     available = fields.Integer()
 
 
+class StockWarningSchema(Schema):
+    sku = fields.String(required=True)
+    code = fields.String(required=True, metadata={"enum": ["negative_on_hand"]})
+    detail = fields.String(required=True)
+
+
 class StockEventResultSchema(Schema):
+    warnings = fields.List(fields.Nested(StockWarningSchema),
+                           metadata={"description": "What looks wrong after the event (on_hand below zero)."})
     event_id = fields.String(required=True)
     store_id = fields.Integer(required=True)
     type = fields.String(required=True)

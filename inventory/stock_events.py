@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 
 from flask import current_app
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
 
+log = logging.getLogger(__name__)
 EVENT_TYPES = ("receipt", "sale", "return", "count", "damage")
 _SIGN = {"receipt": 1, "return": 1, "sale": -1, "damage": -1}
 
@@ -66,7 +68,7 @@ def record_event(
 
     by_id = {p.id: (p, q) for p, q in lines.items()}
     stocks = lock_rows(store_id, by_id)
-    result_lines, at_risk = [], []
+    result_lines, at_risk, warnings = [], [], []
     for pid in sorted(by_id):
         product, qty = by_id[pid]
         stock = stocks[pid]
@@ -80,6 +82,8 @@ def record_event(
             "delta_on_hand": delta,
             "on_hand": stock.on_hand,
         })
+        if stock.on_hand < 0:
+            warnings.append(_negative(store_id, product.sku, stock.on_hand))
         events.stock_changed.send(current_app._get_current_object(), store_id=store_id,
                                   sku=product.sku, on_hand=stock.on_hand)
     # What shoppers now see (expired holds count as free), read as every reader reads it.
@@ -92,10 +96,19 @@ def record_event(
         "type": event_type,
         "lines": result_lines,
         "at_risk_reservation_ids": sorted(set(at_risk)),
+        "warnings": warnings,
         "recorded_at": event.created_at.isoformat(),
     }
     db.session.flush()
     return event.result, False
+
+
+def _negative(store_id: int, sku: str, on_hand: int) -> dict:
+    """The till is believed (it handed the goods over), but a figure below zero means the shelf
+    count was wrong: say so in the reply and the log, so someone counts it."""
+    log.warning("stock below zero after a till event: store %s, %s, on_hand %s", store_id, sku, on_hand)
+    return {"sku": sku, "code": "negative_on_hand",
+            "detail": f"{sku}: on hand is now {on_hand}; count the shelf (a count event sets the figure)."}
 
 
 def refresh_at_risk(store_id: int, product_id: int, on_hand: int) -> list[Reservation]:

@@ -8,14 +8,14 @@ from flask import Flask
 
 import notifications
 from shop import config as settings
-from shop.core import database, errors, pages, plans, sqlite
-from shop.core.extensions import api, cors, db, limiter, migrate
+from shop.core import database, errors, pages, plans, rate_limits, security, sqlite
+from shop.core.extensions import api, cors, db, migrate
 from shop.core.logs import configure_logging
 
 HOLDS_BATCH = 100  # expired holds released per transaction by the sweep
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 CORS_HEADERS = ["Authorization", "Content-Type", "If-Match", "Idempotency-Key", "X-Request-ID",
-                "X-Channel"]
+                "X-Channel", "X-Order-Token", "X-Store-ID"]
 CORS_EXPOSED = ["ETag", "X-Request-ID", "Retry-After", "Location", "Link", "X-Next-Cursor"]
 
 
@@ -34,13 +34,14 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = database.engine_options(app.config)
 
     configure_logging(app)
+    security.init_app(app)
     _register_models()
     db.init_app(app)
     database.init_app(app)
     plans.init_app(app)
     sqlite.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
-    limiter.init_app(app)
+    rate_limits.init_app(app)
     cors.init_app(
         app,
         resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},

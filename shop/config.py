@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 from shop.core import limits
@@ -92,7 +93,6 @@ def load() -> dict:
     """The configuration as a dict for app.config, read now (so tests can set the environment)."""
     default_db = f"sqlite:///{INSTANCE_DIR / 'omnishop.db'}"
     return {
-        "SECRET_KEY": _env("SECRET_KEY", "dev-only-change-me"),
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(_env("DATABASE_URL", default_db)),
         # Explicit engine options win over the ones shop.core.database derives from the DB_* settings.
         "SQLALCHEMY_ENGINE_OPTIONS": {},
@@ -201,4 +201,37 @@ def load() -> dict:
         "SESSION_COOKIE_SECURE": _env("SESSION_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
         "SESSION_IDLE_SECONDS": _env_int("SESSION_IDLE_SECONDS", 15 * 60),
         "TABLET_POLL_SECONDS": _env_int("TABLET_POLL_SECONDS", 5),
+        **_trust_settings(),
+    }
+
+
+# Secrets, abuse limits and data rights (docs/security.md). Secrets come only from the environment;
+# in development (OMNISHOP_ENV=development, as `make` sets it) a missing SECRET_KEY is generated
+# once and kept in the instance folder, so `make run` needs no setup. Anywhere else
+# shop.core.security refuses to start without a strong one.
+DEV_SECRET_FILE = "dev-secret-key"  # noqa: S105 - a file name, not a secret
+
+
+def _dev_secret() -> str:
+    path = INSTANCE_DIR / DEV_SECRET_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def _trust_settings() -> dict:
+    env = _env("OMNISHOP_ENV", "production").strip().lower()
+    secret = os.environ.get("SECRET_KEY", "")
+    return {
+        "OMNISHOP_ENV": env,
+        "SECRET_KEY": secret or (_dev_secret() if env == "development" else ""),
+        "SIGNUP_RATE_LIMIT": _env("SIGNUP_RATE_LIMIT", "10/hour"),
+        "CHECKOUT_RATE_LIMIT": _env("CHECKOUT_RATE_LIMIT", "20/minute"),
+        "COUPON_RATE_LIMIT": _env("COUPON_RATE_LIMIT", "10/minute"),
+        "PICKUP_CODE_RATE_LIMIT": _env("PICKUP_CODE_RATE_LIMIT", "30/minute"),
+        "WEBHOOK_RATE_LIMIT": _env("WEBHOOK_RATE_LIMIT", "300/minute"),
+        "DATA_EXPORT_RATE_LIMIT": _env("DATA_EXPORT_RATE_LIMIT", "5/hour"),
     }

@@ -27,7 +27,7 @@ class StoreReservations(MethodView):
     @blp.arguments(ReservationCreateSchema())
     @transactional
     @blp.response(201, ReservationSchema)
-    @problems("unknown_sku", "insufficient_stock")
+    @problems("unknown_sku", "insufficient_stock", "store_not_found")
     def post(self, data, store_id):
         """Hold units at the store, all lines or none (409 `insufficient_stock` lists the short SKUs)."""
         return reservations.reserve_skus(

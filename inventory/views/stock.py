@@ -35,7 +35,7 @@ PUBLIC_FIELDS = ("sku", "available")
 class StoreStock(MethodView):
     @blp.arguments(StockQuerySchema(), location="query")
     @blp.response(200, StockFiguresSchema(many=True))
-    @problems("store_not_found", "unknown_sku")
+    @problems("store_not_found", "unknown_sku", "unauthorized")
     def get(self, args, store_id):
         """Availability of up to 100 SKUs at a store; its staff also see on_hand, reserved, safety."""
         get_store(store_id)

@@ -104,7 +104,8 @@ _USER_FIELDS = tuple(column.key for column in _USERS.c)
 
 
 def current_caller() -> Caller | None:
-    """The caller of a valid token (cached on the request), or None for an anonymous caller."""
+    """The caller of a valid token (cached on the request), None for an anonymous caller; a 401 for
+    a token sent that is unknown, expired or revoked."""
     cache = request.environ
     if "omnishop.caller" not in cache:
         plain, caller = _bearer(), None
@@ -118,6 +119,12 @@ def current_caller() -> Caller | None:
                             frozenset(int(i) for i in (row.store_ids or "").split(",") if i))
             cache["omnishop.user_row"] = row
         cache["omnishop.caller"] = caller
+        cache["omnishop.bad_token"] = bool(plain) and caller is None
+    if cache["omnishop.bad_token"]:
+        # A token that no longer works is a 401 even where signing in is optional (a cart, an
+        # order): treating its sender as a guest would hide the expiry and act for the wrong person.
+        raise DomainError("unauthorized", "This token has expired or was revoked: sign in again.",
+                          headers={"WWW-Authenticate": 'Bearer realm="omnishop", error="invalid_token"'})
     return cache["omnishop.caller"]
 
 

@@ -39,6 +39,7 @@ class User(db.Model):
     timezone: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # personal data removed on request
 
     @property
     def email_verified(self) -> bool:
@@ -78,3 +79,20 @@ class TimelineEntry(db.Model):
     reference: Mapped[str] = mapped_column(String(100), default="")
     summary: Mapped[str] = mapped_column(String(300), default="")
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DataRequest(db.Model):
+    """A data-rights request carried out (an export or an erasure): who asked, who did it, when.
+
+    Kept after an erasure as the record that it happened; it holds no personal data itself.
+    """
+
+    __tablename__ = "data_requests"
+    __table_args__ = (CheckConstraint("kind IN ('export', 'erasure')", name="kind_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    on_behalf: Mapped[bool] = mapped_column(default=False)  # staff acting on the customer's request
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

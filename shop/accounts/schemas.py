@@ -1,6 +1,6 @@
 """Request and response schemas for accounts, tokens and profiles."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
 from shop.accounts.contact import Email, Phone
 from shop.core.pagination import PageArgsSchema, page_limit
@@ -32,10 +32,18 @@ class CustomerCreateSchema(Schema):
     phone = Phone(allow_none=True)
 
 
+class SignUpAcceptedSchema(Schema):
+    """The answer to every sign-up, whether or not the email already had an account."""
+
+    email = fields.String(required=True)
+    status = fields.String(required=True, metadata={"enum": ["verification_sent"]})
+    detail = fields.String(required=True)
+
+
 class ProfileSchema(Schema):
     id = fields.Integer(dump_only=True)
     email = fields.String(dump_only=True)
-    name = fields.String(validate=validate.Length(min=1, max=200))
+    name = fields.String(dump_only=True)  # "" for an account made by create-user; changed through ProfilePatchSchema
     phone = Phone(allow_none=True)
     role = fields.String(dump_only=True)
     store_ids = fields.List(fields.Integer(), dump_only=True)
@@ -74,3 +82,31 @@ class TimelinePageSchema(Schema):
 
 class TimelineQuerySchema(PageArgsSchema):
     pass
+
+
+class ErasureRequestSchema(Schema):
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=256),
+                             metadata={"description": "Erasure cannot be undone: the password, once more."})
+
+
+class ErasureSchema(Schema):
+    customer_id = fields.Integer(required=True)
+    erased_at = fields.DateTime(required=True)
+    orders_kept = fields.Integer(required=True, metadata={"description": "Kept for the books, without personal data."})
+    carts_cleared = fields.Integer(required=True)
+
+
+class DataExportSchema(Schema):
+    """Everything held about the customer; sections may be added by other parts (consent history)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    generated_at = fields.String(required=True)
+    profile = fields.Dict(required=True)
+    carts = fields.List(fields.Dict(), required=True)
+    orders = fields.List(fields.Dict(), required=True)
+    timeline = fields.List(fields.Dict(), required=True)
+    coupon_redemptions = fields.List(fields.Dict(), required=True)
+    sign_ins = fields.List(fields.Dict(), required=True)
+    data_requests = fields.List(fields.Dict(), required=True)

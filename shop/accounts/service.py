@@ -25,6 +25,18 @@ def _ensure_email_free(email: str) -> None:
         raise DomainError("email_taken", "An account with this email already exists.")
 
 
+def request_sign_up(email: str, password: str, name: str, phone: str | None = None) -> None:
+    """Sign-up as the API offers it: the same answer whether or not the email has an account, so
+    nobody learns who shops here. A new email gets its account; a known one gets nothing but a
+    signal (its owner may be told, by email, that someone tried), after the same password hashing."""
+    user_id = db.session.scalar(db.select(User.id).where(User.email == email))
+    if user_id is None:
+        sign_up(email, password, name, phone)
+        return
+    hash_password(password)  # the same work as a real sign-up: the time taken tells nothing
+    events.sign_up_for_existing_account.send(current_app._get_current_object(), user_id=user_id, email=email)
+
+
 def sign_up(email: str, password: str, name: str, phone: str | None = None) -> User:
     """A new customer account; sends the signal that asks for an email verification."""
     _ensure_email_free(email)

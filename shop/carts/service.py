@@ -43,8 +43,13 @@ def _not_found(cart_id: str) -> DomainError:
 
 
 def check_access(cart, actor: Actor) -> None:
-    """A guest cart answers to its id; a customer's cart only to that customer or counter staff."""
-    if cart.customer_id is None or actor.kind == "staff":
+    """A guest cart answers to its id; a customer's cart only to that customer, or to staff at the
+    counter of its pickup store (staff of another store, or of none chosen yet, find no such cart)."""
+    if cart.customer_id is None:
+        return
+    if actor.kind == "staff":
+        if cart.pickup_store_id is None or cart.pickup_store_id != actor.store_id:
+            raise _not_found(cart.id)
         return
     if actor.kind == "guest":
         raise DomainError("sign_in_required", "This cart belongs to an account: sign in.",
@@ -80,7 +85,8 @@ _BUMP = (
     update(_carts)
     .where(_carts.c.id == bindparam("cart_id"))
     .values(version=_carts.c.version + 1, last_activity_at=bindparam("now"))
-    .returning(_carts.c.id, _carts.c.customer_id, _carts.c.status, _carts.c.merged_into_id, _carts.c.version)
+    .returning(_carts.c.id, _carts.c.customer_id, _carts.c.pickup_store_id, _carts.c.status, _carts.c.merged_into_id,
+               _carts.c.version)
 )
 
 
@@ -212,7 +218,10 @@ def remove_line(cart: Cart, sku: str, actor: Actor) -> Cart:
 
 
 def update_details(cart: Cart, changes: dict, actor: Actor) -> Cart:
-    """Choose the pickup store; give a guest's email or phone."""
+    """Choose the pickup store; give a guest's email or phone. A customer's contact details are
+    theirs: staff never change them (checkout would send the order's messages there)."""
+    if actor.kind == "staff" and cart.customer_id is not None and {"email", "phone"} & set(changes):
+        raise DomainError("forbidden", "Staff cannot change a customer's contact details; the customer can.")
     if "pickup_store_id" in changes and changes["pickup_store_id"] is not None:
         store = get_store(changes["pickup_store_id"])
         if not store.pickup_enabled:

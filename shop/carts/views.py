@@ -30,10 +30,11 @@ from shop.carts.schemas import (
     RecoveryLinkSchema,
 )
 from shop.carts.snapshot import CartSnapshot
+from shop.core import rate_limits
 from shop.core.error_codes import ACTOR, CART_ACCESS, COUPON_RULES
 from shop.core.errors import DomainError
 from shop.core.extensions import db
-from shop.core.http import problems
+from shop.core.http import headers, problems
 from shop.core.transactions import transactional
 
 blp = Blueprint("carts", __name__, description="One cart across web, app and the store counter")
@@ -72,6 +73,7 @@ class Carts(MethodView):
     @transactional
     @blp.response(201, CartSchema, headers=CART_DOC["headers"])
     @blp.alt_response(200, schema=CartSchema, description="A signed-in customer's existing cart")
+    @headers("X-Channel", "X-Store-ID")
     @problems(*ACTOR, "store_not_found")
     def post(self, data):
         """Start a cart; a signed-in customer gets their one active cart."""
@@ -82,6 +84,7 @@ class Carts(MethodView):
 @blp.route("/carts/<cart:cart_id>")
 class CartItem(MethodView):
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @headers("X-Channel", "X-Store-ID")
     @problems(*ACTOR, *CART_ACCESS)
     def get(self, cart_id):
         """The cart with current prices, totals and availability at the pickup store."""
@@ -90,6 +93,7 @@ class CartItem(MethodView):
     @blp.arguments(CartPatchSchema())
     @transactional
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @headers("X-Channel", "X-Store-ID", "If-Match")
     @problems(*ACTOR, *CART_ACCESS, "stale_cart", "bad_if_match", "store_not_found", "pickup_disabled")
     def patch(self, data, cart_id):
         """Choose the pickup store; give a guest's email or phone."""
@@ -101,6 +105,7 @@ class CartLines(MethodView):
     @blp.arguments(LineAddSchema())
     @transactional
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @headers("X-Channel", "X-Store-ID", "If-Match")
     @problems(*ACTOR, *CART_ACCESS, "stale_cart", "bad_if_match", "unknown_sku", "quantity_too_large", "too_many_lines",
               "currency_mismatch")
     def post(self, data, cart_id):
@@ -115,6 +120,7 @@ class CartLine(MethodView):
     @blp.arguments(LineQuantitySchema())
     @transactional
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @headers("X-Channel", "X-Store-ID", "If-Match")
     @problems(*ACTOR, *CART_ACCESS, "stale_cart", "bad_if_match", "line_not_found", "unknown_sku")
     def patch(self, data, cart_id, sku):
         """Set a line's quantity."""
@@ -122,6 +128,7 @@ class CartLine(MethodView):
 
     @transactional
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @headers("X-Channel", "X-Store-ID", "If-Match")
     @problems(*ACTOR, *CART_ACCESS, "stale_cart", "bad_if_match", "line_not_found")
     def delete(self, cart_id, sku):
         """Remove a line."""
@@ -130,10 +137,13 @@ class CartLine(MethodView):
 
 @blp.route("/carts/<cart:cart_id>/coupons")
 class CartCoupons(MethodView):
+    decorators = [rate_limits.limit("COUPON_RATE_LIMIT", failures_only=True, methods=["POST"])]
+
     @blp.arguments(CouponCodeSchema())
     @transactional
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
-    @problems(*ACTOR, *CART_ACCESS, "stale_cart", "bad_if_match", *COUPON_RULES)
+    @headers("X-Channel", "X-Store-ID", "If-Match")
+    @problems(*ACTOR, *CART_ACCESS, "stale_cart", "bad_if_match", *COUPON_RULES, "rate_limited")
     def post(self, data, cart_id):
         """Apply a coupon; an invalid, expired or used-up code is a 422 with the reason."""
         return change(cart_id, lambda cart, actor: carts.apply_coupon(cart, data["code"], actor))
@@ -143,6 +153,7 @@ class CartCoupons(MethodView):
 class CartCoupon(MethodView):
     @transactional
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @headers("X-Channel", "X-Store-ID", "If-Match")
     @problems(*ACTOR, *CART_ACCESS, "stale_cart", "bad_if_match", "coupon_not_applied")
     def delete(self, cart_id, code):
         """Remove the coupon."""
@@ -154,6 +165,7 @@ class CartClaim(MethodView):
     @auth.roles_required("customer")
     @transactional
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @headers("X-Channel", "X-Store-ID", "If-Match")
     @problems(*ACTOR, *CART_ACCESS, "stale_cart", "bad_if_match")
     def post(self, cart_id):
         """Attach a guest cart to the signed-in customer, merged into their active cart."""
@@ -165,6 +177,7 @@ class CartClaim(MethodView):
 class CartRecoveryLinks(MethodView):
     @transactional
     @blp.response(201, RecoveryLinkSchema)
+    @headers("X-Channel", "X-Store-ID")
     @problems(*ACTOR, *CART_ACCESS)
     def post(self, cart_id):
         """A signed link (7 days) that reopens this cart on another device; it signs no one in."""
@@ -194,6 +207,7 @@ class MyCart(MethodView):
     @auth.roles_required("customer")
     @transactional
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @headers("X-Channel", "X-Store-ID")
     @problems(*ACTOR)
     def get(self):
         """The signed-in customer's one active cart, the same on every device (created if missing)."""
@@ -205,16 +219,18 @@ class MyCart(MethodView):
 class CustomerCart(MethodView):
     @auth.roles_required("staff", "admin")
     @blp.response(200, CartSchema, headers=CART_DOC["headers"])
+    @headers("X-Channel", "X-Store-ID")
     @problems(*ACTOR, "customer_not_found", "cart_not_found")
     def get(self, customer_id):
-        """A customer's active cart, opened by staff at the counter (X-Store-ID: their store)."""
-        current_actor()  # checks the counter's store
+        """A customer's active cart, opened by staff at the counter of its pickup store (X-Store-ID)."""
+        actor = current_actor()  # checks the counter's store
         customer = db.session.get(User, customer_id)
         if customer is None or customer.role != "customer":
             raise DomainError("customer_not_found", f"No customer {customer_id}.")
         cart = carts.active_cart_of(customer.id)
         if cart is None:
             raise DomainError("cart_not_found", "This customer has no active cart.")
+        carts.check_access(cart, actor)
         return respond(cart)
 
 

@@ -42,6 +42,8 @@ STATUS: dict[str, int] = {
     "unknown_channel": 422,
     "customer_not_found": 404,
     "csrf_failed": 403,  # a page's form or call without its session's CSRF token
+    "wrong_password": 403,  # an irreversible step (erasure) asks for the password again
+    "open_orders": 409,  # erasure waits until no order is still to be picked up or paid
     # requests
     "bad_signature": 400,
     "idempotency_key_required": 428,
@@ -134,7 +136,8 @@ def status_of(code: str) -> int:
 
 
 # Codes that travel together: every route through the same check can answer all of them.
-ACTOR = ("unknown_channel", "store_required", "forbidden", "wrong_store")  # shop.accounts.actors.current_actor
+ACTOR = ("unauthorized", "unknown_channel", "store_required", "forbidden",
+         "wrong_store")  # shop.accounts.actors.current_actor
 CART_ACCESS = ("cart_not_found", "sign_in_required", "cart_merged", "cart_converted", "cart_expired")
 COUPON_RULES = ("coupon_unknown", "coupon_not_started", "coupon_expired", "coupon_exhausted", "coupon_used",
                 "coupon_currency", "coupon_min_subtotal")  # shop.carts.coupons.find and check

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -107,7 +108,7 @@ def handle_http_exception(exc: HTTPException) -> Response:
                 errors.update(fields_)
             else:
                 errors[location] = fields_
-        extra["errors"] = errors
+        extra["errors"] = _string_keys(errors)
         if status == 422:
             detail = "The request did not validate: see errors by field."
         elif status == 400 and "_schema" not in errors:
@@ -123,6 +124,16 @@ def handle_http_exception(exc: HTTPException) -> Response:
     return resp
 
 
+def _string_keys(value: Any) -> Any:
+    """Validation messages as JSON objects: a list's item errors are keyed by index (an int) beside
+    field names, and mixed keys cannot be sorted when the reply is serialized (that was a 500)."""
+    if isinstance(value, dict):
+        return {str(key): _string_keys(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_string_keys(item) for item in value]
+    return value
+
+
 def handle_integrity_error(exc: IntegrityError) -> Response:
     _rollback()
     log.info("integrity error turned into 409: %s", type(exc.orig).__name__)
@@ -136,6 +147,14 @@ def handle_data_error(exc: DataError) -> Response:
     log.info("data error turned into 422: %s", type(exc.orig).__name__)
     return coded_problem("invalid_value",
                          "A value in the request cannot be stored or searched (for example a NUL character).")
+
+
+def handle_recursion_error(exc: RecursionError) -> Response:
+    """Input nested deeper than a parser can follow (the JSON depth check covers bodies; this is
+    the net under every other parser): the caller's input, so a 400, never a 500."""
+    _rollback()
+    log.info("recursion error turned into 400")
+    return coded_problem("malformed_request", "The request nests too deeply to be read.")
 
 
 def handle_unexpected(exc: Exception) -> Response:
@@ -176,13 +195,57 @@ def refuse_nul_characters() -> Response | None:
     return None
 
 
+def _json_too_deep(body: bytes, limit: int) -> bool:
+    """Whether a JSON text nests arrays or objects deeper than `limit` (brackets inside strings do
+    not count). Checked before anything parses it: Python's parser recurses, and a few thousand
+    levels were a RecursionError, a 500, on every JSON endpoint."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth = 0
+    for bracket in _BRACKETS.findall(_JSON_STRINGS.sub(b'""', body)):
+        depth += 1 if bracket in b"[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
+_JSON_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKETS = re.compile(rb"[\[\]{}]")
+MAX_JSON_DEPTH = 32
+
+
+def _takes_json(view_func, method: str) -> bool:
+    """Whether this operation reads a JSON body (a flask-smorest `@blp.arguments` in json)."""
+    handler = getattr(getattr(view_func, "view_class", None), method.lower(), None)
+    parameters = getattr(handler, "_apidoc", {}).get("arguments", {}).get("parameters", ())
+    return any(parameter.get("in") == "json" for parameter in parameters)
+
+
+def refuse_unreadable_bodies() -> Response | None:
+    """A body the operation cannot read is refused before any view: another media type than JSON
+    (415, not a 422 saying fields are missing), or JSON nested deeper than anyone sends (400)."""
+    if request.url_rule is None or request.method in ("GET", "HEAD", "OPTIONS"):
+        return None
+    view = current_app.view_functions.get(request.url_rule.endpoint)
+    if not _takes_json(view, request.method):
+        return None
+    sent = request.content_length or request.headers.get("Content-Type") or request.headers.get("Transfer-Encoding")
+    if sent and not request.is_json:
+        return coded_problem("unsupported_media_type", "Send the body as JSON (Content-Type: application/json).")
+    if request.is_json and _json_too_deep(request.get_data(cache=True), MAX_JSON_DEPTH):
+        return coded_problem("malformed_request", f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels.")
+    return None
+
+
 def register(app: Flask) -> None:
     """Install the handlers last, so they win over flask-smorest's own JSON error handler."""
     app.before_request(refuse_nul_characters)
+    app.before_request(refuse_unreadable_bodies)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(DataError, handle_data_error)
     for database_error in (OperationalError, InterfaceError, PoolTimeoutError):
         app.register_error_handler(database_error, handle_database_error)
+    app.register_error_handler(RecursionError, handle_recursion_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -9,6 +9,15 @@ customer_signed_up = _signals.signal("customer-signed-up")
 email_verification_requested = _signals.signal("email-verification-requested")
 
 customer_email_verified = _signals.signal("customer-email-verified")
+# Someone signed up with an email that has an account (the API answers as for a new one).
+sign_up_for_existing_account = _signals.signal("sign-up-for-existing-account")
+
+# Data rights (shop.accounts.privacy). Export: each receiver returns {section: JSON-able data} held
+# about the customer (consent history, messages); the export includes every section. Erasure: each
+# receiver removes or anonymises what it holds, keeping what must stay as proof (consent history)
+# under `contact_hash(value)` instead of the contact itself. Both carry customer_id, email, phone.
+personal_data_export = _signals.signal("personal-data-export")
+personal_data_erasure = _signals.signal("personal-data-erasure")
 
 # Carts
 cart_changed = _signals.signal("cart-changed")

@@ -78,6 +78,53 @@ def problems(*codes: str) -> Callable:
     return decorator
 
 
+HEADER_PARAMETERS: dict[str, dict] = {
+    "Idempotency-Key": {"required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                        "description": "Your id for this request: a retry with it returns the first reply "
+                                       "(to you only) instead of acting twice."},
+    "If-Match": {"schema": {"type": "string"},
+                 "description": 'The cart\'s ETag as last read (or "*"): a stale one is a 412 and changes nothing.'},
+    "X-Channel": {"schema": {"type": "string", "enum": ["web", "app", "store"]},
+                  "description": "Where the caller acts from (default web; store for staff)."},
+    "X-Store-ID": {"schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                   "description": "Staff: the store whose counter they act at (they must be its staff)."},
+    "X-Order-Token": {"schema": {"type": "string", "maxLength": 100},
+                      "description": "A guest's key to their order, as returned by checkout."},
+}
+
+
+HEADERS_KEY = "x-headers"  # where headers() leaves its names for HeadersPlugin
+
+
+def headers(*names: str) -> Callable:
+    """Declare the request headers an operation reads, so the spec (and generated clients) have
+    them; an unknown name fails at import."""
+    for name in names:
+        HEADER_PARAMETERS[name]
+
+    def decorator(func):
+        apidoc = copy.deepcopy(getattr(func, "_apidoc", {}))
+        apidoc.setdefault("manual_doc", {}).setdefault(HEADERS_KEY, {}).update(dict.fromkeys(names, True))
+        func._apidoc = apidoc
+        return func
+
+    return decorator
+
+
+class HeadersPlugin(BasePlugin):
+    """Adds each operation's declared headers to its parameters (after flask-smorest has put the
+    query arguments there, which a manual `parameters` list would replace)."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for operation in (operations or {}).values():
+            if isinstance(operation, dict):
+                names = operation.pop(HEADERS_KEY, {})
+                operation.setdefault("parameters", []).extend(
+                    {"in": "header", "name": name, **copy.deepcopy(HEADER_PARAMETERS[name])} for name in names)
+                if not operation["parameters"]:
+                    del operation["parameters"]
+
+
 WRITE_METHODS = ("post", "put", "patch", "delete")
 _STATUS_HEADERS = {
     401: {"WWW-Authenticate": {"description": "Bearer realm", "schema": {"type": "string"}}},
@@ -94,7 +141,7 @@ def generic_problems(path: str, method: str, operation: dict) -> set[str]:
     if "{" in path:
         codes.add("not_found")  # a path argument its converter refuses (an id beyond any row)
     if "requestBody" in operation:
-        codes |= {"malformed_request", "validation_error", "payload_too_large"}
+        codes |= {"malformed_request", "validation_error", "payload_too_large", "unsupported_media_type"}
     query = {p["name"] for p in operation.get("parameters", ()) if isinstance(p, dict) and p.get("in") == "query"}
     if query:
         codes.add("validation_error")
@@ -171,7 +218,7 @@ class Api(SmorestApi):
     def init_app(self, app, *, spec_kwargs=None):
         app.url_map.converters["int"] = IdConverter
         app.url_map.converters["cart"] = CartIdConverter
-        spec_kwargs = {**(spec_kwargs or {}), "extra_plugins": [ProblemsPlugin()]}
+        spec_kwargs = {**(spec_kwargs or {}), "extra_plugins": [ProblemsPlugin(), HeadersPlugin()]}
         super().init_app(app, spec_kwargs=spec_kwargs)
         self.ma_plugin.converter.add_attribute_function(_config_maximum(app))
         self.register_converter(IdConverter, _id_param_schema)

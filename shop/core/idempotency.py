@@ -1,5 +1,10 @@
 """Idempotency-Key for creates a client may retry: a replay returns the first reply, a changed body is refused.
 
+A key belongs to the caller who sent it (as Stripe scopes keys per account): it is stored with the
+caller (`user:<id>`, or `anonymous`), so the same key from anyone else is another, unknown key for
+them, and their request runs through every access check like any first request (and is refused
+there). Nothing stored under one caller's key is ever replayed to another.
+
 The key is claimed by inserting its row first: a concurrent twin waits on the unique index until the
 first request commits, then reads its reply (on PostgreSQL); nothing is created twice. The claim,
 the reply and the commit are driven by shop.core.transactions (`@transactional(idempotent=...)`),
@@ -19,6 +24,7 @@ from sqlalchemy import JSON, String, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from shop.accounts import auth
 from shop.core.clock import utcnow
 from shop.core.errors import DomainError
 from shop.core.extensions import UTCDateTime, db
@@ -28,10 +34,11 @@ class IdempotentReply(db.Model):
     """The first reply to a create that a client may retry, kept by (scope, Idempotency-Key)."""
 
     __tablename__ = "idempotent_replies"
-    __table_args__ = (UniqueConstraint("scope", "key", name="uq_idempotent_replies_scope_key"),)
+    __table_args__ = (UniqueConstraint("scope", "caller", "key", name="uq_idempotent_replies_scope_caller_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     scope: Mapped[str] = mapped_column(String(100))
+    caller: Mapped[str] = mapped_column(String(40), default="anonymous", server_default="anonymous")
     key: Mapped[str] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int | None]
@@ -39,8 +46,6 @@ class IdempotentReply(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-HEADER_DOC = {"parameters": [{"in": "header", "name": "Idempotency-Key", "required": True,
-                              "schema": {"type": "string", "minLength": 1, "maxLength": 255}}]}
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
@@ -60,13 +65,19 @@ def header_key() -> str:
     return key
 
 
+def key_owner() -> str:
+    """Whose key it is: the signed-in user, or an anonymous caller (a guest, whose cart id is their key)."""
+    caller = auth.current_caller()
+    return f"user:{caller.id}" if caller else "anonymous"
+
+
 def _fingerprint(payload) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _existing(scope: str, key: str, fingerprint: str) -> Claim | None:
-    found = db.session.scalar(select(IdempotentReply).where(IdempotentReply.scope == scope,
-                                                            IdempotentReply.key == key))
+def _existing(scope: str, caller: str, key: str, fingerprint: str) -> Claim | None:
+    found = db.session.scalar(select(IdempotentReply).where(
+        IdempotentReply.scope == scope, IdempotentReply.caller == caller, IdempotentReply.key == key))
     if found is None:
         return None
     if found.request_hash != fingerprint:
@@ -78,18 +89,18 @@ def _existing(scope: str, key: str, fingerprint: str) -> Claim | None:
 
 
 def claim(scope: str, key: str, payload) -> Claim:
-    """Replay the stored reply, or claim the key for this request (store() or release() ends the claim)."""
-    fingerprint = _fingerprint(payload)
-    existing = _existing(scope, key, fingerprint)
+    """Replay the stored reply to this caller's key, or claim the key (store() or release() ends the claim)."""
+    fingerprint, caller = _fingerprint(payload), key_owner()
+    existing = _existing(scope, caller, key, fingerprint)
     if existing is not None:
         return existing
-    reply = IdempotentReply(scope=scope, key=key, request_hash=fingerprint)
+    reply = IdempotentReply(scope=scope, caller=caller, key=key, request_hash=fingerprint)
     try:
         with db.session.begin_nested():
             db.session.add(reply)
             db.session.flush()
     except IntegrityError:
-        existing = _existing(scope, key, fingerprint)
+        existing = _existing(scope, caller, key, fingerprint)
         if existing is None:  # pragma: no cover - the twin rolled back; the client may retry
             raise DomainError("request_in_progress", "Retry this request.") from None
         return existing

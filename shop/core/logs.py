@@ -19,7 +19,16 @@ _SECRET_PATTERNS = [
     ),
     (re.compile(r"\b(?:\d[ -]?){13,19}\b"), "[card-redacted]"),
     (re.compile(r"\+\d{6,14}(\d{2})\b"), r"+***\1"),
+    # an email keeps its first character and its domain: enough to tell cases apart, not to reach anyone
+    (re.compile(r"\b([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"), r"\1***@\2"),
 ]
+# Path segments this long are keys (a guest cart's id, a signed recovery or unsubscribe link): the
+# access log keeps their first characters only.
+_KEY_SEGMENT = re.compile(r"[A-Za-z0-9_.~=-]{16,}")
+
+
+def mask_path(path: str) -> str:
+    return _KEY_SEGMENT.sub(lambda m: m.group()[:4] + "...", path)
 
 
 def redact(text: str) -> str:
@@ -79,6 +88,6 @@ def configure_logging(app: Flask) -> None:
     def _log_and_tag(response):
         response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
         logging.getLogger("omnishop.access").info(
-            "%s %s %s", request.method, request.path, response.status_code
+            "%s %s %s", request.method, mask_path(request.path), response.status_code
         )
         return response

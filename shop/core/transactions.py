@@ -9,7 +9,8 @@
   done and is raised on; the error handler only renders it.
 - `@transactional(idempotent="refund:{order_id}")` also claims the Idempotency-Key before the view
   runs (the scope is formatted from the URL arguments; the parsed body is the fingerprint) and
-  stores the reply's body and status in the same commit; a replay returns that reply untouched.
+  stores the reply's body and status in the same commit; a replay returns that reply untouched,
+  and only to the caller who sent the key, after `access=` (the view's access check) has passed.
 - `with transaction():` is the same boundary for CLI commands and scheduled jobs (nesting raises).
 - `after_commit(work)`: a provider call a change decided (a void, a refund) must not run under the
   change's row locks, nor before the change is kept. Registered inside the transaction, `work`
@@ -45,11 +46,11 @@ from contextvars import ContextVar
 from typing import Any
 
 from flask import Response
-from flask_smorest import Blueprint
 
 from shop.core import idempotency
 from shop.core.errors import DomainError
 from shop.core.extensions import db
+from shop.core.http import headers
 
 log = logging.getLogger(__name__)
 
@@ -150,8 +151,14 @@ def _check_placement(func: Callable) -> None:
                         "and below @blp.arguments")
 
 
-def _once(scope: str, func: Callable, args: tuple, kwargs: dict) -> Response:
-    """Replay the stored reply to this key, or run, then store the reply (or release the claim)."""
+def _once(scope: str, func: Callable, args: tuple, kwargs: dict, access: Callable | None) -> Response:
+    """Replay the stored reply to this caller's key, or run, then store the reply (or release the claim).
+
+    `access` (the view's own access check, given the URL arguments) runs first: a replay skips the
+    view body, so whoever may no longer reach the resource gets the refusal, not the stored reply.
+    """
+    if access is not None:
+        access(**kwargs)
     parsed = args[1:]  # after `self`: what @blp.arguments parsed
     claim = idempotency.claim(scope, idempotency.header_key(), parsed[0] if len(parsed) == 1 else list(parsed))
     if claim.replay is not None:
@@ -169,8 +176,10 @@ def _once(scope: str, func: Callable, args: tuple, kwargs: dict) -> Response:
     return response
 
 
-def transactional(view: Callable | None = None, /, *, idempotent: str | None = None):
-    """Mark a view method as one transaction; with `idempotent`, the Idempotency-Key scope."""
+def transactional(view: Callable | None = None, /, *, idempotent: str | None = None,
+                  access: Callable | None = None):
+    """Mark a view method as one transaction; with `idempotent`, the Idempotency-Key scope, and
+    `access`, the check that must pass before a stored reply is replayed."""
 
     def decorate(func: Callable) -> Callable:
         _check_placement(func)
@@ -180,9 +189,9 @@ def transactional(view: Callable | None = None, /, *, idempotent: str | None = N
             with transaction():
                 if idempotent is None:
                     return func(*args, **kwargs)
-                return _once(idempotent.format(**kwargs), func, args, kwargs)
+                return _once(idempotent.format(**kwargs), func, args, kwargs, access)
 
         wrapper.transactional = True
-        return Blueprint.doc(**idempotency.HEADER_DOC)(wrapper) if idempotent else wrapper
+        return headers("Idempotency-Key")(wrapper) if idempotent else wrapper
 
     return decorate(view) if view is not None else decorate

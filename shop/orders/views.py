@@ -8,10 +8,11 @@ from flask_smorest import Blueprint
 
 from shop.accounts import auth
 from shop.accounts.actors import Actor, current_actor
-from shop.core import idempotency
+from shop.carts import service as carts
+from shop.core import idempotency, rate_limits
 from shop.core.error_codes import ACTOR, CART_ACCESS, COUPON_RULES, IDEMPOTENCY, ORDER_MOVE
 from shop.core.errors import DomainError
-from shop.core.http import problems
+from shop.core.http import headers, problems
 from shop.core.pagination import PAGE_HEADERS
 from shop.core.transactions import transactional
 from shop.orders import checkout, handover, pickup
@@ -38,15 +39,23 @@ blp = Blueprint("orders", __name__, description="Checkout for pickup and the pic
 QUEUE_DEFAULT = ["pending_payment", "placed", "picking", "ready_for_pickup"]
 
 
+def _may_check_out(cart_id: str) -> None:
+    """Before a checkout is replayed: the caller may still reach this cart (whatever its status)."""
+    carts.get_cart(cart_id, current_actor(), active=False)
+
+
 @blp.route("/carts/<cart:cart_id>/checkout")
 class Checkout(MethodView):
+    decorators = [rate_limits.limit("CHECKOUT_RATE_LIMIT", methods=["POST"])]
+
     @blp.arguments(CheckoutSchema())
-    @transactional(idempotent="checkout:{cart_id}")
+    @transactional(idempotent="checkout:{cart_id}", access=_may_check_out)
     @blp.response(201, CheckoutResultSchema)
+    @headers("X-Channel", "X-Store-ID")
     @problems(*IDEMPOTENCY, *ACTOR, *CART_ACCESS, *COUPON_RULES, "store_not_found", "cart_empty", "unknown_sku",
               "pickup_store_required", "pickup_disabled", "pay_at_store_unavailable", "card_unavailable",
               "email_required", "sms_choice_required", "insufficient_stock", "payment_provider_unavailable",
-              "cart_changed")
+              "cart_changed", "rate_limited")
     def post(self, data, cart_id):
         """Reserve the cart's lines at its pickup store and place the order (replays are safe)."""
         order, intent = checkout.place(cart_id, current_actor(), data, idempotency.header_key())
@@ -64,6 +73,7 @@ class Checkout(MethodView):
 @blp.route("/orders/<int:order_id>")
 class OrderItem(MethodView):
     @blp.response(200, ShopperOrderSchema)
+    @headers("X-Channel", "X-Store-ID", "X-Order-Token")
     @problems(*ACTOR, "order_not_found", "sign_in_required")
     def get(self, order_id):
         """An order: its customer or a guest with X-Order-Token (who see the pickup code), or its store's staff."""
@@ -96,6 +106,7 @@ class OrderCancel(MethodView):
     @blp.arguments(CancelSchema())
     @transactional
     @blp.response(200, OrderSchema)
+    @headers("X-Channel", "X-Store-ID", "X-Order-Token")
     @problems(*ACTOR, *ORDER_MOVE, "order_not_found", "sign_in_required", "capture_in_progress")
     def post(self, data, order_id):
         """Cancel: the shopper until picking starts, staff until handover. Stock back, then (after the
@@ -107,9 +118,9 @@ class OrderCancel(MethodView):
         return order
 
 
-def _staff_order(order_id: int):
+def _staff_order(order_id: int, *, lock: bool = True):
     caller = auth.require_role("staff", "admin")
-    order = orders.get_order(order_id, lock=True)
+    order = orders.get_order(order_id, lock=lock)
     if not auth.is_staff_of(caller, order.store_id):
         raise DomainError("order_not_found", f"No order {order_id}.")
     return order, Actor("staff", auth.current_user(), "store", order.store_id)
@@ -188,12 +199,14 @@ class MarkReady(MethodView):
 
 @blp.route("/orders/<int:order_id>/handover")
 class Handover(MethodView):
+    decorators = [rate_limits.limit("PICKUP_CODE_RATE_LIMIT", failures_only=True, methods=["POST"])]
+
     @auth.roles_required("staff", "admin")
     @blp.arguments(HandoverSchema())
     @transactional
     @blp.response(200, StaffOrderSchema)
     @problems(*ORDER_MOVE, "order_not_found", "pickup_locked", "wrong_pickup_code", "capture_failed",
-              "reservation_not_active")
+              "reservation_not_active", "rate_limited")
     def post(self, data, order_id):
         """Verify the pickup code, capture what is handed over, take the stock out: picked_up.
 
@@ -210,7 +223,7 @@ class Handover(MethodView):
 class Refunds(MethodView):
     @auth.roles_required("staff", "admin")
     @blp.arguments(RefundSchema())
-    @transactional(idempotent="refund:{order_id}")
+    @transactional(idempotent="refund:{order_id}", access=lambda order_id: _staff_order(order_id, lock=False))
     @blp.response(201, RefundResultSchema)
     @problems(*IDEMPOTENCY, "order_not_found", "illegal_transition", "line_not_found", "refund_too_many",
               "nothing_to_refund", "refund_failed", "event_id_reused")

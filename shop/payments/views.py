@@ -7,10 +7,12 @@ import logging
 
 from flask import request
 from flask.views import MethodView
+from flask_limiter.util import get_remote_address
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from shop.accounts import auth
+from shop.core import rate_limits
 from shop.core.errors import DomainError
 from shop.core.extensions import db
 from shop.core.http import problems
@@ -35,9 +37,11 @@ HANDLERS = {
 
 @blp.route("/webhooks/stripe")
 class StripeWebhook(MethodView):
+    decorators = [rate_limits.limit("WEBHOOK_RATE_LIMIT", key=get_remote_address, failures_only=True, methods=["POST"])]
+
     @transactional
     @blp.response(200)
-    @problems("bad_signature", "payload_too_large", "order_not_found")
+    @problems("bad_signature", "payload_too_large", "order_not_found", "rate_limited")
     def post(self):
         """Apply a signed Stripe event to its order; a redelivered event id changes nothing.
 

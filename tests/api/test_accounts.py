@@ -8,6 +8,7 @@ import pytest
 
 from shop.accounts import auth
 from shop.accounts.models import ApiToken, User, user_stores
+from shop.core import events
 from shop.core.clock import clock
 from shop.core.extensions import db
 from tests.support import factories as f
@@ -26,21 +27,22 @@ def sign_in(client, email="ann@example.com", password="correct-horse"):
 
 def test_customer_signs_up_signs_in_and_sees_profile(client):
     resp = sign_up(client, email="Ann@Example.com", phone="+1 415 555 0123")
-    assert resp.status_code == 201
+    assert resp.status_code == 202
     assert resp.get_json()["email"] == "ann@example.com"
-    assert resp.get_json()["phone"] == "+14155550123"
-    assert resp.get_json()["email_verified"] is False
+    assert resp.get_json()["status"] == "verification_sent"
 
     tok = sign_in(client)
     assert tok.status_code == 201
     body = tok.get_json()
-    assert body["user"] == {"id": resp.get_json()["id"], "role": "customer", "store_ids": []}
+    ann = db.session.scalar(db.select(User))
+    assert body["user"] == {"id": ann.id, "role": "customer", "store_ids": []}
     expires = dt.datetime.fromisoformat(body["expires_at"])
     lifetime = dt.timedelta(seconds=client.application.config["CUSTOMER_TOKEN_TTL_SECONDS"])
     assert lifetime - dt.timedelta(minutes=1) < expires - dt.datetime.now(dt.UTC) <= lifetime
 
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['token']}"})
     assert me.status_code == 200 and me.get_json()["name"] == "Ann"
+    assert me.get_json()["phone"] == "+14155550123" and me.get_json()["email_verified"] is False
 
 
 def test_password_and_token_are_never_stored_in_clear(client):
@@ -52,9 +54,16 @@ def test_password_and_token_are_never_stored_in_clear(client):
     assert stored.token_hash != plain and plain not in stored.token_hash
 
 
-def test_duplicate_email_is_a_409(client):
-    sign_up(client)
-    assert_problem(sign_up(client, email="ANN@example.com"), 409, "email_taken")
+def test_sign_up_answers_the_same_for_a_taken_email_and_changes_nothing(client):
+    """Found from outside: a 409 for a taken email told anyone who shops here."""
+    first = sign_up(client)
+    with captured(events.sign_up_for_existing_account) as tried:
+        again = sign_up(client, email="ANN@example.com", password="another-password")
+    assert (again.status_code, again.get_json()) == (first.status_code, first.get_json())
+    assert db.session.scalar(db.select(db.func.count(User.id))) == 1
+    assert sign_in(client).status_code == 201  # the owner's password still works
+    assert sign_in(client, password="another-password").status_code == 401
+    assert [kw["email"] for kw in tried] == ["ann@example.com"]  # the owner can be told
 
 
 def test_bad_phone_and_short_password_are_refused(client):
@@ -204,8 +213,8 @@ def test_sign_up_writes_the_verification_email_to_the_development_outbox(client,
 
     folder = Path(app.config["DEV_OUTBOX_DIR"])
     before = set(folder.glob("*.eml")) if folder.exists() else set()
-    assert sign_up(client, email="dora@example.com").status_code == 201
-    assert sign_up(client, email="dora@example.com").status_code == 409  # refused: nothing written
+    assert sign_up(client, email="dora@example.com").status_code == 202
+    assert sign_up(client, email="dora@example.com").status_code == 202  # taken: no second verification
     deliver_due()
     new = sorted(set(folder.glob("*.eml")) - before)
     assert len(new) == 1

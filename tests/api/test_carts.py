@@ -178,12 +178,15 @@ def test_customers_cannot_touch_each_others_carts_or_timelines(client, shop_):
 
 def test_staff_of_another_store_cannot_open_a_cart_at_that_counter(client, shop_):
     ann = sign_in(client)
-    client.get("/api/v1/me/cart", headers=ann)
+    cart = client.get("/api/v1/me/cart", headers=ann).get_json()
     clerk = f.bearer(shop_["clerk"])
     url = f"/api/v1/customers/{shop_['ann'].id}/cart"
     assert_problem(client.get(url, headers={**clerk, "X-Store-ID": str(shop_["chi"].id)}), 403, "wrong_store")
     assert_problem(client.get(url, headers=clerk), 422, "store_required")
-    assert client.get(url, headers={**clerk, "X-Store-ID": str(shop_["nyc"].id)}).status_code == 200
+    at_nyc = {**clerk, "X-Store-ID": str(shop_["nyc"].id)}
+    assert_problem(client.get(url, headers=at_nyc), 404, "cart_not_found")  # no pickup store chosen yet
+    client.patch(f"/api/v1/carts/{cart['id']}", json={"pickup_store_id": shop_["nyc"].id}, headers=ann)
+    assert client.get(url, headers=at_nyc).status_code == 200
 
 
 def test_guest_contact_details_are_validated(client, shop_):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from shop.core.extensions import db
 from shop.orders.models import Order
 from shop.payments import attention
-from tests.api.test_problems import assert_problem
 from tests.support import factories as f
 from tests.support.orders import cart_for, checkout
 from tests.support.paging import walk
+from tests.support.problems import assert_problem
 
 URL = "/api/v1/payments/attention"
 

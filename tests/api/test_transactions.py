@@ -14,9 +14,9 @@ from sqlalchemy import event
 from inventory.models import Stock
 from shop.core.extensions import db
 from shop.core.transactions import after_commit, transaction, transactional
-from tests.api.test_problems import assert_problem
 from tests.support import factories as f
 from tests.support.orders import authorize, card_order, cart_for, checkout, intent_of, stripe_unreachable
+from tests.support.problems import assert_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}

@@ -13,9 +13,9 @@ from sqlalchemy import text
 from inventory.models import Stock
 from shop.core.extensions import db
 from shop.orders.models import Order
-from tests.api.test_problems import assert_problem
 from tests.support.invariants import assert_stock_invariants
 from tests.support.orders import WEBHOOK_SECRET, cart_for, checkout, signed_event
+from tests.support.problems import assert_problem
 
 
 def test_a_checkout_retried_after_a_lost_reply_reuses_its_payment_intent(client, store_world, gateway):

@@ -12,9 +12,9 @@ from shop.core.clock import clock
 from shop.core.extensions import db
 from shop.orders import sweeps as order_sweeps
 from shop.orders.models import Order
-from tests.api.test_problems import assert_problem
 from tests.support.invariants import assert_stock_invariants
 from tests.support.orders import authorize, card_order, cart_for, checkout, intent_of, ready_card_order, stripe_client
+from tests.support.problems import assert_problem
 
 pytestmark = pytest.mark.postgres
 

@@ -32,7 +32,7 @@ def make_app(database_url: str, **overrides):
     config = {
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SECRET_KEY": "test-secret",
+        "SECRET_KEY": "test-secret-long-enough-to-pass-the-startup-check",
         "RATELIMIT_STORAGE_URI": "memory://",
         "DEV_OUTBOX_DIR": dev_outbox(),
         "PASSWORD_HASH_METHOD": CHEAP_PASSWORD_HASH,

@@ -24,15 +24,18 @@ def wide_app(app, database_url):
 
 
 def hammer(wide_app, calls):
-    """Run every (method, url, json, headers) at once from its own thread; return the responses."""
+    """Run every (method, url, json, headers) at once from its own thread, each from its own client
+    address (as many shoppers are: the per-address abuse limits must not decide a race); return the
+    responses."""
     barrier = threading.Barrier(len(calls))
 
-    def one(call):
-        method, url, body, headers = call
+    def one(numbered):
+        n, (method, url, body, headers) = numbered
         client = wide_app.test_client()
         barrier.wait()
-        resp = client.open(url, method=method, json=body, headers=headers)
+        resp = client.open(url, method=method, json=body, headers=headers,
+                           environ_base={"REMOTE_ADDR": f"127.0.{n // 250}.{n % 250 + 1}"})
         return resp.status_code, resp.get_json()
 
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(one, calls))
+        return list(pool.map(one, enumerate(calls)))

@@ -1,0 +1,61 @@
+"""Abuse limits: one way to rate-limit an operation (429 with Retry-After), shared by every worker.
+
+Each limit is a setting (docs/configuration.md) read per request, counted per caller (the
+signed-in user, else the client address) or by a key the operation names. Counters live in
+RATELIMIT_STORAGE_URI: Redis, so every gunicorn worker and node counts together. A memory store
+counts per process, which multiplies every limit by the number of workers: the app says so in its
+log at start, and `make run` picks Redis when one answers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import Flask, Response, current_app
+from flask_limiter.util import get_remote_address
+
+from shop.accounts import auth
+from shop.core.errors import DomainError
+from shop.core.extensions import limiter
+
+log = logging.getLogger(__name__)
+
+
+def caller_key() -> str:
+    """The signed-in user (wherever they send from), else the client address."""
+    try:
+        caller = auth.current_caller()
+    except DomainError:  # a dead token: the view answers 401, the address is counted meanwhile
+        caller = None
+    return f"user:{caller.id}" if caller else f"address:{get_remote_address()}"
+
+
+def refused(response: Response) -> bool:
+    """Count only refusals (a wrong code, a bad signature): honest traffic is never slowed down."""
+    return response.status_code >= 400
+
+
+def limit(setting: str, *, key: Callable[[], str] = caller_key, failures_only: bool = False,
+          methods: list[str] | None = None):
+    """The decorator (for a MethodView's `decorators`) applying the limit named by `setting`."""
+    return limiter.limit(lambda: current_app.config[setting], key_func=key, methods=methods,
+                         deduct_when=refused if failures_only else None, scope=setting.lower())
+
+
+def describe_storage(app: Flask) -> None:
+    """Say in the log where the counters live; a memory store outside development is a warning."""
+    uri = app.config.get("RATELIMIT_STORAGE_URI", "memory://")
+    if uri.startswith("memory://"):
+        level = logging.INFO if app.config.get("OMNISHOP_ENV") == "development" or app.testing else logging.WARNING
+        log.log(level, "rate limits: counted in memory, per worker process: with N workers each limit is N times "
+                "looser. Set RATELIMIT_STORAGE_URI=redis://HOST:6379/0 to share them.")
+        return
+    scheme = uri.split("://", 1)[0]
+    log.info("rate limits: shared through %s storage (RATELIMIT_STORAGE_URI)", scheme)
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)  # Redis down: limit per worker, not never
+    limiter.init_app(app)
+    describe_storage(app)
