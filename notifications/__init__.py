@@ -7,7 +7,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Receivers (messages and the checkout's consent), the messages, preferences, unsubscribe and
-    Twilio routes, and the delivery sweep for the scheduler."""
+    Twilio routes, the data-rights receivers, and the delivery sweep for the scheduler."""
     from notifications import (  # noqa: F401 (consent_models and models: their tables)
         consent,
         consent_models,
@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
         delivery,
         delivery_status,
         models,
+        privacy,
         receivers,
         rendering,
         senders,
@@ -29,6 +30,7 @@ def init_app(app: Flask) -> None:
     rendering.check_brand(app.config)
     receivers.init_app(app)
     consent.connect(app)
+    privacy.connect(app)
     for module in (views, delivery_status, consent_views, unsubscribe, twilio_webhooks):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     register_sweep(app, "deliver_outbox", app.config["OUTBOX_SWEEP_SECONDS"], delivery.deliver_due)
