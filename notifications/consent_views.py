@@ -12,7 +12,7 @@ from shop.accounts import auth
 from shop.accounts.models import User
 from shop.core.errors import DomainError
 from shop.core.extensions import db
-from shop.core.http import problems
+from shop.core.http import headers, problems
 from shop.core.transactions import transactional
 
 blp = Blueprint("preferences", __name__, description="Consent to emails and texts, per channel and purpose")
@@ -52,6 +52,7 @@ class MyPreferences(MethodView):
     @blp.arguments(PreferencesUpdateSchema())
     @transactional
     @blp.response(200, PreferencesSchema)
+    @headers("X-Channel")
     @problems("unknown_channel", "phone_required", "sms_stopped")
     def put(self, data):
         """Turn offers by email or text on or off; the wording shown is kept with the choice."""

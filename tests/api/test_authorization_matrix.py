@@ -81,6 +81,17 @@ TABLE = {op: matrix.parse_row(row) for op, row in {
     "POST /orders/{order_id}/refunds":            "401 403 403 401 201 404 403 201",
     "POST /orders/{order_id}/refunds replay":     "401 403 403 401 201 404 403 422",  # store 1 clerk's key
     "POST /webhooks/stripe":                      "400 400 400 400 400 400 400 400",  # unsigned: nobody
+    "GET /payments/attention":                    "401 403 403 401 200 200 403 200",  # staff: their stores' only
+    "GET /messages":                              "401 403 403 401 200 200 200 200",  # addresses masked
+    "POST /messages/{message_id}/resend":         "401 403 403 401 200 200 403 200",  # a failed one, any store's
+    "GET /messages/preview/{template}":           "401 403 403 401 200 200 200 200",  # demo data only
+    "GET /me/preferences":                        "401 200 200 401 403 403 403 403",
+    "PUT /me/preferences":                        "401 200 200 401 403 403 403 403",  # each their own
+    "GET /customers/{customer_id}/preferences":   "401 403 403 401 200 200 200 200",  # A's, read only
+    "GET /unsubscribe/{token}":                   "200 200 200 200 200 200 200 200",  # the signed link is the key
+    "POST /unsubscribe/{token}":                  "200 200 200 200 200 200 200 200",
+    "POST /webhooks/twilio/inbound":              "403 403 403 403 403 403 403 403",  # unsigned: nobody
+    "POST /webhooks/twilio/status":               "403 403 403 403 403 403 403 403",
 }.items()}
 
 

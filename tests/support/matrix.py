@@ -37,6 +37,7 @@ QUERY = {  # the query a read needs to be a read at all
     "GET /availability": "?sku=MUG",
 }
 PASSWORD = "matrix-password"
+UNSUBSCRIBE = ("GET /unsubscribe/", "POST /unsubscribe/")
 _seq = itertools.count(1)
 
 
@@ -124,6 +125,23 @@ class World:
         cart_id = self.cart_of_a()
         return self._ok(self.client.post(f"/api/v1/carts/{cart_id}/recovery-links",
                                          headers=self._as("customer_a")))["token"]
+
+    def failed_message(self) -> int:
+        """A message about A's order at store 1 that failed (no API makes one: the outbox's row)."""
+        from notifications.models import Message
+
+        message = Message(dedupe_key=_unique(), template="order_placed", channel="email", purpose="transactional",
+                          to_address="a@example.com", customer_id=self.users["customer_a"].id,
+                          store_id=self.store_1.id, status="failed", reason="matrix")
+        db.session.add(message)
+        db.session.commit()
+        return message.id
+
+    def unsubscribe_token(self) -> str:
+        """The token of the link in A's marketing emails (the signed link is the key)."""
+        from notifications.unsubscribe import make_url
+
+        return make_url("email", "a@example.com").rsplit("/", 1)[1]
 
     def role_headers(self, role: str, operation: str) -> dict:
         """The role's headers; a new token for an operation that ends the caller's token (sign-out)."""
@@ -224,6 +242,7 @@ def _body(operation: str, world: World, args: dict, order: dict | None) -> dict 
         "POST /carts/{cart_id}/coupons": lambda: {"code": world.coupon},
         "POST /coupons": lambda: {"code": n, "kind": "percent", "value": 5},
         "POST /carts/{cart_id}/checkout": lambda: {"payment_method": "pay_at_store"},
+        "PUT /me/preferences": lambda: {"email_marketing": False, "wording": "No offers, thanks."},
         "POST /orders/{order_id}/cancel": lambda: {"reason": "matrix"},
         "PUT /orders/{order_id}/lines/{line_id}/pick": lambda: {"picked_quantity": line["quantity"]},
         "POST /orders/{order_id}/handover": lambda: {"pickup_code": order["pickup_code"]},
@@ -260,7 +279,11 @@ def _path_args(operation: str, world: World) -> tuple[dict, dict | None]:
     if "reservation_id" in names:
         args["reservation_id"] = world.hold_at_store_1()
     if "token" in names:
-        args["token"] = world.recovery_token()
+        args["token"] = world.unsubscribe_token() if op.startswith(UNSUBSCRIBE) else world.recovery_token()
+    if "message_id" in names:
+        args["message_id"] = world.failed_message()
+    if "template" in names:
+        args["template"] = "order_placed"
     missing = names - set(args)
     assert not missing, f"{op}: tests/support/matrix.py does not know how to make {sorted(missing)}"
     return args, order
