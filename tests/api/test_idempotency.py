@@ -54,20 +54,22 @@ def test_a_changed_body_under_a_used_key_is_refused_and_the_first_reply_stays(cl
 
 def test_a_key_claimed_but_not_yet_answered_is_in_progress(app):
     # Within the request that claimed it, until its reply is stored (a retry that overtakes its first try).
-    idempotency.claim("test:1", "k-open", {"a": 1})
-    with pytest.raises(DomainError) as err:
+    with app.test_request_context():  # a key is its caller's: claims happen in a request
         idempotency.claim("test:1", "k-open", {"a": 1})
+        with pytest.raises(DomainError) as err:
+            idempotency.claim("test:1", "k-open", {"a": 1})
     assert (err.value.status, err.value.code) == (409, "request_in_progress")
 
 
 def test_the_same_request_is_recognised_whatever_its_key_order_or_value_types(app):
     # A payload as a schema loads it may hold dates, and its field order may change between releases.
-    first = {"when": dt.date(2026, 11, 24), "lines": [{"sku": "MUG", "quantity": 1}], "restock": True}
-    reply = jsonify({"ok": True})
-    reply.status_code = 201
-    idempotency.store(idempotency.claim("test:2", "k-done", first), reply)
-    same = {"restock": True, "lines": [{"quantity": 1, "sku": "MUG"}], "when": dt.date(2026, 11, 24)}
-    assert idempotency.claim("test:2", "k-done", same).replay == ({"ok": True}, 201)
-    with pytest.raises(DomainError) as err:
-        idempotency.claim("test:2", "k-done", {**same, "when": dt.date(2026, 11, 25)})
-    assert err.value.code == "idempotency_key_reused"
+    with app.test_request_context():  # a key is its caller's: claims happen in a request
+        first = {"when": dt.date(2026, 11, 24), "lines": [{"sku": "MUG", "quantity": 1}], "restock": True}
+        reply = jsonify({"ok": True})
+        reply.status_code = 201
+        idempotency.store(idempotency.claim("test:2", "k-done", first), reply)
+        same = {"restock": True, "lines": [{"quantity": 1, "sku": "MUG"}], "when": dt.date(2026, 11, 24)}
+        assert idempotency.claim("test:2", "k-done", same).replay == ({"ok": True}, 201)
+        with pytest.raises(DomainError) as err:
+            idempotency.claim("test:2", "k-done", {**same, "when": dt.date(2026, 11, 25)})
+        assert err.value.code == "idempotency_key_reused"

@@ -13,7 +13,7 @@ from tests.support.problems import assert_problem
 
 def sign_up(client, email: str):
     resp = client.post("/api/v1/customers", json={"email": email, "password": "pass-word-1", "name": "P"})
-    assert resp.status_code == 201, resp.get_json()
+    assert resp.status_code == 202, resp.get_json()
     return db.session.scalar(db.select(User.password_hash).where(User.email == email))
 
 

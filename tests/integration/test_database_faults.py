@@ -27,7 +27,7 @@ NEVER = 30  # seconds: only a call that hangs takes this long
 
 
 def app_on(url: str, **settings):
-    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test-secret",
+    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test-secret-long-enough-to-pass-the-startup-check",
                        "RATELIMIT_STORAGE_URI": "memory://", **settings})
 
 

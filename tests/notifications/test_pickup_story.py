@@ -30,9 +30,10 @@ def morning(frozen_clock):
 @pytest.fixture
 def shopper(client):
     body = {"email": "sam@example.com", "password": "password-123", "name": "Sam", "phone": PHONE}
-    user = client.post("/api/v1/customers", json=body).get_json()
+    assert client.post("/api/v1/customers", json=body).status_code == 202
     token = client.post("/api/v1/auth/tokens", json={"email": body["email"], "password": body["password"]})
-    return {"id": user["id"], "email": body["email"], "headers": {"Authorization": f"Bearer {token.get_json()['token']}"}}
+    headers = {"Authorization": f"Bearer {token.get_json()['token']}"}
+    return {"id": client.get("/api/v1/me", headers=headers).get_json()["id"], "email": body["email"], "headers": headers}
 
 
 def mails(smtp_server, subject_part: str) -> list:

@@ -52,7 +52,7 @@ def create_app() -> Flask:
 def schedulers(count: int, database_url: str, workdir: Path, **settings) -> Iterator[list[subprocess.Popen]]:
     """Start `count` `flask scheduler run` processes on the database; every one is killed on the way out."""
     env = {**os.environ, "FLASK_APP": f"{__name__}:create_app", "DATABASE_URL": database_url,
-           "OMNISHOP_INSTANCE_DIR": str(workdir), "PYTHONPATH": str(ROOT), "SECRET_KEY": "test-secret",
+           "OMNISHOP_INSTANCE_DIR": str(workdir), "PYTHONPATH": str(ROOT), "SECRET_KEY": "test-secret-long-enough-to-pass-the-startup-check",
            "LOG_LEVEL": "INFO", **{key: str(value) for key, value in settings.items()}}
     procs: list[subprocess.Popen] = []
     try:
