@@ -27,6 +27,7 @@ from inventory.stock import available, expired_units, lapsed, lock_rows, run_loc
 from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
+from stores import services as stores
 
 
 def _claim(reservation: Reservation, new_status: str) -> bool:
@@ -166,6 +167,7 @@ def reserve_skus(
         return Held(held[0], store_id, reference, "active", expires_at, False,
                     [HeldLine(sku, quantities[sku]) for _, _, sku in held[1]])
     products = catalog.products_by_sku(quantities, active_only=True)
+    stores.get_store(store_id)  # a 404 before the hold's rows are written (else PostgreSQL's FK: a 409)
     return Held.of(_reserve_full(store_id, {products[sku]: q for sku, q in quantities.items()}, reference,
                                  now, expires_at, actor_id))
 
