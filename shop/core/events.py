@@ -21,6 +21,11 @@ personal_data_erasure = _signals.signal("personal-data-erasure")
 
 # Carts
 cart_changed = _signals.signal("cart-changed")
+# A cart with lines and a known contact went idle past CART_IDLE_SECONDS (once per idle spell):
+# cart_id, customer_id, email, phone, store_id, subtotal, currency, line_count, idle_since.
+cart_abandoned = _signals.signal("cart-abandoned")
+# A recovery link tagged with a message was opened: cart_id, message_id (for attribution).
+cart_link_opened = _signals.signal("cart-link-opened")
 
 # Orders: each carries the fields a message needs (shop.orders.states.message_fields)
 order_event = _signals.signal("order-event")
@@ -32,12 +37,16 @@ order_cancelled = _signals.signal("order-cancelled")
 order_expired = _signals.signal("order-expired")
 payment_failed = _signals.signal("payment-failed")
 order_refunded = _signals.signal("order-refunded")  # also carries amount: what this refund gave back
+# A shopper rated a collected order: order_id, customer_id, rating, comment (for the timeline).
+order_feedback = _signals.signal("order-feedback")
 
 # Messages: sent by the delivery sweep once a provider accepted a message (for the timeline)
 message_sent = _signals.signal("message-sent")
 
 # Inventory
 stock_changed = _signals.signal("stock-changed")
+# What shoppers can reserve of a SKU at a store went from 0 to more: store_id, sku, product_id, available.
+stock_available = _signals.signal("stock-available")
 reservation_at_risk = _signals.signal("reservation-at-risk")
 
 # Consent: a ledger entry about a known customer (notifications.consent), for the timeline
