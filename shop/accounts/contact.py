@@ -1,4 +1,5 @@
-"""Normalising contact details: emails via email-validator, phone numbers to E.164 via phonenumbers."""
+"""Normalising contact details (emails via email-validator, phone numbers to E.164 via phonenumbers)
+and masking them the one way every screen and API shows them (the tablet, the outbox, unsubscribe)."""
 
 from __future__ import annotations
 
@@ -50,3 +51,8 @@ def mask_phone(phone: str) -> str:
     """Only the last two digits: "•••••••••23"."""
     digits = [c for c in phone if c.isdigit()]
     return "•" * max(len(digits) - 2, 0) + "".join(digits[-2:])
+
+
+def mask_address(address: str) -> str:
+    """An email or a phone number, masked as its kind is: "a•••@example.com", "•••••••••23"."""
+    return mask_email(address) if "@" in address else mask_phone(address)
