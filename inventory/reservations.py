@@ -10,8 +10,7 @@ what this full path would grant and otherwise writes nothing.
 from __future__ import annotations
 
 import datetime as dt
-import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from flask import current_app
@@ -330,18 +329,6 @@ def release_expired(limit: int = 500) -> int:
     """One batch of the sweep: release up to `limit` reservations past their expiry, oldest first.
     Safe to run twice or on two nodes (each reservation is claimed once)."""
     return _sweep_batch(limit)[1]
-
-
-def expired_batches(batch: int = 500, budget: dt.timedelta = dt.timedelta(seconds=30)) -> Iterator[int]:
-    """The sweep until drained: release a batch, yield how many it released, and go on once the
-    caller has committed it (one transaction per batch: the stock rows a batch locks are held only
-    that long), until a batch finds fewer than `batch` or `budget` of wall time has passed."""
-    deadline = time.monotonic() + budget.total_seconds()
-    while True:
-        found, released = _sweep_batch(batch)
-        yield released
-        if found < batch or time.monotonic() >= deadline:
-            return
 
 
 def _sweep_batch(limit: int) -> tuple[int, int]:

@@ -12,17 +12,21 @@ Rules:
 - a STOP sent by text stops every text to that number, whatever was granted after it, until the
   number texts START: the carrier (Twilio) blocks the number until then anyway;
 - START resumes order texts, and offers only if the customer's own last choice (on the web, the
-  app, at a store, by a link) was yes: a START to get an order update is no yes to offers.
+  app, at a store, by a link) was yes: a START to get an order update is no yes to offers;
+- after an erasure the ledger keeps its rows under `hmac:` + contact_hash(address): a later look-up
+  by the same address (a new account, a guest order) still finds a no (an unsubscribe, a STOP) made
+  before the erasure, never a yes: a yes went with the erasure and must be given again. STOP and
+  START by text carry over both ways (they are the number's state at the carrier).
 """
 
 from __future__ import annotations
 
 from flask import Flask, current_app
 from marshmallow import ValidationError
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import and_, false, not_, or_, select
 
 from notifications.consent_models import CHANNELS, PURPOSES, SOURCES, STATES, WORDING_MAX, ConsentRecord
-from shop.accounts.contact import normalize_email, normalize_phone
+from shop.accounts.contact import contact_hash, normalize_email, normalize_phone
 from shop.accounts.models import User
 from shop.core import events
 from shop.core.errors import DomainError
@@ -32,6 +36,7 @@ GRANTED, WITHDRAWN = STATES
 TEXT_SOURCES = ("sms_reply", "sms_keyword")  # said by text message from the number itself
 CHECKOUT_WORDING = "Text me updates about this order (checkout: sms_updates)."
 HISTORY_LIMIT = 100
+ERASED_PREFIX = "hmac:"  # an erased address in the ledger: "hmac:" + contact_hash(address)
 
 
 def address_for(channel: str, value: str | None) -> str | None:
@@ -83,32 +88,46 @@ def record(channel: str, purpose: str, state: str, source: str, wording: str, *,
     return entry
 
 
-def _subject(customer_id: int | None, address: str | None):
-    """The rows about this customer or this address."""
+def erased_form(address: str | None) -> str | None:
+    """How the ledger spells this address once its owner had it erased (shop.accounts.privacy)."""
+    return ERASED_PREFIX + contact_hash(address) if address else None
+
+
+def _is_erased(address: str | None) -> bool:
+    return address is not None and address.startswith(ERASED_PREFIX)
+
+
+def _subject(customer_id: int | None, address: str | None, *, erased: bool = True):
+    """The rows about this customer or this address (with `erased`, also those kept under its hash)."""
     terms = []
     if customer_id is not None:
         terms.append(ConsentRecord.customer_id == customer_id)
     if address is not None:
-        terms.append(ConsentRecord.address == address)
+        terms.append(ConsentRecord.address.in_([address, erased_form(address)] if erased else [address]))
     return or_(*terms) if terms else false()
 
 
 def latest(channel: str, purpose: str, *, customer_id: int | None = None,
            address: str | None = None) -> ConsentRecord | None:
-    """The newest event for this channel and purpose about the customer or the address."""
-    return db.session.scalar(
-        select(ConsentRecord)
-        .where(ConsentRecord.channel == channel, ConsentRecord.purpose == purpose, _subject(customer_id, address))
-        .order_by(ConsentRecord.id.desc()).limit(1))
+    """The newest event for this channel and purpose about the customer or the address. A yes kept
+    from before an erasure does not count (a no does): then the newest event not erased decides."""
+    newest = (select(ConsentRecord).where(ConsentRecord.channel == channel, ConsentRecord.purpose == purpose)
+              .order_by(ConsentRecord.id.desc()).limit(1))
+    last = db.session.scalar(newest.where(_subject(customer_id, address)))
+    if last is not None and last.state == GRANTED and _is_erased(last.address):
+        last = db.session.scalar(newest.where(
+            _subject(customer_id, address, erased=False),
+            or_(ConsentRecord.address.is_(None), not_(ConsentRecord.address.startswith(ERASED_PREFIX)))))
+    return last
 
 
 def stopped_by_text(phone: str | None) -> bool:
-    """Did this number text STOP (and not START since)?"""
+    """Did this number text STOP (and not START since), before an erasure or after?"""
     if phone is None:
         return False
     last = db.session.scalar(
         select(ConsentRecord.state)
-        .where(ConsentRecord.channel == "sms", ConsentRecord.address == phone,
+        .where(ConsentRecord.channel == "sms", ConsentRecord.address.in_([phone, erased_form(phone)]),
                ConsentRecord.source.in_(TEXT_SOURCES))
         .order_by(ConsentRecord.id.desc()).limit(1))
     return last == WITHDRAWN

@@ -38,6 +38,7 @@ class Message(db.Model):
         Index("ix_messages_pending_due_at_id", "due_at", "id", postgresql_where=_PENDING, sqlite_where=_PENDING),
         Index("ix_messages_customer_id_id", "customer_id", "id"),
         Index("ix_messages_order_id_id", "order_id", "id"),
+        Index("ix_messages_store_id_id", "store_id", "id"),  # a clerk's list: their stores' messages
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

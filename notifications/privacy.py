@@ -3,7 +3,8 @@
 Export: every message to the customer or their contacts, and their consent history. Erasure: a
 message still waiting is skipped, and every message loses its address and content; the consent
 ledger keeps each event as proof, but its address becomes `hmac:` + the HMAC the erasure passes
-(migration 2f4a9c7e1b30 lets PostgreSQL's append-only trigger allow exactly that change).
+(migration 2f4a9c7e1b30 lets PostgreSQL's append-only trigger allow exactly that change); what a
+later look-up by the address makes of those rows is notifications.consent's rule.
 """
 
 from __future__ import annotations
@@ -11,13 +12,11 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import or_, select, update
 
-from notifications.consent import address_for
+from notifications.consent import ERASED_PREFIX, address_for
 from notifications.consent_models import ConsentRecord
 from notifications.models import FINAL, Message
 from shop.core import events
 from shop.core.extensions import db
-
-ERASED_PREFIX = "hmac:"
 
 
 def _addresses(email: str | None, phone: str | None) -> list[str]:

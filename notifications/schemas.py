@@ -6,15 +6,8 @@ from marshmallow import Schema, fields, validate
 
 from notifications.models import CHANNELS, STATUSES
 from notifications.outbox import LOCALES
+from shop.accounts.contact import mask_address
 from shop.core.pagination import PageArgsSchema
-
-
-def mask(address: str) -> str:
-    """Enough to recognise an address, not to use it: "d***@example.com", "+33******78"."""
-    if "@" in address:
-        local, _, domain = address.rpartition("@")
-        return f"{local[:1]}***@{domain}"
-    return address[:3] + "*" * max(len(address) - 5, 0) + address[-2:] if len(address) > 5 else "***"
 
 
 class MessagesQuerySchema(PageArgsSchema):
@@ -29,7 +22,7 @@ class MessageSchema(Schema):
     channel = fields.String(required=True, metadata={"enum": list(CHANNELS)})
     purpose = fields.String(required=True)
     locale = fields.String(required=True)
-    to = fields.Function(lambda m: mask(m.to_address), required=True)
+    to = fields.Function(lambda m: mask_address(m.to_address), required=True)
     customer_id = fields.Integer(allow_none=True)
     order_id = fields.Integer(allow_none=True)
     status = fields.String(required=True, metadata={"enum": list(STATUSES)})

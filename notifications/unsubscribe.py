@@ -20,6 +20,7 @@ from jinja2 import Environment
 from notifications import consent
 from notifications.consent_models import CHANNELS, PURPOSES
 from notifications.schemas_consent import UnsubscribeLinkSchema
+from shop.accounts.contact import mask_email, mask_phone
 from shop.core.errors import DomainError
 from shop.core.http import PROBLEM_CONTENT_TYPE, problems
 from shop.core.transactions import transactional
@@ -63,10 +64,7 @@ class Link:
 
     @property
     def masked(self) -> str:
-        if self.channel == "email":
-            local, _, domain = self.address.partition("@")
-            return f"{local[:1]}***@{domain}"
-        return f"***{self.address[-4:]}"
+        return mask_email(self.address) if self.channel == "email" else mask_phone(self.address)
 
 
 def _serializer() -> URLSafeTimedSerializer:

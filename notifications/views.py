@@ -27,8 +27,9 @@ class Messages(MethodView):
     @blp.arguments(MessagesQuerySchema(), location="query")
     @blp.response(200, MessagesPageSchema, headers=PAGE_HEADERS)
     def get(self, args):
-        """Messages newest first, by customer, order or status; addresses are masked."""
-        page = staff.messages(**args)
+        """Messages newest first, by customer, order or status; addresses are masked. Staff see their
+        stores' messages, marketing the marketing messages, an admin every message."""
+        page = staff.messages(auth.current_caller(), **args)
         return page.as_dict(), page.headers
 
 
@@ -39,8 +40,9 @@ class Resend(MethodView):
     @blp.response(200, MessageSchema)
     @problems("message_not_found", "message_not_failed")
     def post(self, message_id):
-        """Queue a failed message again (the next delivery sweep re-checks consent and sends it)."""
-        return staff.resend(message_id)
+        """Queue a failed message again (the next delivery sweep re-checks consent and sends it); staff
+        only their stores' messages (another store's is 404)."""
+        return staff.resend(auth.current_caller(), message_id)
 
 
 @blp.route("/messages/preview/<string(maxlength=60):template>")

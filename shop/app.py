@@ -8,7 +8,7 @@ from flask import Flask
 
 import notifications
 from shop import config as settings
-from shop.core import database, errors, pages, plans, rate_limits, security, sqlite
+from shop.core import database, errors, pages, plans, proxies, rate_limits, security, sqlite
 from shop.core.extensions import api, cors, db, migrate
 from shop.core.logs import configure_logging
 
@@ -35,6 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     configure_logging(app)
     security.init_app(app)
+    proxies.init_app(app)
     _register_models()
     db.init_app(app)
     database.init_app(app)

@@ -121,6 +121,8 @@ def load() -> dict:
         "TOKEN_RATE_LIMIT_PER_ADDRESS": _env("TOKEN_RATE_LIMIT_PER_ADDRESS", "20/minute"),
         "TOKEN_RATE_LIMIT_PER_ACCOUNT": _env("TOKEN_RATE_LIMIT_PER_ACCOUNT", "5/minute"),
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
+        # Reverse proxies in front of the app that set X-Forwarded-For/-Proto (shop.core.proxies); 0: none.
+        "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
         "RATELIMIT_HEADERS_ENABLED": True,
         "CORS_ORIGINS": _env_list("CORS_ORIGINS"),
         "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),

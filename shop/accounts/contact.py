@@ -1,9 +1,15 @@
-"""Normalising contact details: emails via email-validator, phone numbers to E.164 via phonenumbers."""
+"""Normalising contact details (emails via email-validator, phone numbers to E.164 via phonenumbers)
+and masking them the one way every screen and API shows them (the tablet, the outbox, unsubscribe);
+the keyed hash that stands for a contact once its owner had it erased."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from marshmallow import ValidationError, fields
 
 
@@ -50,3 +56,18 @@ def mask_phone(phone: str) -> str:
     """Only the last two digits: "•••••••••23"."""
     digits = [c for c in phone if c.isdigit()]
     return "•" * max(len(digits) - 2, 0) + "".join(digits[-2:])
+
+
+def mask_address(address: str) -> str:
+    """An email or a phone number, masked as its kind is: "a•••@example.com", "•••••••••23"."""
+    return mask_email(address) if "@" in address else mask_phone(address)
+
+
+def contact_hash(value: str | None) -> str | None:
+    """What stays of an email or phone as proof (of a consent, an unsubscribe) after erasure: an
+    HMAC under SECRET_KEY of the normalised contact, so a request naming it again can be matched,
+    but nobody can read it back or test guesses without the key."""
+    if not value:
+        return None
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, value.strip().lower().encode(), hashlib.sha256).hexdigest()

@@ -11,14 +11,13 @@ messages) answer the `personal_data_export` and `personal_data_erasure` signals.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import secrets
 
 from flask import current_app
 from sqlalchemy import and_, delete, func, or_, select, update
 
 from shop.accounts.auth import hash_password
+from shop.accounts.contact import contact_hash
 from shop.accounts.models import ApiToken, DataRequest, TimelineEntry, User
 from shop.carts.models import Cart, CartEvent, CouponRedemption
 from shop.core import events
@@ -30,16 +29,6 @@ from shop.orders.models import Order, OrderEvent
 
 ERASED_ORDER_EMAIL = "erased@erased.invalid"  # orders need an address; .invalid reaches no one
 OPEN_STATUSES = ("pending_payment", "placed", "picking", "ready_for_pickup")
-
-
-def contact_hash(value: str | None) -> str | None:
-    """What stays of an email or phone as proof (of a consent, an unsubscribe) after erasure: an
-    HMAC under SECRET_KEY of the normalised contact, so a request naming it again can be matched,
-    but nobody can read it back or test guesses without the key."""
-    if not value:
-        return None
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, value.strip().lower().encode(), hashlib.sha256).hexdigest()
 
 
 def _theirs(model, customer: User):

@@ -82,8 +82,8 @@ TABLE = {op: matrix.parse_row(row) for op, row in {
     "POST /orders/{order_id}/refunds replay":     "401 403 403 401 201 404 403 422",  # store 1 clerk's key
     "POST /webhooks/stripe":                      "400 400 400 400 400 400 400 400",  # unsigned: nobody
     "GET /payments/attention":                    "401 403 403 401 200 200 403 200",  # staff: their stores' only
-    "GET /messages":                              "401 403 403 401 200 200 200 200",  # addresses masked
-    "POST /messages/{message_id}/resend":         "401 403 403 401 200 200 403 200",  # a failed one, any store's
+    "GET /messages":                              "401 403 403 401 200 200 200 200",  # masked; staff: their stores' only
+    "POST /messages/{message_id}/resend":         "401 403 403 401 200 404 403 200",  # store 1's: not found for store 2
     "GET /messages/preview/{template}":           "401 403 403 401 200 200 200 200",  # demo data only
     "GET /me/preferences":                        "401 200 200 401 403 403 403 403",
     "PUT /me/preferences":                        "401 200 200 401 403 403 403 403",  # each their own

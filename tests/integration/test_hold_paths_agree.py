@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from inventory import hold_statement, reservations, stock, stock_events
 from inventory.models import LedgerEntry, Reservation, ReservationLine, Stock, StockEvent
+from shop.core import sweeps
 from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
@@ -130,8 +131,8 @@ class Run:
     def finish(self) -> None:
         """Leave no expired hold for the next run's sweeps to find."""
         self.now = START + dt.timedelta(days=365)
-        for _ in reservations.expired_batches():
-            db.session.commit()
+        db.session.commit()
+        sweeps.repeat("release_expired_holds", reservations.release_expired)
         del clock.now
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
 
 from inventory import reservations
 from inventory.models import Reservation
+from shop.core import sweeps
 from shop.core.clock import clock
 from shop.core.extensions import db
 from tests.support import factories as f
@@ -32,14 +34,23 @@ def seven_expired(app):
     return shop, mug
 
 
+def _batches_of(size: int, released: list[int], after_each=None):
+    """The sweep's batch as the runner calls it (shop/app.py's release_expired_holds), counted."""
+    def batch() -> int:
+        released.append(reservations.release_expired(limit=size))
+        if after_each:
+            after_each()
+        return released[-1]
+    return batch
+
+
 def test_the_sweep_goes_on_batch_after_batch_until_none_is_left(seven_expired, monkeypatch):
     later = clock.now() + dt.timedelta(minutes=5)
     monkeypatch.setattr(clock, "now", lambda: later)
-    released = []
-    for count in reservations.expired_batches(batch=3):
-        released.append(count)
-        db.session.commit()  # the caller's boundary: each batch is its own transaction
-    assert released == [3, 3, 1]
+    released: list[int] = []
+    assert sweeps.repeat("release_expired_holds", _batches_of(3, released)) == 7
+    assert released == [3, 3, 1, 0]  # each batch its own transaction: the runner commits it
+    db.session.rollback()
     assert _active() == 0
     assert_stock_invariants()
 
@@ -47,9 +58,16 @@ def test_the_sweep_goes_on_batch_after_batch_until_none_is_left(seven_expired, m
 def test_the_sweep_stops_when_its_time_is_spent(seven_expired, monkeypatch):
     later = clock.now() + dt.timedelta(minutes=5)
     monkeypatch.setattr(clock, "now", lambda: later)
-    released = [count for count in reservations.expired_batches(batch=3, budget=dt.timedelta(0))]
-    db.session.commit()
+    elapsed = [0.0]  # the runner's clock, moved by the batch itself: a batch that takes the whole budget
+    monkeypatch.setattr(sweeps, "time", SimpleNamespace(monotonic=lambda: elapsed[0], sleep=lambda _s: None))
+
+    def spend_the_budget():
+        elapsed[0] += sweeps.BUDGET_SECONDS
+
+    released: list[int] = []
+    assert sweeps.repeat("release_expired_holds", _batches_of(3, released, spend_the_budget)) == 3
     assert released == [3]  # the rest waits for the next run
+    db.session.rollback()
     assert _active() == 4
     assert_stock_invariants()
 

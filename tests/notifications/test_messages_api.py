@@ -18,35 +18,76 @@ from tests.support.paging import flat, walk
 
 @pytest.fixture
 def people(app):
-    store = f.store()
+    store, other = f.store(), f.store()
     users = {role: f.user(role, [store] if role == "staff" else []) for role in ("customer", "staff", "marketing",
                                                                                    "admin")}
+    users["other_staff"] = f.user("staff", [other])
     db.session.commit()
-    return {role: {"user": u, "headers": f.bearer(u)} for role, u in users.items()}
+    return {"store": store, "other_store": other} | {
+        role: {"user": u, "headers": f.bearer(u)} for role, u in users.items()}
 
 
-def order_mail(n: int, customer_id: int | None = None, order_id: int = 7, channel: str = "email"):
+def order_mail(n: int, customer_id: int | None = None, order_id: int = 7, channel: str = "email",
+               store_id: int | None = None):
     return enqueue(template="order_ready", channel=channel, purpose="transactional", customer_id=customer_id,
                    to="dora.smith@example.com" if channel == "email" else "+14155550123", order_id=order_id,
-                   dedupe_key=f"order_ready:{order_id}:{n}:{channel}", context={**DEMO_ORDER, "sms_updates": True})
+                   store_id=store_id, dedupe_key=f"order_ready:{order_id}:{n}:{channel}",
+                   context={**DEMO_ORDER, "sms_updates": True})
 
 
-def test_staff_marketing_and_admin_list_messages_with_masked_addresses_by_filter(client, people):
-    customer = people["customer"]["user"]
-    order_mail(1, customer.id, order_id=7)
-    order_mail(1, customer.id, order_id=7, channel="sms")
-    order_mail(2, None, order_id=8)
+def offer_mail(n: int, store_id: int | None = None):
+    return enqueue(template="promotion", channel="email", purpose="marketing", to="dora.smith@example.com",
+                   store_id=store_id, dedupe_key=f"promo:{n}:0:email",
+                   context={"headline": "Tea", "body": "", "cta_label": "", "cta_url": ""})
+
+
+def test_staff_and_admin_list_messages_with_masked_addresses_by_filter(client, people):
+    customer, store = people["customer"]["user"], people["store"]
+    order_mail(1, customer.id, order_id=7, store_id=store.id)
+    order_mail(1, customer.id, order_id=7, channel="sms", store_id=store.id)
+    order_mail(2, None, order_id=8, store_id=store.id)
     db.session.commit()
-    for role in ("staff", "marketing", "admin"):
+    for role in ("staff", "admin"):
         body = client.get("/api/v1/messages?order_id=7", headers=people[role]["headers"]).get_json()
-        assert sorted(m["to"] for m in body["items"]) == ["+14*******23", "d***@example.com"]
+        assert sorted(m["to"] for m in body["items"]) == ["d•••@example.com", "•••••••••23"]
     by_customer = client.get(f"/api/v1/messages?customer_id={customer.id}&status=queued",
-                             headers=people["staff"]["headers"]).get_json()["items"]
+                             headers=people["admin"]["headers"]).get_json()["items"]
     assert sorted((m["template"], m["order_id"]) for m in by_customer) == [
         ("email_verification", None), ("order_ready", 7), ("order_ready", 7)]
     everything = client.get("/api/v1/messages", headers=people["staff"]["headers"]).get_json()["items"]
     assert [m["id"] for m in everything] == sorted((m["id"] for m in everything), reverse=True)
     assert "dora.smith" not in str(everything) and "4155550123" not in str(everything)
+
+
+def test_store_staff_see_and_resend_only_their_stores_messages(client, people):
+    """A clerk of another store gets an empty page and a 404, as if the message did not exist; the
+    verification email (no store) is the admin's; marketing sees offers, not order messages."""
+    customer, store, other = people["customer"]["user"], people["store"], people["other_store"]
+    ours = order_mail(1, customer.id, order_id=7, store_id=store.id)
+    theirs = order_mail(1, customer.id, order_id=8, store_id=other.id)
+    offer = offer_mail(1)
+    ours.status = theirs.status = "failed"
+    db.session.commit()
+
+    def listed(role, query=""):
+        resp = client.get(f"/api/v1/messages{query}", headers=people[role]["headers"])
+        assert resp.status_code == 200
+        return sorted((m["template"], m["order_id"]) for m in resp.get_json()["items"])
+
+    assert listed("staff") == [("order_ready", 7)]
+    assert listed("other_staff") == [("order_ready", 8)]
+    assert listed("other_staff", "?order_id=7") == [] and listed("other_staff", f"?customer_id={customer.id}") == [
+        ("order_ready", 8)]
+    assert listed("marketing") == [("promotion", None)]
+    assert listed("admin") == [("email_verification", None), ("order_ready", 7), ("order_ready", 8),
+                               ("promotion", None)]
+    refused = client.post(f"/api/v1/messages/{ours.id}/resend", headers=people["other_staff"]["headers"])
+    assert refused.status_code == 404 and refused.get_json()["code"] == "message_not_found"
+    assert client.post(f"/api/v1/messages/{offer.id}/resend", headers=people["staff"]["headers"]).status_code == 404
+    assert db.session.get(type(ours), ours.id).status == "failed"
+    resent = client.post(f"/api/v1/messages/{ours.id}/resend", headers=people["staff"]["headers"])
+    assert resent.status_code == 200 and resent.get_json()["status"] == "queued"
+    assert client.post(f"/api/v1/messages/{theirs.id}/resend", headers=people["admin"]["headers"]).status_code == 200
 
 
 def test_messages_are_walked_page_by_page_through_link_newest_first(client, people):
