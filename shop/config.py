@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -34,6 +35,16 @@ def _env_float(name: str, default: float) -> float:
         return float(raw)
     except ValueError as exc:
         raise RuntimeError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _env_time(name: str, default: str) -> str:
+    """A time of day, HH:MM, checked at start."""
+    raw = _env(name, "") or default
+    try:
+        dt.time.fromisoformat(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be a time of day HH:MM, got {raw!r}") from exc
+    return raw
 
 
 def _password_hash_method() -> str:
@@ -160,6 +171,7 @@ def load() -> dict:
         "RECONCILE_SWEEP_SECONDS": _env_int("RECONCILE_SWEEP_SECONDS", 300),
         "NO_SHOWS_SWEEP_SECONDS": _env_int("NO_SHOWS_SWEEP_SECONDS", 300),
         "REMINDERS_SWEEP_SECONDS": _env_int("REMINDERS_SWEEP_SECONDS", 300),
+        "PICKUP_REMINDER_LOCAL_TIME": _env_time("PICKUP_REMINDER_LOCAL_TIME", "10:00"),
         "VOIDS_SWEEP_SECONDS": _env_int("VOIDS_SWEEP_SECONDS", 120),
         # Messages (notifications/): senders, brand, delivery, consent and opt-out; MAIL_FROM and DEV_OUTBOX_DIR
         # are above.
