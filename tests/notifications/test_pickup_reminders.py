@@ -10,7 +10,6 @@ from shop.core.extensions import db
 from shop.orders import sweeps as order_sweeps
 from shop.orders.models import Order
 from tests.support import factories as f
-from tests.support.clock import frozen_clock  # noqa: F401
 from tests.support.messages import outbox
 from tests.support.pickup import ready_order
 
