@@ -184,6 +184,7 @@ def load() -> dict:
         "MAIL_SMTP_USERNAME": _env("MAIL_SMTP_USERNAME", ""),
         "MAIL_SMTP_PASSWORD": _env("MAIL_SMTP_PASSWORD", ""),
         "MAIL_SMTP_TIMEOUT_SECONDS": _env_int("MAIL_SMTP_TIMEOUT_SECONDS", 10),
+        "MAIL_SMTP_CA_FILE": _env("MAIL_SMTP_CA_FILE", ""),
         "SMS_BACKEND": _env("SMS_BACKEND", "file"),
         "SMS_FROM": _env("SMS_FROM", ""),
         "SMS_TWILIO_ACCOUNT_SID": _env("SMS_TWILIO_ACCOUNT_SID", ""),
