@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
         delivery,
         delivery_status,
         models,
+        opt_in_views,
         privacy,
         receivers,
         rendering,
@@ -31,6 +32,6 @@ def init_app(app: Flask) -> None:
     receivers.init_app(app)
     consent.connect(app)
     privacy.connect(app)
-    for module in (views, delivery_status, consent_views, unsubscribe, twilio_webhooks):
+    for module in (views, delivery_status, consent_views, unsubscribe, opt_in_views, twilio_webhooks):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     register_sweep(app, "deliver_outbox", app.config["OUTBOX_SWEEP_SECONDS"], delivery.deliver_due)
