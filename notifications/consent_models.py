@@ -16,13 +16,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.core.clock import utcnow
 from shop.core.extensions import UTCDateTime, db
+from shop.core.limits import CONSENT_WORDING_MAX
 
 CHANNELS = ("email", "sms")
 PURPOSES = ("transactional", "marketing")
 STATES = ("granted", "withdrawn", "pending")  # pending: a marketing email yes awaiting its confirmation
 SOURCES = ("web", "app", "store", "checkout", "sms_keyword", "sms_reply", "unsubscribe_link", "staff",
            "email_confirmation")
-WORDING_MAX = 2000
+WORDING_MAX = CONSENT_WORDING_MAX
 
 
 class ConsentRecord(db.Model):

@@ -12,7 +12,7 @@ Texts are not double opt-in: a number that texts STOP is blocked by the carrier 
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import Flask, current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
@@ -20,6 +20,7 @@ from notifications import consent
 from notifications.consent_models import ConsentRecord
 from notifications.outbox import enqueue
 from shop.accounts.models import User
+from shop.core import events
 from shop.core.errors import DomainError
 from shop.core.extensions import db
 
@@ -84,3 +85,16 @@ def confirm(pending: ConsentRecord) -> ConsentRecord:
                           "A newer choice about offers by email came after this one: nothing was changed.")
     return consent.record("email", "marketing", consent.GRANTED, "email_confirmation", CONFIRMED_WORDING,
                           customer_id=pending.customer_id, email=pending.address, reference=f"consent:{pending.id}")
+
+
+def connect(app: Flask) -> None:
+    """A yes to offers by email said outside the preferences (a guest at checkout) waits for its
+    confirmation like any other; one already confirmed for that customer or address adds nothing."""
+
+    def on_requested(sender, email, source, wording, customer_id=None, reference="", **_):
+        address = consent.address_for("email", email)
+        last = consent.latest("email", "marketing", customer_id=customer_id, address=address)
+        if last is None or last.state != consent.GRANTED:
+            request_confirmation(source, wording, customer_id=customer_id, email=email, reference=reference)
+
+    events.marketing_email_requested.connect(on_requested, sender=app, weak=False)
