@@ -15,6 +15,8 @@ def init_app(app: Flask) -> None:
         delivery,
         delivery_status,
         models,
+        opt_in,
+        opt_in_views,
         privacy,
         receivers,
         rendering,
@@ -30,7 +32,8 @@ def init_app(app: Flask) -> None:
     rendering.check_brand(app.config)
     receivers.init_app(app)
     consent.connect(app)
+    opt_in.connect(app)
     privacy.connect(app)
-    for module in (views, delivery_status, consent_views, unsubscribe, twilio_webhooks):
+    for module in (views, delivery_status, consent_views, unsubscribe, opt_in_views, twilio_webhooks):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     register_sweep(app, "deliver_outbox", app.config["OUTBOX_SWEEP_SECONDS"], delivery.deliver_due)

@@ -8,7 +8,8 @@ customer to a new address.
 Rules:
 - transactional email goes unless withdrawn;
 - an order text needs the order's `sms_updates` (recorded here as a checkout grant) and no STOP;
-- marketing needs an explicit grant not later withdrawn;
+- marketing needs an explicit grant not later withdrawn; a marketing email yes is `pending` until
+  the address confirms it by the link in a confirmation mail (double opt-in: notifications/opt_in.py);
 - a STOP sent by text stops every text to that number, whatever was granted after it, until the
   number texts START: the carrier (Twilio) blocks the number until then anyway;
 - START resumes order texts, and offers only if the customer's own last choice (on the web, the
@@ -29,10 +30,9 @@ from notifications.consent_models import CHANNELS, PURPOSES, SOURCES, STATES, WO
 from shop.accounts.contact import contact_hash, normalize_email, normalize_phone
 from shop.accounts.models import User
 from shop.core import events
-from shop.core.errors import DomainError
 from shop.core.extensions import db
 
-GRANTED, WITHDRAWN = STATES
+GRANTED, WITHDRAWN, PENDING = STATES
 TEXT_SOURCES = ("sms_reply", "sms_keyword")  # said by text message from the number itself
 CHECKOUT_WORDING = "Text me updates about this order (checkout: sms_updates)."
 HISTORY_LIMIT = 100
@@ -65,26 +65,33 @@ def describe(channel: str, purpose: str) -> str:
     return f"{'order' if purpose == 'transactional' else purpose} {'emails' if channel == 'email' else 'texts'}"
 
 
-def _summary(channel: str, purpose: str, state: str, source: str) -> str:
-    state_word = "agreed" if state == GRANTED else "withdrawn"
-    return f"{describe(channel, purpose).capitalize()}: {state_word} ({source.replace('_', ' ')})"
+STATE_WORDS = {GRANTED: "agreed", WITHDRAWN: "withdrawn", PENDING: "agreed, awaiting confirmation by email"}
+
+
+def _summary(channel: str, purpose: str, state: str, source: str, actor_id: int | None) -> str:
+    by = f", recorded by staff #{actor_id}" if actor_id is not None else ""
+    return f"{describe(channel, purpose).capitalize()}: {STATE_WORDS[state]} ({source.replace('_', ' ')}{by})"
 
 
 def record(channel: str, purpose: str, state: str, source: str, wording: str, *, customer_id: int | None = None,
-           email: str | None = None, phone: str | None = None, reference: str = "") -> ConsentRecord:
-    """Append one consent event (never commits). The address kept is the one of the channel."""
+           email: str | None = None, phone: str | None = None, reference: str = "", store_id: int | None = None,
+           actor_id: int | None = None) -> ConsentRecord:
+    """Append one consent event (never commits). The address kept is the one of the channel; staff
+    recording it at a counter are the actor, at that store."""
     if channel not in CHANNELS or purpose not in PURPOSES or state not in STATES or source not in SOURCES:
         raise ValueError(f"unknown consent event {channel}/{purpose}/{state}/{source}")
     address = address_for(channel, email if channel == "email" else phone)
     if customer_id is None and address is None:
         raise ValueError("a consent event needs a customer or an address")
     entry = ConsentRecord(customer_id=customer_id, address=address, channel=channel, purpose=purpose,
-                          state=state, source=source, wording=wording[:WORDING_MAX], reference=reference[:100])
+                          state=state, source=source, wording=wording[:WORDING_MAX], reference=reference[:100],
+                          store_id=store_id, actor_id=actor_id)
     db.session.add(entry)
+    db.session.flush()  # its id: a confirmation link names the pending event
     if customer_id is not None:
         events.consent_changed.send(current_app._get_current_object(), customer_id=customer_id,
                                     type=f"consent.{state}", via=_via(channel, source),
-                                    summary=_summary(channel, purpose, state, source), reference=reference)
+                                    summary=_summary(channel, purpose, state, source, actor_id), reference=reference)
     return entry
 
 
@@ -144,6 +151,8 @@ def allowed(channel: str, purpose: str, *, customer_id: int | None = None, email
     last = latest(channel, purpose, customer_id=customer_id, address=address)
     if last is not None and last.state == WITHDRAWN:
         return False, "unsubscribed"
+    if last is not None and last.state == PENDING:
+        return False, "confirmation_pending"
     if purpose == "marketing":
         return (True, None) if last is not None else (False, "no_marketing_consent")
     if channel == "sms" and order_sms_updates is None:
@@ -215,22 +224,6 @@ def preferences(customer: User) -> list[dict]:
                          "state": last.state if last else None, "since": last.occurred_at if last else None,
                          "source": last.source if last else None})
     return rows
-
-
-def set_marketing(customer: User, choices: dict[str, bool], wording: str, source: str) -> None:
-    """The customer turns offers by email or text on or off; a choice already in force adds nothing."""
-    if choices.get("sms") and not customer.phone:
-        raise DomainError("phone_required", "Add a phone number to your profile to get offers by text.")
-    if choices.get("sms") and stopped_by_text(address_for("sms", customer.phone)):
-        raise DomainError("sms_stopped",
-                          "This number texted STOP: text START to our number first, then turn offers on.")
-    for channel, wanted in choices.items():
-        address = address_for(channel, customer.email if channel == "email" else customer.phone)
-        state = GRANTED if wanted else WITHDRAWN
-        last = latest(channel, "marketing", customer_id=customer.id, address=address)
-        if last is None or last.state != state:
-            record(channel, "marketing", state, source, wording, customer_id=customer.id,
-                   **{"email" if channel == "email" else "phone": address})
 
 
 def connect(app: Flask) -> None:

@@ -1,7 +1,9 @@
 """The consent ledger's table: one row per consent event, appended and never changed.
 
 Who: a customer id (no foreign key: the ledger is evidence and outlives an account), the address
-the event was about (a normalised email or E.164 phone), or both. An UPDATE or DELETE through the
+the event was about (a normalised email or E.164 phone), or both. An event recorded by staff at a
+counter names the store (`store_id`) and the staff member (`actor_id`); neither has a foreign key
+either. An UPDATE or DELETE through the
 ORM raises here; on PostgreSQL a trigger (migration 3c1f0e7a9b2d) refuses them from any client.
 """
 
@@ -14,12 +16,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.core.clock import utcnow
 from shop.core.extensions import UTCDateTime, db
+from shop.core.limits import CONSENT_WORDING_MAX
 
 CHANNELS = ("email", "sms")
 PURPOSES = ("transactional", "marketing")
-STATES = ("granted", "withdrawn")
-SOURCES = ("web", "app", "store", "checkout", "sms_keyword", "sms_reply", "unsubscribe_link", "staff")
-WORDING_MAX = 2000
+STATES = ("granted", "withdrawn", "pending")  # pending: a marketing email yes awaiting its confirmation
+SOURCES = ("web", "app", "store", "checkout", "sms_keyword", "sms_reply", "unsubscribe_link", "staff",
+           "email_confirmation")
+WORDING_MAX = CONSENT_WORDING_MAX
 
 
 class ConsentRecord(db.Model):
@@ -46,6 +50,8 @@ class ConsentRecord(db.Model):
     wording: Mapped[str] = mapped_column(String(WORDING_MAX))
     reference: Mapped[str] = mapped_column(String(100), default="")
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    store_id: Mapped[int | None] = mapped_column()
+    actor_id: Mapped[int | None] = mapped_column()
 
 
 class AppendOnlyError(RuntimeError):

@@ -1,4 +1,5 @@
-"""Preferences endpoints: a customer reads and sets their consent; staff, marketing and admin read it."""
+"""Preferences endpoints: a customer reads and sets their consent; staff, marketing and admin read it;
+staff record a choice a customer made at their counter."""
 
 from __future__ import annotations
 
@@ -6,10 +7,16 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from notifications import consent
-from notifications.schemas_consent import PreferencesSchema, PreferencesUpdateSchema
+from notifications import choices, consent
+from notifications.schemas_consent import (
+    ConsentEventSchema,
+    CounterConsentSchema,
+    PreferencesSchema,
+    PreferencesUpdateSchema,
+)
 from shop.accounts import auth
 from shop.accounts.models import User
+from shop.core import ports
 from shop.core.errors import DomainError
 from shop.core.extensions import db
 from shop.core.http import headers, problems
@@ -57,9 +64,9 @@ class MyPreferences(MethodView):
     def put(self, data):
         """Turn offers by email or text on or off; the wording shown is kept with the choice."""
         customer = _customer(auth.current_caller().id)
-        choices = {channel: data[f"{channel}_marketing"] for channel in ("email", "sms")
-                   if f"{channel}_marketing" in data}
-        consent.set_marketing(customer, choices, data["wording"], _source())
+        wanted = {channel: data[f"{channel}_marketing"] for channel in ("email", "sms")
+                  if f"{channel}_marketing" in data}
+        choices.set_marketing(customer, wanted, data["wording"], _source())
         return _view(customer)
 
 
@@ -71,3 +78,20 @@ class CustomerPreferences(MethodView):
     def get(self, customer_id):
         """A customer's consent and its history (staff at the counter, marketing, admin)."""
         return _view(_customer(customer_id))
+
+
+@blp.route("/stores/<int:store_id>/customers/<int:customer_id>/consents")
+class CounterConsent(MethodView):
+    @auth.store_staff_required
+    @blp.arguments(CounterConsentSchema())
+    @transactional
+    @blp.response(201, ConsentEventSchema)
+    @problems("store_not_found", "customer_not_found", "phone_required", "sms_stopped")
+    def post(self, data, store_id, customer_id):
+        """Record a choice a customer made at this store's counter: staff of the store (or an admin)
+        as the actor, the wording shown; a yes to offers by email waits for the customer's confirmation."""
+        store = ports.ask("store_label", store_id)
+        if store is None:
+            raise DomainError("store_not_found", f"No store with id {store_id}.")
+        return choices.at_store(_customer(customer_id), store, auth.current_caller().id, data["channel"],
+                                data["purpose"], data["state"] == consent.GRANTED, data["wording"])

@@ -5,7 +5,8 @@ Each step is its own `shop.core.transactions.transaction()`:
 1. Claim (one short transaction): due `queued`/`held` rows, and `sending` rows whose worker
    vanished (older than OUTBOX_SENDING_LEASE_SECONDS), with FOR UPDATE SKIP LOCKED on PostgreSQL,
    so two sweeps never take the same row. Each is re-checked (consent, the order still open),
-   then paced (quiet hours, marketing caps): `skipped` or `held` with a new due_at, or `sending`.
+   then paced (quiet hours, marketing caps, checked under a per-recipient advisory lock so two
+   nodes never both pass one cap): `skipped` or `held` with a new due_at, or `sending`.
 2. Commit the claim, then send: no network I/O while holding row locks.
 3. Record each outcome in its own transaction: `sent` with the provider's id (and a timeline
    entry); a transient error goes back to `queued` with exponential backoff and jitter until
@@ -80,6 +81,7 @@ def claim(limit: int, counts: Counter) -> tuple[int, list[Message]]:
     with transaction():
         now = clock.now()
         due = _due(now, limit)
+        pacing.lock_recipients(due)  # before any cap is read: another node's claim commits first
         to_send = [message for message in due if _triage(message, now, counts)]
     return len(due), to_send
 

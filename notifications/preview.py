@@ -20,6 +20,8 @@ DEMO_ORDER = {
 DEMO = {
     "email_verification": {"token": "eyJ1aWQiOjEsImVtYWlsIjoiZG9yYUBleGFtcGxlLmNvbSJ9.demo",
                            "email": "dora@example.com"},
+    "confirm_marketing_email": {"confirm_url": "https://shop.example.com/api/v1/consent/confirm/demo",
+                                "wording": "Send me offers and news by email.", "valid_days": 7},
     "promotion": {"headline": "Autumn teas are in", "body": "Six new blends at your store this week.",
                   "cta_label": "See them", "cta_url": "https://shop.example.com/teas"},
 }

@@ -17,6 +17,10 @@ class ConsentEventSchema(Schema):
     address = fields.String(allow_none=True, required=True)
     reference = fields.String(required=True)
     occurred_at = fields.DateTime(required=True)
+    store_id = fields.Integer(allow_none=True, required=True,
+                              metadata={"description": "The store whose staff recorded it at the counter"})
+    actor_id = fields.Integer(allow_none=True, required=True,
+                              metadata={"description": "The staff member who recorded it"})
 
 
 class PreferenceSchema(Schema):
@@ -25,7 +29,7 @@ class PreferenceSchema(Schema):
     allowed = fields.Boolean(required=True, metadata={"description": "Whether such a message may go now"})
     reason = fields.String(allow_none=True, required=True,
                            metadata={"description": "Why not: no_marketing_consent, unsubscribed, sms_stopped, "
-                                                    "no_sms_consent"})
+                                                    "no_sms_consent, confirmation_pending"})
     state = fields.String(allow_none=True, required=True, validate=validate.OneOf(STATES),
                           metadata={"description": "The latest event's state; null when nothing was recorded"})
     since = fields.DateTime(allow_none=True, required=True)
@@ -51,6 +55,18 @@ class PreferencesUpdateSchema(Schema):
     def _one_choice(self, data, **_):
         if "email_marketing" not in data and "sms_marketing" not in data:
             raise ValidationError("Say email_marketing, sms_marketing or both.", "_schema")
+
+
+class CounterConsentSchema(Schema):
+    """A choice said at the counter and recorded by staff."""
+
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    purpose = fields.String(required=True, validate=validate.OneOf(PURPOSES))
+    state = fields.String(required=True, validate=validate.OneOf(("granted", "withdrawn")),
+                          metadata={"description": "granted (a yes to offers by email is pending until the "
+                                                   "customer confirms it by email) or withdrawn"})
+    wording = fields.String(required=True, validate=validate.Length(1, WORDING_MAX),
+                            metadata={"description": "The text the customer was shown at the counter"})
 
 
 class InboundSmsSchema(Schema):

@@ -46,8 +46,8 @@ _PAGE = Environment(autoescape=True).from_string("""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex"><title>{{ title }} - {{ brand }}</title><style>{{ style }}</style></head>
 <body><main><h1>{{ title }}</h1><p>{{ message }}</p>
-{% if form %}<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">
-<button type="submit">Unsubscribe</button></form>{% endif %}
+{% if form %}<form method="post">{% if form == "Unsubscribe" %}<input type="hidden" name="List-Unsubscribe"
+value="One-Click">{% endif %}<button type="submit">{{ form }}</button></form>{% endif %}
 {% if code %}<p class="code">{{ status }} {{ code }}</p>{% endif %}</main></body></html>
 """)
 
@@ -106,11 +106,12 @@ def unsubscribe(link: Link) -> None:
                                    link.address)
 
 
-def _wants_json() -> bool:
+def wants_json() -> bool:
     return request.accept_mimetypes.best_match(["text/html", *JSON_TYPES]) in JSON_TYPES
 
 
-def _page(status: int, title: str, message: str, *, form: bool = False, code: str | None = None) -> Response:
+def page(status: int, title: str, message: str, *, form: str | None = None, code: str | None = None) -> Response:
+    """A small HTML page of these links (no script); `form` is the label of its one POST button."""
     html = _PAGE.render(title=title, message=message, form=form, code=code, status=status, style=STYLE,
                         brand=current_app.config["BRAND_NAME"])
     response = Response(html, status=status, mimetype="text/html")
@@ -119,10 +120,10 @@ def _page(status: int, title: str, message: str, *, form: bool = False, code: st
 
 
 def _answer(link: Link, title: str, message: str, *, form: bool = False) -> Response | dict:
-    if _wants_json():
+    if wants_json():
         return {"channel": link.channel, "purpose": link.purpose, "address": link.masked,
                 "unsubscribed": is_unsubscribed(link)}
-    return _page(200, title, message, form=form)
+    return page(200, title, message, form="Unsubscribe" if form else None)
 
 
 def _link_or_page(token: str) -> Link | Response:
@@ -130,9 +131,9 @@ def _link_or_page(token: str) -> Link | Response:
     try:
         return read(token)
     except DomainError as exc:
-        if _wants_json():
+        if wants_json():
             raise
-        return _page(exc.status, "This link does not work", exc.detail, code=exc.code)
+        return page(exc.status, "This link does not work", exc.detail, code=exc.code)
 
 
 # Browsers get every answer as a page: the spec lists text/html beside JSON and problem+json

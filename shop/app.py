@@ -68,6 +68,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     timeline.init_app(app)
     guest_history.init_app(app)
+    from shop.core import ports
+    from stores import services as store_services
+
+    ports.provide(app, "store_label", store_services.label)
     notifications.init_app(app)
     return app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -34,6 +35,16 @@ def _env_float(name: str, default: float) -> float:
         return float(raw)
     except ValueError as exc:
         raise RuntimeError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _env_time(name: str, default: str) -> str:
+    """A time of day, HH:MM, checked at start."""
+    raw = _env(name, "") or default
+    try:
+        dt.time.fromisoformat(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be a time of day HH:MM, got {raw!r}") from exc
+    return raw
 
 
 def _password_hash_method() -> str:
@@ -162,6 +173,7 @@ def load() -> dict:
         "RECONCILE_SWEEP_SECONDS": _env_int("RECONCILE_SWEEP_SECONDS", 300),
         "NO_SHOWS_SWEEP_SECONDS": _env_int("NO_SHOWS_SWEEP_SECONDS", 300),
         "REMINDERS_SWEEP_SECONDS": _env_int("REMINDERS_SWEEP_SECONDS", 300),
+        "PICKUP_REMINDER_LOCAL_TIME": _env_time("PICKUP_REMINDER_LOCAL_TIME", "10:00"),
         "VOIDS_SWEEP_SECONDS": _env_int("VOIDS_SWEEP_SECONDS", 120),
         # Messages (notifications/): senders, brand, delivery, consent and opt-out; MAIL_FROM and DEV_OUTBOX_DIR
         # are above.
@@ -174,6 +186,8 @@ def load() -> dict:
         "MAIL_SMTP_USERNAME": _env("MAIL_SMTP_USERNAME", ""),
         "MAIL_SMTP_PASSWORD": _env("MAIL_SMTP_PASSWORD", ""),
         "MAIL_SMTP_TIMEOUT_SECONDS": _env_int("MAIL_SMTP_TIMEOUT_SECONDS", 10),
+        "MAIL_SMTP_CA_FILE": _env("MAIL_SMTP_CA_FILE", ""),
+        "CONSENT_CONFIRM_MAX_AGE_SECONDS": _env_int("CONSENT_CONFIRM_MAX_AGE_SECONDS", 7 * 24 * 3600),
         "SMS_BACKEND": _env("SMS_BACKEND", "file"),
         "SMS_FROM": _env("SMS_FROM", ""),
         "SMS_TWILIO_ACCOUNT_SID": _env("SMS_TWILIO_ACCOUNT_SID", ""),

@@ -48,6 +48,12 @@ def get_store(store_id: int) -> Store:
     return store
 
 
+def label(store_id: int) -> dict | None:
+    """The store's id, code and name, or None (the `store_label` port: notifications asks it)."""
+    store = db.session.get(Store, store_id)
+    return None if store is None else {"id": store.id, "code": store.code, "name": store.name}
+
+
 def view(store: Store, now: dt.datetime, distance: float | None = None) -> StoreView:
     return StoreView(store, open_state(store, now), None if distance is None else round(distance, 2))
 

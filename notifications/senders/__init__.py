@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from flask import current_app
 
 from notifications.senders.base import Sender
@@ -28,3 +30,6 @@ def check_config(config) -> None:
             raise RuntimeError(f"{key} must be one of {', '.join(names)}, got {config[key]!r}")
     if config["MAIL_SMTP_SECURITY"] not in SECURITY:
         raise RuntimeError(f"MAIL_SMTP_SECURITY must be one of {', '.join(SECURITY)}")
+    ca_file = config.get("MAIL_SMTP_CA_FILE")
+    if ca_file and not os.path.isfile(ca_file):
+        raise RuntimeError(f"MAIL_SMTP_CA_FILE names no file: {ca_file!r}")

@@ -1,7 +1,10 @@
 """Mail over SMTP (smtplib): implicit TLS, STARTTLS or plain on loopback; one connection per message.
 
+TLS always verifies the server's certificate and its name (MAIL_SMTP_HOST) against the system's
+trust store, or against MAIL_SMTP_CA_FILE alone when set (a private CA).
 4xx answers, timeouts and refused connections are transient; a 5xx refusal of the recipient or of
-the message is permanent. A failed login is transient: it is our configuration, not the message.
+the message is permanent. A failed login, and a certificate that does not verify, are transient:
+they are our configuration (or an attack on the path), not the message, which waits for a fix.
 """
 
 from __future__ import annotations
@@ -19,13 +22,22 @@ from notifications.senders.base import PermanentSendError, SendResult, Transient
 SECURITY = ("ssl", "starttls", "none")
 
 
+def tls_context(config) -> ssl.SSLContext:
+    """Certificate and host name checked (TLS 1.2 at least); the CA file, when set, is the only trust."""
+    return ssl.create_default_context(cafile=config.get("MAIL_SMTP_CA_FILE") or None)
+
+
 def _connect(config) -> smtplib.SMTP:
     host, port, timeout = config["MAIL_SMTP_HOST"], config["MAIL_SMTP_PORT"], config["MAIL_SMTP_TIMEOUT_SECONDS"]
     if config["MAIL_SMTP_SECURITY"] == "ssl":
-        return smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
+        return smtplib.SMTP_SSL(host, port, timeout=timeout, context=tls_context(config))
     client = smtplib.SMTP(host, port, timeout=timeout)
     if config["MAIL_SMTP_SECURITY"] == "starttls":
-        client.starttls(context=ssl.create_default_context())
+        try:
+            client.starttls(context=tls_context(config))
+        except BaseException:
+            client.close()
+            raise
     return client
 
 
@@ -45,7 +57,9 @@ class SmtpSender:
             raise TransientSendError(f"smtp login refused: {exc.smtp_code}") from exc
         except smtplib.SMTPResponseException as exc:
             raise _by_code(exc.smtp_code, exc.smtp_error) from exc
-        except (OSError, smtplib.SMTPException) as exc:  # refused, reset, timed out, disconnected
+        except ssl.SSLCertVerificationError as exc:
+            raise TransientSendError(f"smtp certificate refused: {exc.verify_message or exc}") from exc
+        except (OSError, smtplib.SMTPException) as exc:  # refused, reset, timed out, disconnected, TLS
             raise TransientSendError(f"smtp unavailable: {type(exc).__name__}: {exc}") from exc
         if refused:
             code, text = next(iter(refused.values()))

@@ -123,6 +123,9 @@ STATUS: dict[str, int] = {
     "sms_stopped": 409,
     "unsubscribe_link_invalid": 404,
     "unsubscribe_link_expired": 410,
+    "confirmation_link_invalid": 404,  # double opt-in for marketing email
+    "confirmation_link_expired": 410,
+    "confirmation_superseded": 409,  # a newer choice came after the yes this link confirms
     "twilio_signature_invalid": 403,  # Twilio's webhooks (the Stripe webhook answers bad_signature)
 }
 

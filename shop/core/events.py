@@ -51,3 +51,6 @@ reservation_at_risk = _signals.signal("reservation-at-risk")
 
 # Consent: a ledger entry about a known customer (notifications.consent), for the timeline
 consent_changed = _signals.signal("consent-changed")
+# A shopper said yes to offers by email outside their preferences (a guest at checkout): customer_id
+# (or None), email, source, wording, reference. notifications records it pending its confirmation.
+marketing_email_requested = _signals.signal("marketing-email-requested")

@@ -16,6 +16,9 @@ MAX_ID = 2**31 - 1
 MAX_LINE_QUANTITY = 99
 MAX_LINES = 100
 
+# The longest wording of a consent (the text the customer was shown), kept in the consent ledger.
+CONSENT_WORDING_MAX = 2000
+
 # The largest page any list returns.
 MAX_PAGE_SIZE = 100
 

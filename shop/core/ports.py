@@ -28,6 +28,8 @@ KNOWN = {
     "product_by_sku": "inventory",
     # (store_id, sku) -> int: units a shopper can reserve there now.
     "available_at_store": "inventory",
+    # (store_id) -> dict | None: {"id", "code", "name"} of the store, or None when there is none.
+    "store_label": "stores",
 }
 
 

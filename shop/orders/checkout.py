@@ -19,6 +19,7 @@ from shop.carts import coupons, rules
 from shop.carts import service as carts
 from shop.carts.pricing import priced
 from shop.carts.snapshot import CartSnapshot
+from shop.core import events
 from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
@@ -162,6 +163,10 @@ def place(cart_id: str, actor: Actor, data: dict,
     if order.status == "placed":
         order_states.SIGNALS["placed"].send(current_app._get_current_object(),
                                             **order_states.message_fields(order), reason=None)
+    if data.get("email_marketing"):  # a yes to offers by email, to be confirmed by email (double opt-in)
+        events.marketing_email_requested.send(current_app._get_current_object(), customer_id=order.customer_id,
+                                              email=email, source="checkout", wording=data["marketing_wording"],
+                                              reference=f"order:{order.id}")
     return order, intent
 
 

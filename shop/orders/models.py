@@ -27,6 +27,7 @@ class Order(db.Model):
         Index("ix_orders_store_status_promised", "store_id", "status", "promised_at"),
         Index("ix_orders_status_deadline", "status", "pickup_deadline"),
         Index("ix_orders_status_payment_expires", "status", "payment_expires_at"),
+        Index("ix_orders_status_reminder_due", "status", "reminder_due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -54,6 +55,7 @@ class Order(db.Model):
     payment_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     ready_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     pickup_deadline: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    reminder_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # shop/orders/reminders.py
     reminder_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     picked_up_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     closed_reason: Mapped[str | None] = mapped_column(String(200))

@@ -23,6 +23,7 @@ from shop.core.errors import DomainError
 from shop.core.extensions import db
 from shop.orders import payment_events as order_payments
 from shop.orders import queries as orders
+from shop.orders import reminders
 from shop.orders import states as order_states
 from shop.orders.models import Order
 from shop.payments import gateway as payments
@@ -91,6 +92,7 @@ def mark_ready(order: Order, actor: Actor) -> Order:
     order.ready_at = clock.now()
     authorized_at = order.payment.authorized_at if order.payment else None
     order.pickup_deadline = orders.pickup_deadline(store, order.ready_at, authorized_at)
+    order.reminder_due_at = reminders.reminder_due_at(store.timezone, order.ready_at, order.pickup_deadline)
     reservations.extend(_reservation(order), order.pickup_deadline + dt.timedelta(days=1))
     return order_states.move(order, "ready", actor)
 

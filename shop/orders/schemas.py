@@ -1,9 +1,9 @@
 """Request and response schemas for checkout, pickup orders, the staff flow and refunds."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shop.accounts.contact import Email, Phone
-from shop.core.limits import MAX_ID, MAX_LINE_QUANTITY, MAX_LINES
+from shop.core.limits import CONSENT_WORDING_MAX, MAX_ID, MAX_LINE_QUANTITY, MAX_LINES
 from shop.core.pagination import PageArgsSchema, page_limit
 from shop.orders.models import ORDER_STATUSES
 from shop.orders.queries import qr_payload
@@ -14,6 +14,17 @@ class CheckoutSchema(Schema):
     email = Email(validate=validate.Length(max=254))
     phone = Phone(allow_none=True)
     sms_updates = fields.Boolean()
+    email_marketing = fields.Boolean(metadata={"description": "A yes to offers by email: confirmed by a link "
+                                                              "in a mail before any offer goes (double opt-in)"})
+    marketing_wording = fields.String(validate=validate.Length(1, CONSENT_WORDING_MAX),
+                                      metadata={"description": "The text shown beside email_marketing, kept "
+                                                               "with the yes (required with it)"})
+
+    @validates_schema
+    def _wording_with_a_yes(self, data, **_):
+        if data.get("email_marketing") and not data.get("marketing_wording"):
+            raise ValidationError("Say what the shopper was shown (marketing_wording) with email_marketing.",
+                                  "marketing_wording")
 
 
 class OrderLineSchema(Schema):

@@ -23,7 +23,6 @@ from shop.orders.models import Order
 from shop.payments import gateway as payments
 from shop.payments.models import Payment
 
-REMINDER_BEFORE_DEADLINE = dt.timedelta(hours=24)
 VOID_LEASE = dt.timedelta(minutes=5)  # another run leaves a void in flight alone this long
 
 
@@ -63,10 +62,11 @@ def _remind(order: Order) -> None:
 
 
 def send_reminders(budget: float = runner.BUDGET_SECONDS) -> int:
-    """One reminder per ready order, a day before its pickup deadline."""
+    """One reminder per ready order, the day before its pickup deadline in the store's calendar
+    (`reminder_due_at`, set when the order became ready: shop/orders/reminders.py)."""
     now = clock.now()
     claim = runner.claim_next(Order, Order.status == "ready_for_pickup", Order.reminder_sent_at.is_(None),
-                       Order.pickup_deadline <= now + REMINDER_BEFORE_DEADLINE, Order.pickup_deadline > now)
+                              Order.reminder_due_at <= now, Order.pickup_deadline > now)
     return runner.drain("send_reminders", claim, _remind, budget=budget).done
 
 

@@ -90,6 +90,10 @@ TABLE = {op: matrix.parse_row(row) for op, row in {
     "GET /customers/{customer_id}/preferences":   "401 403 403 401 200 200 200 200",  # A's, read only
     "GET /unsubscribe/{token}":                   "200 200 200 200 200 200 200 200",  # the signed link is the key
     "POST /unsubscribe/{token}":                  "200 200 200 200 200 200 200 200",
+    "GET /consent/confirm/{token}":               "200 200 200 200 200 200 200 200",  # the signed link is the key
+    "POST /consent/confirm/{token}":              "200 200 200 200 200 200 200 200",
+    "POST /stores/{store_id}/customers/{customer_id}/consents":
+                                                  "401 403 403 401 201 403 403 201",  # at store 1's counter
     "POST /webhooks/twilio/inbound":              "403 403 403 403 403 403 403 403",  # unsigned: nobody
     "POST /webhooks/twilio/status":               "403 403 403 403 403 403 403 403",
 }.items()}

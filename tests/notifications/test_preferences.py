@@ -10,6 +10,7 @@ from notifications import consent
 from notifications.consent_models import ConsentRecord
 from shop.core.extensions import db
 from tests.support import factories as f
+from tests.support.messages import confirm_marketing_email
 from tests.support.orders import cart_for, checkout
 
 PHONE = "+14155550123"
@@ -51,20 +52,22 @@ def test_turning_offers_on_keeps_the_wording_and_where_it_was_said(client, ann):
     resp = _put(client, ann, {"email_marketing": True, "wording": WORDING}, channel="app")
     assert resp.status_code == 200
     assert _row(resp.get_json(), "email", "marketing") | {"since": None} == {
-        "channel": "email", "purpose": "marketing", "allowed": True, "reason": None, "state": "granted",
-        "since": None, "source": "app"}
+        "channel": "email", "purpose": "marketing", "allowed": False, "reason": "confirmation_pending",
+        "state": "pending", "since": None, "source": "app"}  # double opt-in: test_double_opt_in.py
     [event] = resp.get_json()["history"]
     assert (event["wording"], event["source"], event["address"]) == (WORDING, "app", ann.email)
+    confirm_marketing_email(client, ann.email)
     assert consent.allowed("email", "marketing", customer_id=ann.id, email=ann.email) == (True, None)
 
 
 def test_setting_what_is_already_set_adds_nothing_and_off_withdraws(client, ann):
     _put(client, ann, {"email_marketing": True, "wording": WORDING})
+    confirm_marketing_email(client, ann.email)
     _put(client, ann, {"email_marketing": True, "wording": WORDING})
-    assert _ledger_size() == 1
+    assert _ledger_size() == 2  # the yes, its confirmation
     body = _put(client, ann, {"email_marketing": False, "wording": "Offers by email: off"}).get_json()
     assert _row(body, "email", "marketing")["reason"] == "unsubscribed"
-    assert [h["state"] for h in body["history"]] == ["withdrawn", "granted"]
+    assert [h["state"] for h in body["history"]] == ["withdrawn", "granted", "pending"]
     assert consent.allowed("email", "marketing", customer_id=ann.id, email=ann.email) == (False, "unsubscribed")
 
 
@@ -111,11 +114,13 @@ def test_only_the_customer_sets_and_reads_their_own(client, ann):
 @pytest.mark.parametrize("role", ["staff", "marketing", "admin"])
 def test_staff_marketing_and_admin_read_a_customers_preferences(client, ann, role):
     _put(client, ann, {"email_marketing": True, "wording": WORDING})
+    confirm_marketing_email(client, ann.email)
     reader = f.user(role, stores=[f.store()] if role == "staff" else ())
     db.session.commit()
     body = client.get(f"/api/v1/customers/{ann.id}/preferences", headers=f.bearer(reader)).get_json()
     assert _row(body, "email", "marketing")["allowed"] is True
-    assert [h["wording"] for h in body["history"]] == [WORDING]
+    assert [h["source"] for h in body["history"]] == ["email_confirmation", "web"]
+    assert body["history"][1]["wording"] == WORDING
 
 
 def test_a_customer_cannot_read_another_and_an_unknown_one_is_a_404(client, ann):

@@ -38,6 +38,7 @@ QUERY = {  # the query a read needs to be a read at all
 }
 PASSWORD = "matrix-password"
 UNSUBSCRIBE = ("GET /unsubscribe/", "POST /unsubscribe/")
+CONFIRM = ("GET /consent/confirm/", "POST /consent/confirm/")
 _seq = itertools.count(1)
 
 
@@ -143,6 +144,15 @@ class World:
 
         return make_url("email", "a@example.com").rsplit("/", 1)[1]
 
+    def confirmation_token(self) -> str:
+        """The token of a new confirmation link for A's yes to offers by email (double opt-in)."""
+        from notifications import opt_in
+
+        pending = opt_in.request_confirmation("web", "Offers by email", customer_id=self.users["customer_a"].id,
+                                              email="a@example.com")
+        db.session.commit()
+        return opt_in.make_url(pending).rsplit("/", 1)[1]
+
     def role_headers(self, role: str, operation: str) -> dict:
         """The role's headers; a new token for an operation that ends the caller's token (sign-out)."""
         headers = self.headers[role]
@@ -243,6 +253,8 @@ def _body(operation: str, world: World, args: dict, order: dict | None) -> dict 
         "POST /coupons": lambda: {"code": n, "kind": "percent", "value": 5},
         "POST /carts/{cart_id}/checkout": lambda: {"payment_method": "pay_at_store"},
         "PUT /me/preferences": lambda: {"email_marketing": False, "wording": "No offers, thanks."},
+        "POST /stores/{store_id}/customers/{customer_id}/consents": lambda: {
+            "channel": "sms", "purpose": "marketing", "state": "withdrawn", "wording": "No offers by text."},
         "POST /orders/{order_id}/cancel": lambda: {"reason": "matrix"},
         "PUT /orders/{order_id}/lines/{line_id}/pick": lambda: {"picked_quantity": line["quantity"]},
         "POST /orders/{order_id}/handover": lambda: {"pickup_code": order["pickup_code"]},
@@ -279,7 +291,8 @@ def _path_args(operation: str, world: World) -> tuple[dict, dict | None]:
     if "reservation_id" in names:
         args["reservation_id"] = world.hold_at_store_1()
     if "token" in names:
-        args["token"] = world.unsubscribe_token() if op.startswith(UNSUBSCRIBE) else world.recovery_token()
+        args["token"] = (world.unsubscribe_token() if op.startswith(UNSUBSCRIBE) else
+                         world.confirmation_token() if op.startswith(CONFIRM) else world.recovery_token())
     if "message_id" in names:
         args["message_id"] = world.failed_message()
     if "template" in names:

@@ -44,3 +44,18 @@ def start_worker(app) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen([sys.executable, "-c", code, json.dumps(config)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+
+
+def confirmation_path(mail) -> str:
+    """The path of the double opt-in link in a confirmation mail (its text part), for the test client."""
+    text = mail.get_body(("plain",)).get_content()
+    [url] = [word for word in text.split() if "/api/v1/consent/confirm/" in word]
+    return url[url.index("/api/v1/"):]
+
+
+def confirm_marketing_email(client, to: str) -> None:
+    """Click the newest confirmation link queued for this address (read from the outbox row)."""
+    [*_, message] = outbox(template="confirm_marketing_email", to_address=to)
+    url = message.context["confirm_url"]
+    resp = client.post(url[url.index("/api/v1/"):], headers={"Accept": "application/json"})
+    assert resp.status_code == 200 and resp.get_json()["confirmed"] is True, resp.get_data(as_text=True)
