@@ -1,7 +1,7 @@
 """orders: reminder_due_at, the day before the pickup deadline in the store's calendar
 
 Revision ID: a1d7c3e59b04
-Revises: 2f4a9c7e1b30
+Revises: a7d3e91c4f25
 Create Date: 2026-12-02 16:00:00.000000
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a1d7c3e59b04'
-down_revision = '2f4a9c7e1b30'
+down_revision = 'a7d3e91c4f25'
 branch_labels = None
 depends_on = None
 
