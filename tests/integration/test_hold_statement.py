@@ -10,10 +10,10 @@ from sqlalchemy import event
 
 from inventory import reservations
 from inventory.models import LedgerEntry, Reservation, ReservationLine, Stock
+from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
 from tests.support import factories as f
-from tests.support.clock import frozen_clock  # noqa: F401  (a fixture)
 from tests.support.invariants import assert_stock_invariants
 
 
@@ -100,11 +100,12 @@ def test_on_postgresql_a_refusal_with_no_expired_hold_in_the_way_is_one_statemen
 
 
 @pytest.mark.postgres
-def test_on_postgresql_an_expired_hold_in_the_way_still_goes_to_the_full_path(shelf, frozen_clock):
+def test_on_postgresql_an_expired_hold_in_the_way_still_goes_to_the_full_path(shelf, monkeypatch):
     s, mug, _ = shelf
     reservations.reserve_skus(s.id, {"MUG": 4}, "counter:old", ttl=dt.timedelta(minutes=5))
     db.session.commit()
-    frozen_clock.advance(hours=1)
+    later = clock.now() + dt.timedelta(hours=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
     with statements() as seen:
         held = reservations.reserve_skus(s.id, {"MUG": 5}, "counter:new")  # fits once the old hold goes
     db.session.commit()
