@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 import time
 
+from faults import order_scenarios  # noqa: F401  (registers the order and sweep scenarios)
 from faults.scenarios import SCENARIOS, Result
 from faults.world import World
 

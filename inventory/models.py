@@ -120,7 +120,7 @@ class ReservationLine(db.Model):
     quantity: Mapped[int]
     at_risk: Mapped[bool] = mapped_column(default=False)
     # Copies of the reservation's store, expiry and "status is active", for the index above. Written
-    # with the hold; `live` is cleared with the status (inventory.reservations._claim), expires_at
+    # with the hold; `live` is cleared with the status (inventory.expiring.claim), expires_at
     # moves with it (reservations.extend); tests/support/invariants.py checks they never differ.
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

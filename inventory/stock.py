@@ -19,7 +19,9 @@ from sqlalchemy.orm import lazyload
 from inventory.models import Product, ReservationLine, Stock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
-from stores.services import find_stores, get_store
+from shop.core.limits import MAX_AVAILABILITY_STORES
+from stores.models import Store
+from stores.services import get_store, within
 
 
 def ensure_rows(store_id: int, product_ids: Iterable[int]) -> None:
@@ -135,27 +137,29 @@ def store_stock(store_id: int, skus: list[str], now: dt.datetime) -> list[dict]:
     return [found[sku] for sku in skus]
 
 
+# Every store with its row of one product (a store that never stocked it reads as zeros), in one
+# statement: each row is found by primary key from its store, never by a scan of the SKU's rows.
 _AVAILABILITY = (
-    select(Stock.store_id, Stock.on_hand, reserved_now(Stock.reserved, Stock.store_id, Stock.product_id,
-                                                       bindparam("now")), Stock.safety_stock)
-    .where(Stock.store_id.in_(bindparam("store_ids", expanding=True)), Stock.product_id == bindparam("product_id"))
+    select(Store.id, Store.code, Store.name, Store.latitude, Store.longitude, func.coalesce(Stock.on_hand, 0),
+           reserved_now(func.coalesce(Stock.reserved, 0), Store.id, bindparam("product_id"), bindparam("now")),
+           func.coalesce(Stock.safety_stock, 0))
+    .outerjoin(Stock, and_(Stock.store_id == Store.id, Stock.product_id == bindparam("product_id")))
+    .order_by(Store.code)
 )
 
 
 def availability(product: Product, now: dt.datetime, near: tuple[float, float] | None,
                  radius_km: float) -> list[dict]:
-    """Where a SKU can be had: what each store (nearest first, with `near`) has available.
+    """Where a SKU can be had: what each store (nearest first, with `near`; at most 100) has available.
 
-    The stores come first, then their rows by primary key: a read of the SKU across the whole
-    stock table would have to scan it (no index leads with product_id, and none is needed).
+    One statement reads the stores and their rows of this SKU together; the stores' opening hours
+    are not read (the answer does not show them). Which stores are near is stores.services.within,
+    the rule the store list uses.
     """
-    stores = find_stores(now, near, radius_km, None, limit=100)
-    rows = db.session.execute(_AVAILABILITY, {"store_ids": [v.id for v in stores], "product_id": product.id,
-                                              "now": now})
-    free = {store_id: available(on_hand, res, safety) for store_id, on_hand, res, safety in rows}
+    rows = db.session.execute(_AVAILABILITY, {"product_id": product.id, "now": now}).all()
     return [
-        {"store_id": v.id, "store_code": v.code, "store_name": v.name,
-         "available": free.get(v.id, 0), "distance_km": v.distance_km}
-        for v in stores
+        {"store_id": row.id, "store_code": row.code, "store_name": row.name,
+         "available": available(row[5], row[6], row[7]),
+         "distance_km": None if distance is None else round(distance, 2)}
+        for row, distance in within(rows, near, radius_km)[:MAX_AVAILABILITY_STORES]
     ]
-

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy.orm import selectinload
 
@@ -15,6 +17,7 @@ from stores.hours import OpenState, open_state
 from stores.models import OpeningException, OpeningHours, Store
 
 DEFAULT_RADIUS_KM = 50.0
+T = TypeVar("T")
 
 
 @dataclass
@@ -96,6 +99,18 @@ def update_store(store: Store, data: dict) -> Store:
     return store
 
 
+def within(items: Sequence[T], near: tuple[float, float] | None,
+           radius_km: float | None) -> list[tuple[T, float | None]]:
+    """Items with a store's `latitude` and `longitude` (stores, or rows that carry them) within
+    `radius_km` of `near`, nearest first (ties keep the given order), each with its distance; with
+    no `near`, all of them in the given order. The one rule of "near" for every store list."""
+    if near is None:
+        return [(item, None) for item in items]
+    radius = radius_km or DEFAULT_RADIUS_KM
+    found = [(item, distance_km(near[0], near[1], item.latitude, item.longitude)) for item in items]
+    return sorted(((item, d) for item, d in found if d <= radius), key=lambda pair: round(pair[1], 2))
+
+
 def find_stores(
     now: dt.datetime,
     near: tuple[float, float] | None = None,
@@ -106,19 +121,9 @@ def find_stores(
     """Stores sorted by great-circle distance from `near` (or by code), filtered by radius and open state."""
     stmt = db.select(Store).options(selectinload(Store.hours), selectinload(Store.exceptions))
     stores = db.session.scalars(stmt.order_by(Store.code)).all()
-    views = []
-    for store in stores:
-        distance = None
-        if near is not None:
-            distance = distance_km(near[0], near[1], store.latitude, store.longitude)
-            if distance > (radius_km or DEFAULT_RADIUS_KM):
-                continue
-        item = view(store, now, distance)
-        if open_now is not None and item.is_open_now != open_now:
-            continue
-        views.append(item)
-    if near is not None:
-        views.sort(key=lambda v: v.distance_km)
+    views = [view(store, now, distance) for store, distance in within(stores, near, radius_km)]
+    if open_now is not None:
+        views = [item for item in views if item.is_open_now == open_now]
     return views[:limit]
 
 

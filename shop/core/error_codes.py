@@ -115,6 +115,9 @@ STATUS: dict[str, int] = {
     "refund_too_many": 422,
     "nothing_to_refund": 422,
     "refund_failed": 502,
+    "refund_in_progress": 409,  # another refund of the order is at the provider now
+    "payment_not_found": 404,
+    "attention_not_open": 409,  # not on the attention list (never flagged, or resolved already)
     # messages and consent (notifications/)
     "message_not_found": 404,
     "message_not_failed": 409,

@@ -22,6 +22,9 @@ CONSENT_WORDING_MAX = 2000
 # The largest page any list returns.
 MAX_PAGE_SIZE = 100
 
+# GET /availability answers for at most this many stores (the nearest, with `near`).
+MAX_AVAILABILITY_STORES = 100
+
 # A card authorisation lasts 7 days at Stripe. We capture at least 12 hours before it lapses, so the
 # pickup deadline of a card order is never later than 6.5 days after the authorisation.
 AUTHORIZATION_LIFETIME = dt.timedelta(days=7)

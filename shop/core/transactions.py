@@ -23,7 +23,8 @@
   the one view whose reply depends on a provider call made between two short transactions (the
   handover: mark the capture pending, commit, capture with no lock held, lock again and finish).
   Every lock is gone after it, so the view locks and reads its rows again. Refused under an
-  Idempotency-Key claim, which would be kept without a reply.
+  Idempotency-Key claim, which would be kept without a reply, unless the view says it ends every
+  path after it in a reply or a keep_changes refusal (`keep_claim=True`: the refund).
 
 Only a success is ever replayed. A refusal that rolls back takes its claim with it, so a retry with
 the same key runs again; a keep_changes refusal ends the same way: its claim is released (deleted in
@@ -125,12 +126,16 @@ def _run_after(pending: list[Callable[[], Any]]) -> None:
             log.exception("work after the commit failed; a retry sweep will take it up")
 
 
-def checkpoint() -> None:
+def checkpoint(*, keep_claim: bool = False) -> None:
     """Commit the open transaction's work so far (its after_commit work runs now) and go on in a
-    new transaction; every row lock is released, so read again what the rest relies on."""
+    new transaction; every row lock is released, so read again what the rest relies on.
+
+    Under an Idempotency-Key claim only with `keep_claim=True`: the claim is then committed without
+    a reply (a retry meanwhile is told `request_in_progress`), so the view must end in a reply or in
+    a keep_changes refusal, which releases it (the refund: every failure after its checkpoint is one)."""
     if not _open.get():
         raise RuntimeError("checkpoint needs an open transaction")
-    if _claimed.get():
+    if _claimed.get() and not keep_claim:
         raise RuntimeError("no checkpoint under an Idempotency-Key: the claim would be kept without a reply")
     pending = _after.get()
     _commit()

@@ -1,4 +1,5 @@
-"""The store's side of a pickup order: pick, mark ready, verify the shopper, hand over; cancel; refund.
+"""The store's side of a pickup order: pick, mark ready, verify the shopper, hand over; cancel
+(a refund after pickup: shop.orders.refunds).
 
 Callers hold the order's row lock (shop.orders.get_order(lock=True)). Never commits, and never
 calls the provider under that lock: a capture is returned as due, made after the caller's commit.
@@ -13,11 +14,10 @@ from typing import NoReturn
 
 from flask import current_app
 
-from inventory import reservations, stock_events
+from inventory import reservations
 from inventory.models import Reservation
 from shop.accounts.actors import Actor
 from shop.carts import coupons
-from shop.core import events
 from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
@@ -229,56 +229,3 @@ def cancel(order: Order, actor: Actor, reason: str) -> Order:
     """Cancel: stock back now; the authorisation is voided after the commit."""
     order_states.find_move(order, "cancel", actor)
     return order_payments.close(order, "cancel", reason, actor)
-
-
-def refund(order: Order, lines: list[dict], restock: bool, actor: Actor) -> dict:
-    """Refund returned lines (never more than was captured); with restock, back on the shelf.
-
-    Nothing changes until the provider said yes; a refusal it gives is remembered on the order
-    (`payment_error`, a `refund_failed` event) and the same request may simply be sent again.
-    """
-    if order.status != "picked_up":
-        raise DomainError("illegal_transition", "Only picked-up orders are refunded.",
-                          status_now=order.status, allowed=order_states.allowed_from(order.status))
-    by_id = {line.id: line for line in order.lines}
-    amount, returned, taken = 0, {}, {}
-    for item in lines:
-        line = by_id.get(item["line_id"])
-        if line is None:
-            raise DomainError("line_not_found", f"The order has no line {item['line_id']}.")
-        left = line.handed_quantity - line.refunded_quantity - taken.get(line.id, 0)
-        if item["quantity"] > left:
-            raise DomainError("refund_too_many", f"Only {left} of {line.sku} can be refunded.")
-        taken[line.id] = taken.get(line.id, 0) + item["quantity"]
-        amount += line.unit_price * item["quantity"]
-        returned[line.product] = returned.get(line.product, 0) + item["quantity"]
-    amount = min(amount, order.captured_amount - order.refunded_amount)
-    if amount <= 0:
-        raise DomainError("nothing_to_refund", "Everything captured has been refunded already.")
-    sequence = order.refunded_amount
-    if order.payment_method == "card":
-        _refund_card(order, amount, sequence, actor)
-    for line_id, quantity in taken.items():
-        by_id[line_id].refunded_quantity += quantity
-    order.refunded_amount += amount
-    if restock:
-        stock_events.record_event(order.store_id, f"refund:{order.number}:{sequence}", "return",
-                                  returned, actor.user_id)
-    order_states.record(order, "refunded", actor, order.status, amount=amount, restock=restock)
-    events.order_refunded.send(current_app._get_current_object(), **order_states.message_fields(order),
-                               amount=amount)
-    return {"amount": amount, "currency": order.currency, "refunded_total": order.refunded_amount,
-            "restocked": restock}
-
-
-def _refund_card(order: Order, amount: int, sequence: int, actor: Actor) -> None:
-    """Refund on the card; the provider's key repeats on a retry, so a lost answer never pays twice."""
-    try:
-        payments.gateway().refund(order.payment.intent_id, amount,
-                                  key=f"refund-{order.access_token[:32]}-{sequence}-{amount}")
-    except payments.PaymentProviderError as exc:
-        order.payment_error = f"Refund failed: {exc}"[:300]
-        order_states.record(order, "refund_failed", actor, order.status, amount=amount, error=order.payment_error)
-        raise DomainError("refund_failed", f"The refund did not go through: {exc}",
-                          error=order.payment_error, keep_changes=True) from exc
-    order.payment_error = None

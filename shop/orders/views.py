@@ -15,7 +15,7 @@ from shop.core.errors import DomainError
 from shop.core.http import headers, problems
 from shop.core.pagination import PAGE_HEADERS
 from shop.core.transactions import transactional
-from shop.orders import checkout, handover, pickup
+from shop.orders import checkout, handover, pickup, refunds
 from shop.orders import queries as orders
 from shop.orders.models import ORDER_STATUSES
 from shop.orders.schemas import (
@@ -226,8 +226,11 @@ class Refunds(MethodView):
     @transactional(idempotent="refund:{order_id}", access=lambda order_id: _staff_order(order_id, lock=False))
     @blp.response(201, RefundResultSchema)
     @problems(*IDEMPOTENCY, "order_not_found", "illegal_transition", "line_not_found", "refund_too_many",
-              "nothing_to_refund", "refund_failed", "event_id_reused")
+              "nothing_to_refund", "refund_failed", "refund_in_progress", "event_id_reused")
     def post(self, data, order_id):
-        """Refund returned lines after pickup; with restock, the units go back on the shelf."""
-        order, actor = _staff_order(order_id)
-        return pickup.refund(order, data["lines"], data["restock"], actor)
+        """Refund returned lines after pickup; with restock, the units go back on the shelf.
+
+        By card, in two transactions with Stripe's refund between them, so the provider is never
+        called under a lock: the refund in flight is committed first (another refund of the order
+        meanwhile: 409 `refund_in_progress`), then made, then recorded under the lock again."""
+        return refunds.refund(lambda: _staff_order(order_id), data["lines"], data["restock"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.core.clock import utcnow
@@ -19,8 +19,9 @@ class Payment(db.Model):
     """The card payment of an order: a Stripe PaymentIntent authorised at checkout, captured at handover.
 
     Provider calls run after the commit that decided them, so what is due is recorded first
-    (`void_pending`, `capture_pending`) and the outcome after; a payment in a state nobody can
-    repair alone is flagged for staff (`attention`, `flagged_at`: logged once, when flagged).
+    (`void_pending`, `capture_pending`, `refund_pending`) and the outcome after; a payment in a
+    state nobody can repair alone is flagged for staff (`attention`, `flagged_at`: logged once, when
+    flagged) until a staff member resolves it (`resolved_at`, `resolved_by_id`, `resolution_note`).
     """
 
     __tablename__ = "payments"
@@ -38,8 +39,12 @@ class Payment(db.Model):
     void_attempts: Mapped[int] = mapped_column(default=0)  # failed voids so far
     next_try_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # sweeps leave it alone until then
     checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # last compared with the provider's intent
+    refund_pending: Mapped[dict | None] = mapped_column(JSON)  # a refund sent (or about to be), outcome not recorded
     attention: Mapped[str | None] = mapped_column(String(300))  # why staff must look at it
     flagged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # staff dealt with `attention`
+    resolved_by_id: Mapped[int | None]
+    resolution_note: Mapped[str | None] = mapped_column(String(500))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     order: Mapped[Order] = relationship(back_populates="payment")

@@ -1,4 +1,4 @@
-"""Schemas of the payments endpoints: the list of payments staff must look at."""
+"""Schemas of the payments endpoints: the list of payments staff must look at, and resolving one."""
 
 from marshmallow import Schema, fields, validate
 
@@ -25,6 +25,14 @@ class AttentionItemSchema(Schema):
     captured_amount = fields.Integer(attribute="order.captured_amount")
     refunded_amount = fields.Integer(attribute="order.refunded_amount")
     currency = fields.String(attribute="order.currency")
+    resolved_at = fields.DateTime(allow_none=True)
+    resolved_by_id = fields.Integer(allow_none=True)
+    resolution_note = fields.String(allow_none=True)
+
+
+class ResolutionSchema(Schema):
+    note = fields.String(required=True, validate=validate.Length(1, 500),
+                         metadata={"description": "what staff did about it (kept with who and when)"})
 
 
 class AttentionPageSchema(Schema):

@@ -1,5 +1,5 @@
 """Payments over HTTP: the Stripe webhook (verified by signature, each event id processed once,
-applied to its order) and the list of payments staff must look at."""
+applied to its order), the list of payments staff must look at, and resolving one."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from shop.accounts import auth
+from shop.accounts.actors import Actor
 from shop.core import rate_limits
 from shop.core.errors import DomainError
 from shop.core.extensions import db
@@ -23,7 +24,7 @@ from shop.orders import queries as orders
 from shop.payments import attention, webhooks
 from shop.payments import gateway as payments
 from shop.payments.models import Payment
-from shop.payments.schemas import AttentionPageSchema, AttentionQuerySchema
+from shop.payments.schemas import AttentionItemSchema, AttentionPageSchema, AttentionQuerySchema, ResolutionSchema
 
 blp = Blueprint("webhooks", __name__, description="Payment provider callbacks; payments staff must look at")
 log = logging.getLogger(__name__)
@@ -80,3 +81,23 @@ class PaymentsAttention(MethodView):
             stores = frozenset({args["store_id"]})
         page = attention.flagged(stores, args["limit"], args.get("cursor"))
         return page.as_dict(), page.headers
+
+
+@blp.route("/payments/attention/<int:payment_id>/resolution")
+class AttentionResolution(MethodView):
+    @auth.roles_required("staff", "admin")
+    @blp.arguments(ResolutionSchema())
+    @transactional
+    @blp.response(200, AttentionItemSchema)
+    @problems("payment_not_found", "attention_not_open")
+    def post(self, data, payment_id):
+        """Mark a payment on the attention list resolved, with a note: it leaves the list, and the
+        order's timeline records who resolved it, when, and the note. Staff of the order's store
+        (another store's payment is 404 to them) and admins."""
+        caller = auth.current_caller()
+        payment = db.session.get(Payment, payment_id)
+        order = orders.get_order(payment.order_id, lock=True) if payment is not None else None
+        if order is None or not auth.is_staff_of(caller, order.store_id):
+            raise DomainError("payment_not_found", f"No payment {payment_id}.")
+        db.session.refresh(payment)  # read again under the order's lock
+        return attention.resolve(payment, data["note"], Actor("staff", auth.current_user(), "store", order.store_id))

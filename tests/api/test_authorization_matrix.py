@@ -82,6 +82,7 @@ TABLE = {op: matrix.parse_row(row) for op, row in {
     "POST /orders/{order_id}/refunds replay":     "401 403 403 401 201 404 403 422",  # store 1 clerk's key
     "POST /webhooks/stripe":                      "400 400 400 400 400 400 400 400",  # unsigned: nobody
     "GET /payments/attention":                    "401 403 403 401 200 200 403 200",  # staff: their stores' only
+    "POST /payments/attention/{payment_id}/resolution": "401 403 403 401 200 404 403 200",  # the store's staff
     "GET /messages":                              "401 403 403 401 200 200 200 200",  # masked; staff: their stores' only
     "POST /messages/{message_id}/resend":         "401 403 403 401 200 404 403 200",  # store 1's: not found for store 2
     "GET /messages/preview/{template}":           "401 403 403 401 200 200 200 200",  # demo data only

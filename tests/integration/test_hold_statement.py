@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+
 import pytest
 from sqlalchemy import event
 
 from inventory import reservations
 from inventory.models import LedgerEntry, Reservation, ReservationLine, Stock
+from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
 from tests.support import factories as f
 from tests.support.invariants import assert_stock_invariants
+
+
+@contextlib.contextmanager
+def statements():
+    """The SQL run inside, the transaction being already open (as in a request after auth)."""
+    seen: list[str] = []
+    listener = lambda *args: seen.append(args[2])  # noqa: E731
+    db.session.connection()
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
 
 
 def _count(model) -> int:
@@ -59,17 +76,41 @@ def test_a_refused_hold_by_sku_writes_nothing(shelf, skus, code, status):
 @pytest.mark.postgres
 def test_on_postgresql_a_hold_that_fits_is_one_statement(shelf):
     s, mug, _ = shelf
-    seen: list[str] = []
-    engine = db.engine
-    listener = lambda *args: seen.append(args[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        db.session.connection()  # the transaction is already open, as in a request after auth
+    with statements() as seen:
         reservations.reserve_skus(s.id, {"MUG": 2}, "counter:3")
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
     assert len(seen) == 1 and seen[0].lstrip().startswith("WITH want AS")
     db.session.commit()
+    assert_stock_invariants()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_refusal_with_no_expired_hold_in_the_way_is_one_statement(shelf):
+    s, mug, tea = shelf
+    with statements() as seen, pytest.raises(DomainError) as refused:
+        reservations.reserve_skus(s.id, {"TEA": 4, "MUG": 99}, "counter:4")
+    assert len(seen) == 1 and seen[0].lstrip().startswith("WITH want AS")
+    assert refused.value.code == "insufficient_stock"
+    # The same answer as the full path gives: each short line, in product order, with what is free.
+    assert refused.value.extra["short"] == sorted(
+        [{"sku": "MUG", "requested": 99, "available": 5}, {"sku": "TEA", "requested": 4, "available": 2}],
+        key=lambda line: {"MUG": mug.id, "TEA": tea.id}[line["sku"]])
+    db.session.commit()
+    assert _count(Reservation) == 0
+    assert_stock_invariants()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_an_expired_hold_in_the_way_still_goes_to_the_full_path(shelf, monkeypatch):
+    s, mug, _ = shelf
+    reservations.reserve_skus(s.id, {"MUG": 4}, "counter:old", ttl=dt.timedelta(minutes=5))
+    db.session.commit()
+    later = clock.now() + dt.timedelta(hours=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    with statements() as seen:
+        held = reservations.reserve_skus(s.id, {"MUG": 5}, "counter:new")  # fits once the old hold goes
+    db.session.commit()
+    assert len(seen) > 1 and held.status == "active"
+    assert db.session.scalar(db.select(Reservation.status).where(Reservation.reference == "counter:old")) == "expired"
     assert_stock_invariants()
 
 

@@ -51,6 +51,15 @@ def test_a_refused_hold_looks_its_rows_up_by_key(big_catalog):
     assert wide_reads(statements, TABLES, MOST) == []
 
 
+def test_a_refused_hold_with_no_expired_hold_in_the_way_is_one_statement_by_key(big_catalog):
+    shop = big_catalog[0]
+    with explained() as statements, pytest.raises(DomainError) as refused:
+        reservations.reserve_skus(shop.id, {catalog_sku(SKUS): 51, catalog_sku(SPREAD + 7): 1}, "plan:refused")
+    assert refused.value.extra["short"] == [{"sku": catalog_sku(SKUS), "requested": 51, "available": 50}]
+    assert len(statements) == 1  # the hold statement answered the 409 itself
+    assert wide_reads(statements, TABLES, MOST) == []
+
+
 def test_a_100_sku_lookup_with_expired_holds_waiting_reads_by_key(big_catalog):
     shop = big_catalog[0]
     skus = [catalog_sku(n) for n in range(1, 101)]  # 5 expired holds each at this store; the first, a history
@@ -65,6 +74,7 @@ def test_availability_of_one_sku_across_stores_reads_by_key(big_catalog):
     with explained() as statements:
         rows = stock.availability(product, clock.now(), None, 100)
     assert [row["available"] for row in rows] == [50, 50, 50]
+    assert len(statements) == 1  # the stores and their rows together
     assert wide_reads(statements, TABLES, MOST) == []
 
 

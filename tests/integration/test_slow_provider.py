@@ -12,6 +12,7 @@ from shop.core.clock import clock
 from shop.core.extensions import db
 from shop.orders import sweeps as order_sweeps
 from shop.orders.models import Order
+from shop.payments import attention
 from tests.support.invariants import assert_stock_invariants
 from tests.support.orders import authorize, card_order, cart_for, checkout, intent_of, ready_card_order, stripe_client
 from tests.support.problems import assert_problem
@@ -107,4 +108,39 @@ def test_a_handover_captures_with_no_lock_held(store_world, slow_stripe, wide_ap
     assert_problem(cancel, 409, "capture_in_progress")
     assert done.status_code == 200 and done.get_json()["status"] == "picked_up", done.get_json()
     assert sc.v1.payment_intents.retrieve(intent_of(oid)).status == "succeeded"
+    assert_stock_invariants()
+
+
+def test_a_refund_calls_stripe_with_no_lock_on_the_order(store_world, slow_stripe, wide_app, sc):
+    client = wide_app.test_client()
+    body = ready_card_order(client, store_world, sc)
+    oid, staff = body["order"]["id"], store_world["staff"]
+    handed = client.post(f"/api/v1/orders/{oid}/handover", json={"pickup_code": body["pickup_code"]}, headers=staff)
+    assert handed.get_json()["status"] == "picked_up"
+    order = db.session.get(Order, oid)
+    attention.flag(order.payment, "Looked odd to the clerk")
+    db.session.commit()
+    payment_id, line = order.payment.id, body["order"]["lines"][0]["id"]
+
+    def refund(key: str):
+        return wide_app.test_client().post(f"/api/v1/orders/{oid}/refunds", headers={**staff, "Idempotency-Key": key},
+                                           json={"lines": [{"line_id": line, "quantity": 1}], "restock": True})
+
+    gate = slow_stripe.hold("POST", "/v1/refunds")
+    done, [(other, other_in_time), (resolved, resolved_in_time)] = while_stripe_waits(
+        gate, lambda: refund("refund-a"),
+        lambda: refund("refund-b"),
+        lambda: wide_app.test_client().post(f"/api/v1/payments/attention/{payment_id}/resolution",
+                                            json={"note": "Checked with the shopper."}, headers=staff))
+    assert other_in_time, "a second refund waited on the order's lock during Stripe's refund"
+    assert_problem(other, 409, "refund_in_progress")  # told at once, not refunded twice
+    assert resolved_in_time and resolved.status_code == 200, "resolving an item of the order waited for Stripe"
+    assert done.status_code == 201, done.get_json()
+    assert done.get_json() == {"amount": 1200, "currency": "USD", "refunded_total": 1200, "restocked": True}
+    again = refund("refund-a")  # a retry whose reply was lost: the same reply, nothing refunded again
+    assert again.status_code == 201 and again.data == done.data
+    assert [r.amount for r in sc.v1.refunds.list(params={"payment_intent": intent_of(oid)}).data] == [1200]
+    db.session.expire_all()
+    order = db.session.get(Order, oid)
+    assert order.refunded_amount == 1200 and order.payment.refund_pending is None
     assert_stock_invariants()

@@ -138,6 +138,19 @@ class World:
         db.session.commit()
         return message.id
 
+    def flagged_payment(self) -> int:
+        """A payment of an order of A's at store 1 on the attention list (only sweeps flag one)."""
+        from shop.orders.models import Order
+        from shop.payments import attention
+        from shop.payments.models import Payment
+
+        order = db.session.get(Order, self.order_of_a()["id"])
+        payment = Payment(order_id=order.id, intent_id=f"pi_{_unique()}", status="requires_capture")
+        db.session.add(payment)
+        attention.flag(payment, "matrix")
+        db.session.commit()
+        return payment.id
+
     def unsubscribe_token(self) -> str:
         """The token of the link in A's marketing emails (the signed link is the key)."""
         from notifications.unsubscribe import make_url
@@ -260,6 +273,7 @@ def _body(operation: str, world: World, args: dict, order: dict | None) -> dict 
         "POST /orders/{order_id}/handover": lambda: {"pickup_code": order["pickup_code"]},
         "POST /orders/{order_id}/refunds": lambda: {"lines": [{"line_id": line["id"], "quantity": 1}],
                                                     "restock": False},
+        "POST /payments/attention/{payment_id}/resolution": lambda: {"note": "Called the shopper."},
     }
     if operation.endswith(CONTACT):
         return {"email": f"{n.lower()}@example.com"}
@@ -295,6 +309,8 @@ def _path_args(operation: str, world: World) -> tuple[dict, dict | None]:
                          world.confirmation_token() if op.startswith(CONFIRM) else world.recovery_token())
     if "message_id" in names:
         args["message_id"] = world.failed_message()
+    if "payment_id" in names:
+        args["payment_id"] = world.flagged_payment()
     if "template" in names:
         args["template"] = "order_placed"
     missing = names - set(args)

@@ -1,0 +1,64 @@
+"""Letting a hold go under locks its caller already holds: claiming its status, giving its units
+back, and finding the expired holds that touch a set of products (inventory.reservations'
+lifecycle, the sweep and the full hold path all end a hold this way).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from inventory import ledger
+from inventory.keysets import among
+from inventory.models import Reservation, ReservationLine
+from inventory.stock import lapsed
+from shop.core.extensions import db
+
+
+def claim(reservation: Reservation, new_status: str) -> bool:
+    """Move an active reservation to `new_status`; False if someone else already moved it."""
+    result = db.session.execute(
+        update(Reservation)
+        .where(Reservation.id == reservation.id, Reservation.status == "active")
+        .values(status=new_status)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 1:
+        set_committed_value(reservation, "status", new_status)
+        db.session.execute(update(ReservationLine).where(ReservationLine.reservation_id == reservation.id)
+                           .values(live=False).execution_options(synchronize_session=False))
+        for line in reservation.lines:
+            set_committed_value(line, "live", False)
+        return True
+    db.session.refresh(reservation, ["status"])
+    return False
+
+
+def release_lines(reservation: Reservation, stocks, reason_source: str, actor_id=None) -> None:
+    ledger.apply_many([(stocks[line.product_id], 0, -line.quantity) for line in reservation.lines],
+                      reason="release", source=reason_source, actor_id=actor_id)
+
+
+def lapsed_holds_touching(store_id, product_ids, now):
+    """Ids of expired, unreleased holds at the store with a line for one of these products."""
+    return (select(ReservationLine.reservation_id)
+            .where(ReservationLine.store_id == store_id, ReservationLine.product_id.in_(product_ids),
+                   lapsed(ReservationLine, now)))
+
+
+def expired_touching(store_id: int, product_ids, now: dt.datetime) -> list[Reservation]:
+    return list(db.session.scalars(
+        select(Reservation).where(among(Reservation.id, lapsed_holds_touching(store_id, list(product_ids), now)))))
+
+
+def expire_locked(reservations: list[Reservation], stocks) -> int:
+    done = 0
+    for reservation in reservations:
+        if any(line.product_id not in stocks for line in reservation.lines):
+            continue  # its rows are not locked here: the sweep or the next writer releases it
+        if claim(reservation, "expired"):
+            release_lines(reservation, stocks, f"reservation:{reservation.id}:expired")
+            done += 1
+    return done
