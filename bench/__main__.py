@@ -24,6 +24,8 @@ from bench.servers import (
     settle,
 )
 
+# A developer's tool, like `make run`: a SECRET_KEY is generated when none is set (docs/security.md).
+os.environ.setdefault("OMNISHOP_ENV", "development")
 THREADS = int(os.environ.get("BENCH_THREADS", "8"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 CARTS = int(os.environ.get("BENCH_CARTS", "3000"))

@@ -32,6 +32,10 @@ BACKLOG = int(os.environ.get("BENCH_BACKLOG", "100000"))
 BACKLOG_SPREAD = 20000
 RACE_ROUNDS = int(os.environ.get("BENCH_RACE_ROUNDS", "3"))
 RACE_UNITS = 10
+# Seeding writes a million rows in single statements: no statement or answer timeout for it (the
+# servers under test keep the shipped ones).
+SEEDING = {"LOG_LEVEL": "WARNING", "DB_STATEMENT_TIMEOUT_MS": 0, "DB_ANSWER_TIMEOUT_SECONDS": 3600,
+           "WORKER_TIMEOUT_SECONDS": 100_000}
 
 
 @dataclass
@@ -58,7 +62,7 @@ def _seed(url: str) -> Seed:
     from tests.support import factories as f
     from tests.support.big_catalog import catalog_sku, seed_catalog, seed_holds
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "LOG_LEVEL": "WARNING"})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, **SEEDING})
     with app.app_context():
         flask_migrate.upgrade()
         stores = [f.store(code="BENCH")] + [f.store(code=f"BENCH-{n}") for n in range(2, STORES + 1)]
