@@ -5,18 +5,15 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import flask_migrate
 import psycopg
-import requests
 from sqlalchemy import make_url
+
+from tests.support.gunicorn import gunicorn as serve
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -100,30 +97,10 @@ def bench_database():
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def gunicorn(target: str, env: dict, workers: int):
-    port = _free_port()
-    cmd = [sys.executable, "-m", "gunicorn", "--no-control-socket", "--workers", str(workers),
-           "--bind", f"127.0.0.1:{port}", "--log-level", "warning", target]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                requests.get(url + "/", timeout=5)
-                break
-            except requests.RequestException:
-                time.sleep(0.1)
+    with serve(target, env, workers) as (url, _):
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def settle(url: str) -> None:

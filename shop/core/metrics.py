@@ -10,7 +10,9 @@ database knows (the outbox backlog, holds at risk, the lease) are read when scra
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 
@@ -23,6 +25,7 @@ from shop.core.extensions import db
 disable_created_metrics()  # the *_created series: noise here, and multiprocess mode has none
 
 GAUGES = "omnishop.scrape_gauges"  # app.extensions key: [(source, {name: help}, fn)]
+_RULE_ARG = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 # Latency by the URL rule (never the raw path: a cart id per series would be unbounded) and status.
 REQUEST_SECONDS = Histogram(
@@ -63,10 +66,16 @@ def _start_timer() -> None:
 def _record_request(response):
     started = g.pop("metrics_started", None)
     if started is not None:
-        route = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
+        route = _route(request.url_rule.rule) if request.url_rule is not None else "<unmatched>"
         REQUEST_SECONDS.labels(request.method, route, str(response.status_code)).observe(
             time.perf_counter() - started)
     return response
+
+
+@functools.cache
+def _route(rule: str) -> str:
+    """The rule as the OpenAPI spec writes it: /api/v1/carts/<cart:cart_id> -> /api/v1/carts/{cart_id}."""
+    return _RULE_ARG.sub(r"{\1}", rule)
 
 
 def _watch_pool(engine) -> None:
