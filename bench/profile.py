@@ -54,13 +54,25 @@ def main() -> None:
             step, items = checkout, carts
         for item in items[:10]:  # warm-up: first requests build caches and connections
             step(item)
+        seen: list[str] = []
+        with app.app_context():
+            from sqlalchemy import event
+
+            from shop.core.extensions import db
+            event.listen(db.engine, "before_cursor_execute", lambda c, cur, stmt, *a: seen.append(stmt))
+        if os.environ.get("PROFILE_STATEMENTS"):  # one request's statements, in order
+            step(items[10])
+            print("\n".join(f"{n:3d} {s[:150]}" for n, s in enumerate(seen, 1)))
+            return
         began = time.perf_counter()
         with profiler:
             for item in items[10:]:
                 step(item)
         took = time.perf_counter() - began
         print(profiler.output_text(unicode=True, color=False, show_all=False))
-        print(f"{what}: {len(items) - 10} requests, {took / (len(items) - 10) * 1000:.2f} ms each in-process")
+        done = len(items) - 10
+        print(f"{what}: {done} requests, {took / done * 1000:.2f} ms each in-process, "
+              f"{len(seen) / done:.1f} statements each (pings, BEGIN and COMMIT not counted)")
         with app.app_context():
             from shop.core.extensions import db
             db.engine.dispose()
