@@ -32,7 +32,10 @@ CAPTURE_GRACE = dt.timedelta(minutes=10)  # reconciliation leaves a capture in f
 
 
 def _reservation(order: Order) -> Reservation:
-    return db.session.get(Reservation, order.reservation_id)
+    """The order's hold. Loading it does not flush the order's pending changes: they go out with the
+    order's next change in one UPDATE (a handover wrote the order's row twice)."""
+    with db.session.no_autoflush:
+        return db.session.get(Reservation, order.reservation_id)
 
 
 def _reprice(order: Order) -> None:
