@@ -17,6 +17,7 @@ scripts/run.sh or the operator set one), and a worker that exits is marked dead,
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 
@@ -26,8 +27,9 @@ import gunicorn.util  # noqa: E402
 
 from shop import config as settings  # noqa: E402
 
+_made_metrics_dir = None
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="omnishop-metrics-")
+    _made_metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="omnishop-metrics-")
 
 _settings = settings.load()
 settings.check_timeouts(_settings)
@@ -62,3 +64,9 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """The metrics directory made above goes with the master (one set by run.sh or the operator stays)."""
+    if _made_metrics_dir:
+        shutil.rmtree(_made_metrics_dir, ignore_errors=True)
