@@ -33,7 +33,6 @@ STATUS: dict[str, int] = {
     # accounts and who acts
     "invalid_credentials": 401,
     "sign_in_required": 401,
-    "metrics_token_required": 401,  # GET /metrics without METRICS_TOKEN as its bearer token
     "wrong_store": 403,
     "email_taken": 409,
     "unknown_role": 422,

@@ -19,7 +19,6 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from shop.core.errors import DomainError
 from shop.core.extensions import db
 from shop.core.metrics import registered_gauges
 
@@ -67,8 +66,8 @@ def _authorized() -> None:
         abort(404)  # not served at all: it looks like any other unknown path
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
-        raise DomainError("metrics_token_required", "Scraping needs the metrics token (METRICS_TOKEN).",
-                          headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+        # Plain 401 `unauthorized` (not a domain code: /metrics is not an API operation the spec lists).
+        abort(401, description="Scraping needs the metrics token (METRICS_TOKEN).")
 
 
 @bp.get("/metrics")

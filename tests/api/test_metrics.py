@@ -33,7 +33,7 @@ def test_not_served_without_a_token_configured(client):
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"}])
 def test_a_scrape_without_the_token_is_refused(client, token, headers):
     resp = client.get("/metrics", headers=headers)
-    assert_problem(resp, 401, "metrics_token_required")
+    assert_problem(resp, 401, "unauthorized")
     assert resp.headers["WWW-Authenticate"].startswith("Bearer")
     assert b"omnishop_" not in resp.data
 
