@@ -8,17 +8,26 @@ gunicorn's own error answers (a malformed request line, headers too large) are p
 
 A request line may be 8190 bytes (gunicorn's largest bounded value; its default is 4094): a list's
 cursor or a stock query for 100 SKUs, percent-encoded, can pass 4094 (found by `make fuzz`).
+
+Metrics (docs/operations.md#metrics): every worker writes its series into PROMETHEUS_MULTIPROC_DIR,
+which `on_starting` sets before any worker imports prometheus-client (a fresh temporary directory
+unless scripts/run.sh or the operator set one), and a worker that exits is marked dead, so its live gauges
+(pool use) leave the sum while its counters and histograms stay in it.
 """
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import gunicorn.util  # noqa: E402
 
 from shop import config as settings  # noqa: E402
+
+_made_metrics_dir = None
 
 _settings = settings.load()
 settings.check_timeouts(_settings)
@@ -46,3 +55,24 @@ def problem_error(sock, status_int, reason, mesg):
 
 
 gunicorn.util.write_error = problem_error
+
+
+def on_starting(server):
+    """In the master, before any worker: a fresh metrics directory unless one was given. (A hook, not
+    at import: reading this file, as the tests do, must not change the reader's environment.)"""
+    global _made_metrics_dir
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        _made_metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="omnishop-metrics-")
+
+
+def child_exit(server, worker):
+    """A dead worker's live gauges (pool use) leave the sum; its counters and histograms stay."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """The metrics directory made above goes with the master (one set by run.sh or the operator stays)."""
+    if _made_metrics_dir:
+        shutil.rmtree(_made_metrics_dir, ignore_errors=True)

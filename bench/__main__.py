@@ -1,29 +1,39 @@
 """`make bench`: Omnishop endpoints under gunicorn on PostgreSQL beside a bare-Flask baseline.
 
 Makes its own database, seeds it, starts both servers on 127.0.0.1, drives each with the same
-closed-loop client, prints a table, and cleans up. Figures are for reading, never pass/fail.
+closed-loop client, prints a table, writes the run as a JSON record (bench/record.py), and cleans
+up. Figures are for reading, never pass/fail.
+
+    python -m bench [--record PATH]        run (record to bench/results/<commit>.json by default)
+    python -m bench compare A.json B.json  two records' ratios side by side
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import statistics
 
-from bench import load, outbox, scale, scenarios
+from bench import load, outbox, record, scale, scenarios
 from bench.servers import (
+    ADMIN_URL,
     BACKLOG,
     CATALOG,
     CATALOG_STORES,
     RACE_UNITS,
     STORES,
+    UNTHROTTLED,
     bench_database,
+    conninfo,
     gunicorn,
     make_ready,
     prepared_carts,
     settle,
 )
 
+# A developer's tool, like `make run`: a SECRET_KEY is generated when none is set (docs/security.md).
+os.environ.setdefault("OMNISHOP_ENV", "development")
 THREADS = int(os.environ.get("BENCH_THREADS", "8"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 CARTS = int(os.environ.get("BENCH_CARTS", "3000"))
@@ -49,13 +59,35 @@ def table(results: list[load.Result], baseline_rps: float) -> str:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--record", default=os.environ.get("BENCH_RECORD") or None,
+                        help="where to write the JSON record (default: bench/results/<commit>.json)")
+    sub = parser.add_subparsers(dest="command")
+    comparing = sub.add_parser("compare", help="two records' ratios side by side")
+    comparing.add_argument("a")
+    comparing.add_argument("b")
+    args = parser.parse_args()
+    if args.command == "compare":
+        print(record.compare(args.a, args.b))
+        return
+    run(args.record)
+
+
+def settings() -> dict:
+    return {"threads": THREADS, "seconds": SECONDS, "workers": WORKERS, "carts": CARTS, "only": ONLY,
+            "catalog": CATALOG, "catalog_stores": CATALOG_STORES, "stores": STORES, "backlog": BACKLOG,
+            "buyers": BUYERS}
+
+
+def run(record_path: str | None) -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"gunicorn sync x{WORKERS}, client threads {THREADS}, {SECONDS:.0f} s per scenario; "
           f"catalog {CATALOG + 101} SKUs, {CATALOG} of them at {CATALOG_STORES} stores; {STORES} stores; "
           f"{BACKLOG} expired holds waiting at the bench store")
     with bench_database() as (url, seed):
         env = {"DATABASE_URL": url, "BENCH_STORE_ID": str(seed.store_id),
-               "BENCH_PRODUCT_ID": str(seed.baseline_product_id), "LOG_LEVEL": "WARNING"}
+               "BENCH_PRODUCT_ID": str(seed.baseline_product_id), "LOG_LEVEL": "WARNING",
+               **UNTHROTTLED}
         cart_ids = prepared_carts(url, seed.store_id, CARTS if wanted("checkout handover") else 0)
         settle(url)
         placed: list = []
@@ -87,6 +119,9 @@ def main() -> None:
             print(race_table(races))
         if wanted(scale.NAME):  # in-process, after the servers stopped: nothing else runs
             print(scale.table(scale.run(url, seed)))
+        written = record.write(record.build(results, (first + last) / 2, settings(), conninfo(ADMIN_URL), races),
+                               record_path)
+        print(f"record: {written} (compare two with `python -m bench compare A.json B.json`)")
 
 
 def race_table(races: list[list[tuple[float, int]]]) -> str:

@@ -24,8 +24,8 @@ class Result:
         return self.requests / self.seconds
 
     def pct(self, q: float) -> float:
-        if not self.latencies_ms:
-            return float("nan")
+        if len(self.latencies_ms) < 2:
+            return self.latencies_ms[0] if self.latencies_ms else float("nan")
         return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[int(q) - 1]
 
 

@@ -11,7 +11,7 @@ import json
 import logging
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from inventory import ledger
@@ -144,3 +144,11 @@ def refresh_at_risk(store_id: int, product_id: int, on_hand: int) -> list[Reserv
             reference=reservation.reference,
         )
     return newly
+
+
+def count_at_risk() -> int:
+    """Open, unexpired holds marked at risk, across stores (for /metrics): one count over
+    ix_reservations_at_risk, which holds only such rows, so it costs what is at risk, not history."""
+    return db.session.scalar(
+        select(func.count()).select_from(Reservation).where(
+            Reservation.at_risk, Reservation.status == "active", Reservation.expires_at > clock.now())) or 0

@@ -7,8 +7,10 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Receivers (messages and the checkout's consent), the messages, preferences, unsubscribe and
-    Twilio routes, the data-rights receivers, and the delivery sweep for the scheduler."""
+    Twilio routes, the data-rights receivers, the delivery sweep for the scheduler, and the outbox's
+    backlog for /metrics."""
     from notifications import (  # noqa: F401 (consent_models and models: their tables)
+        backlog,
         consent,
         consent_models,
         consent_views,
@@ -36,4 +38,5 @@ def init_app(app: Flask) -> None:
     privacy.connect(app)
     for module in (views, delivery_status, consent_views, unsubscribe, opt_in_views, twilio_webhooks):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
+    backlog.init_app(app)
     register_sweep(app, "deliver_outbox", app.config["OUTBOX_SWEEP_SECONDS"], delivery.deliver_due)

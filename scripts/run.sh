@@ -18,8 +18,12 @@ if [ -z "${RATELIMIT_STORAGE_URI:-}" ]; then
 else
   echo "Rate limits: counted in ${RATELIMIT_STORAGE_URI%%://*} storage (RATELIMIT_STORAGE_URI)"
 fi
+# Metrics: gunicorn's workers and the scheduler write their series into one fresh directory, and
+# /metrics adds them up (docs/operations.md#metrics); it is removed on the way out.
+export PROMETHEUS_MULTIPROC_DIR
+PROMETHEUS_MULTIPROC_DIR=$(mktemp -d -t omnishop-metrics-XXXXXX)
 pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait || true; }
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait || true; rm -rf "$PROMETHEUS_MULTIPROC_DIR"; }
 trap cleanup INT TERM EXIT
 
 "$VENV/bin/gunicorn" --config gunicorn.conf.py --no-control-socket --workers "${WORKERS:-2}" \

@@ -8,7 +8,7 @@ from flask import Flask
 
 import notifications
 from shop import config as settings
-from shop.core import database, errors, pages, plans, proxies, rate_limits, security, sqlite
+from shop.core import database, errors, metrics, pages, plans, proxies, rate_limits, security, sqlite
 from shop.core.extensions import api, cors, db, migrate
 from shop.core.logs import configure_logging
 
@@ -38,6 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
     proxies.init_app(app)
     _register_models()
     db.init_app(app)
+    metrics.init_app(app)  # first of the request hooks that touch the database: it times them too
     database.init_app(app)
     plans.init_app(app)
     sqlite.init_app(app)
@@ -64,6 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.cli.add_command(shop_cli)
     app.cli.add_command(scheduler_cli)
     _register_sweeps(app)
+    _register_gauges(app)
     from shop.accounts import guest_history, timeline
 
     timeline.init_app(app)
@@ -113,12 +115,29 @@ def _register_sweeps(app: Flask) -> None:
         register_sweep(app, name, app.config[setting], fn)
 
 
+def _register_gauges(app: Flask) -> None:
+    """What /metrics reads from the database when scraped (one indexed query each); notifications
+    registers the outbox's own."""
+    from inventory import stock_events
+    from shop.core import leases
+    from shop.core.scheduler import LEASE
+
+    metrics.register_gauges(
+        app, "holds", {"omnishop_holds_at_risk": "Open holds that stock on hand no longer covers (unexpired)."},
+        lambda: {"omnishop_holds_at_risk": stock_events.count_at_risk()})
+    metrics.register_gauges(
+        app, "scheduler_lease", {"omnishop_scheduler_lease_seconds_left": "Seconds until the scheduler leader's "
+                                 "lease lapses; 0 or less: no process leads, no sweep runs."},
+        lambda: {"omnishop_scheduler_lease_seconds_left": leases.seconds_left(LEASE)})
+
+
 def _register_blueprints(app: Flask) -> None:
     from inventory.views import products, reservations, stock
     from shop.accounts import views as accounts
     from shop.carts import views as carts
     from shop.core.api_docs import bp as api_docs_bp
     from shop.core.health import bp as health_bp
+    from shop.core.metrics_endpoint import bp as metrics_bp
     from shop.orders import views as orders
     from shop.payments import views as payments
     from shop.tablet.views import bp as tablet_bp
@@ -129,5 +148,6 @@ def _register_blueprints(app: Flask) -> None:
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=prefix)
     app.register_blueprint(health_bp)
+    app.register_blueprint(metrics_bp)
     app.register_blueprint(api_docs_bp)
     app.register_blueprint(tablet_bp)

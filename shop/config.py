@@ -149,6 +149,8 @@ def load() -> dict:
         "STRIPE_MAX_NETWORK_RETRIES": _env_int("STRIPE_MAX_NETWORK_RETRIES", 1),
         "STRIPE_CALL_BUDGET_SECONDS": _env_float("STRIPE_CALL_BUDGET_SECONDS", 8.0),
         "WORKER_TIMEOUT_SECONDS": _env_int("WORKER_TIMEOUT_SECONDS", 30),
+        # GET /metrics answers only a bearer of this token; unset, it is not served (docs/operations.md#metrics).
+        "METRICS_TOKEN": _env("METRICS_TOKEN", ""),
         "PAYMENT_WINDOW_SECONDS": _env_int("PAYMENT_WINDOW_SECONDS", 15 * 60),
         "PICKUP_CODE_MAX_ATTEMPTS": _env_int("PICKUP_CODE_MAX_ATTEMPTS", 5),
         "PICKUP_CODE_LOCK_SECONDS": _env_int("PICKUP_CODE_LOCK_SECONDS", 15 * 60),

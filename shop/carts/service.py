@@ -90,6 +90,18 @@ _BUMP = (
 )
 
 
+_REACH = select(_carts.c.id, _carts.c.customer_id, _carts.c.pickup_store_id).where(_carts.c.id == bindparam("cart_id"))
+
+
+def check_reach(cart_id: str, actor: Actor) -> None:
+    """`get_cart(..., active=False)` without loading the cart: may the actor reach it, whatever its
+    status (a checkout's replay check). One key lookup."""
+    row = db.session.execute(_REACH, {"cart_id": cart_id}).first()
+    if row is None:
+        raise _not_found(cart_id)
+    check_access(row, actor)
+
+
 def bump(cart_id: str, actor: Actor, if_match: str | None = None) -> Row:
     """The one version bump every change starts with; the cart's row as it now stands.
 

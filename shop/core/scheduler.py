@@ -38,7 +38,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from shop.core import leases
+from shop.core import leases, metrics
 from shop.core.transactions import transaction
 
 log = logging.getLogger(__name__)
@@ -100,12 +100,14 @@ def run_sweep(app: Flask, name: str, fn: Sweep) -> Outcome:
             seconds = time.monotonic() - started
             log.exception("sweep %s failed after %.3f s", name, seconds,
                           extra={"sweep": name, "seconds": round(seconds, 3)})
+            metrics.sweep_ran(name, None, seconds)
             return Outcome(name, None, seconds, f"{type(exc).__name__}: {exc}")
     seconds = time.monotonic() - started
     counts = dict(result) if isinstance(result, Mapping) else None
     rows = sum(counts.values()) if counts is not None else int(result or 0)
     log.info("sweep %s: %s rows in %.3f s", name, rows, seconds,
              extra={"sweep": name, "rows": rows, "seconds": round(seconds, 3), "counts": counts})
+    metrics.sweep_ran(name, rows, seconds)
     return Outcome(name, rows, seconds, counts=counts)
 
 
@@ -142,6 +144,7 @@ class Leader:
             return
         if expires is None:
             self._until, self.since = 0.0, None
+            metrics.leading(False)
             if was:
                 log.warning("lost the scheduler lease (%s): another process leads", self.holder)
             return
@@ -149,10 +152,12 @@ class Leader:
             self.since = wall
             log.info("took the scheduler lease (%s): this process runs the sweeps", self.holder)
         self._until = started + self.lease_seconds - self.renew_seconds
+        metrics.leading(True)
 
     def resign(self) -> None:
         """Release the lease (after the last run ended) so a follower takes over without waiting."""
         self._until, self.since = 0.0, None
+        metrics.leading(False)
         try:
             with self.app.app_context(), transaction():
                 if leases.release(LEASE, self.holder):
@@ -226,6 +231,7 @@ def run_command(once: bool) -> None:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        metrics.process_exiting()
 
 
 @scheduler_cli.command("status")

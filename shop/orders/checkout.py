@@ -117,25 +117,27 @@ def place(cart_id: str, actor: Actor, data: dict,
           client_key: str | None = None) -> tuple[Order, payments.Intent | None]:
     """Turn the cart into a pickup order; returns the order and, for card, the PaymentIntent.
 
-    The cart is read and checked without a lock, the PaymentIntent created (the slow call), and
-    only then the cart locked (its version bumped, as every change does) and checked again: if it
-    changed meanwhile (another version, another total) the answer is 409 `cart_changed` and the
-    intent, never confirmed, holds no money. Then the stock is reserved and the order written, so
-    no row is locked while the provider answers. `client_key` is the request's Idempotency-Key
-    (a card checkout needs it).
+    By card the cart is read and checked without a lock, the PaymentIntent created (the slow call),
+    and only then the cart locked (its version bumped, as every change does) and checked again: if
+    it changed meanwhile (another version, another total) the answer is 409 `cart_changed` and the
+    intent, never confirmed, holds no money. Paid at the store nothing slow comes before the lock,
+    so the cart is locked and checked once (the same checks; a refusal rolls the bump back). Then
+    the stock is reserved and the order written, so no row is locked while the provider answers.
+    `client_key` is the request's Idempotency-Key (a card checkout needs it).
     """
-    db.session.flush()  # the one-statement read below sees what this transaction changed so far
-    _, _, figures = _checked(carts.read_cart(cart_id, actor), data)
+    db.session.flush()  # the one-statement reads below see what this transaction changed so far
     method = data["payment_method"]
-    intent = None
+    intent = figures = None
     if method == "card":
+        store, _, figures = _checked(carts.read_cart(cart_id, actor), data)  # `store` kept: the session
+        # holds its objects weakly, and a store dropped here would be loaded again below
         if not client_key:
             raise ValueError("a card checkout needs the client's Idempotency-Key")
         intent = _start_payment(cart_id, figures, client_key)
 
     cart = carts.begin_change(cart_id, actor)  # the lock; the version goes up by one, as on every change
     store, (email, phone, sms), locked = _checked(carts.snapshot(cart), data)
-    if locked["version"] != figures["version"] + 1 or _total(locked) != _total(figures):
+    if figures is not None and (locked["version"] != figures["version"] + 1 or _total(locked) != _total(figures)):
         raise DomainError("cart_changed", "The cart changed while the order was being placed: "
                                           "check it and order again.", current_version=locked["version"] - 1)
     order = _new_order(cart, store, locked, email, phone, sms, method, actor)

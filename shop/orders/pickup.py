@@ -160,8 +160,7 @@ def hand_over(order: Order, code: str, actor: Actor) -> CaptureDue | None:
     _check_code(order, code)
     payment = order.payment
     if order.payment_method != "card" or payment.status == "succeeded":
-        order.captured_amount = order.total  # paid at the counter, or captured by an earlier try
-        _complete(order, actor)
+        _complete(order, actor)  # paid at the counter, or captured by an earlier try
         return None
     payment.capture_pending = True
     payment.next_try_at = clock.now() + CAPTURE_GRACE
@@ -194,7 +193,6 @@ def captured(order: Order, intent: payments.Intent, actor: Actor | None) -> Orde
         raise DomainError("illegal_transition", f"The order is {order.status}: it cannot hand over.",
                           status_now=order.status, allowed=order_states.allowed_from(order.status),
                           keep_changes=True)
-    order.captured_amount = order.total
     _complete(order, actor)
     return order
 
@@ -218,9 +216,12 @@ def _retrieve_quietly(gateway, intent_id: str):
 
 
 def _complete(order: Order, actor: Actor | None) -> None:
-    """Take the handed-over units out of stock (the rest goes back) and move to picked_up."""
+    """Take the handed-over units out of stock (the rest goes back), record the total as captured
+    and move to picked_up. The order's fields change after the stock's statements, so the order's
+    row is written once, with its status (set before them, autoflush wrote it twice)."""
     taken = {line.product_id: line.handed_quantity for line in order.lines}
     reservations.consume(_reservation(order), taken, actor.user_id if actor else None)
+    order.captured_amount = order.total
     order.picked_up_at = clock.now()
     order_states.move(order, "hand_over", actor)
 

@@ -41,7 +41,7 @@ QUEUE_DEFAULT = ["pending_payment", "placed", "picking", "ready_for_pickup"]
 
 def _may_check_out(cart_id: str) -> None:
     """Before a checkout is replayed: the caller may still reach this cart (whatever its status)."""
-    carts.get_cart(cart_id, current_actor(), active=False)
+    carts.check_reach(cart_id, current_actor())
 
 
 @blp.route("/carts/<cart:cart_id>/checkout")
