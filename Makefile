@@ -9,7 +9,7 @@ export FLASK_APP := wsgi:app
 # Production never runs make, and there the app refuses to start without a strong SECRET_KEY.
 export OMNISHOP_ENV ?= development
 
-.PHONY: install run test test-sqlite test-postgres lint audit fuzz bench faults mutants clean
+.PHONY: install run test test-sqlite test-postgres lint audit fuzz bench faults cluster soak mutants clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,17 @@ bench: install
 # The app under gunicorn with PostgreSQL and Stripe refused, black-holed and slowed (docs/operations.md).
 faults: install
 	$(BIN)/python -m faults
+
+# Two gunicorn nodes, two schedulers and nginx over one PostgreSQL and Redis on 127.0.0.1: the pickup
+# story across nodes, one scheduler firing, the leader and a node SIGKILLed (docs/scaling.md). Not part of
+# `make test`; installs nginx with apt-get if missing. `make cluster SOAK=600` adds a soak of 600 s.
+SOAK_RATE ?= 3
+cluster: install
+	$(BIN)/python -m cluster $(if $(SOAK),--soak $(SOAK) --rate $(SOAK_RATE))
+
+# The soak alone is `make cluster` with SOAK (default 600 s; SOAK=60 to try it).
+soak: install
+	$(BIN)/python -m cluster --soak $(or $(SOAK),600) --rate $(SOAK_RATE)
 
 # Mutation testing (pyproject.toml [tool.mutmut] lists the modules and tests); not part of `make test`.
 # Lists the surviving mutants at the end; `$(BIN)/mutmut show NAME` shows one.

@@ -115,6 +115,9 @@ def load() -> dict:
         "DB_ANSWER_TIMEOUT_SECONDS": _env_float("DB_ANSWER_TIMEOUT_SECONDS", 6.0),
         "DB_PING_TIMEOUT_SECONDS": _env_float("DB_PING_TIMEOUT_SECONDS", 1.0),
         "DB_POOL_TIMEOUT_SECONDS": _env_float("DB_POOL_TIMEOUT_SECONDS", 2.0),
+        # Connections per process (each gunicorn worker, each scheduler): docs/scaling.md counts them.
+        "DB_POOL_SIZE": _env_int("DB_POOL_SIZE", 5),
+        "DB_POOL_MAX_OVERFLOW": _env_int("DB_POOL_MAX_OVERFLOW", 10),
         "DB_POOL_RECYCLE_SECONDS": _env_int("DB_POOL_RECYCLE_SECONDS", 1800),
         "DB_KEEPALIVES_IDLE_SECONDS": _env_int("DB_KEEPALIVES_IDLE_SECONDS", 10),
         "DB_KEEPALIVES_INTERVAL_SECONDS": _env_int("DB_KEEPALIVES_INTERVAL_SECONDS", 3),

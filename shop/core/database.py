@@ -39,6 +39,8 @@ def engine_options(config: dict) -> dict:
     options: dict = {"pool_pre_ping": True, "pool_recycle": config["DB_POOL_RECYCLE_SECONDS"]}
     if url.get_backend_name() == "postgresql":
         options["pool_timeout"] = config["DB_POOL_TIMEOUT_SECONDS"]
+        options["pool_size"] = config["DB_POOL_SIZE"]
+        options["max_overflow"] = config["DB_POOL_MAX_OVERFLOW"]
         options["connect_args"] = connect_args(config)
     return {**options, **config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
 

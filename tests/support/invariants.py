@@ -1,4 +1,5 @@
-"""The stock invariants of DESIGN.md, checked against the database."""
+"""The invariants of DESIGN.md, checked against the database: stock = ledger = live holds; no hold
+outlives its order; payments match orders; each outbox message sent at most once."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ from sqlalchemy import func, select
 
 from inventory.models import LedgerEntry, Reservation, ReservationLine, Stock
 from shop.core.extensions import db
+from shop.orders.models import Order
+from shop.payments.models import Payment
+
+OPEN = ("pending_payment", "placed", "picking", "ready_for_pickup")
 
 
 def assert_stock_invariants() -> None:
@@ -43,3 +48,33 @@ def assert_stock_invariants() -> None:
                | (ReservationLine.expires_at != Reservation.expires_at))
     ).all()
     assert astray == [], f"reservation lines out of step with their hold: {astray}"
+
+
+def assert_order_invariants() -> None:
+    """A closed order holds no stock and an open one still does; a card order has its one payment and a
+    pay-at-store order none; a handed-over order was paid in full, an order never handed over took nothing."""
+    held = db.session.execute(
+        select(Order.id, Order.status, Reservation.status).join(Reservation, Order.reservation_id == Reservation.id)
+        .where((Order.status.in_(OPEN)) != (Reservation.status == "active"))
+    ).all()
+    assert held == [], f"holds out of step with their orders (order, order status, hold status): {held[:10]}"
+    unpaired = db.session.execute(
+        select(Order.id, Order.payment_method, Payment.id).outerjoin(Payment, Payment.order_id == Order.id)
+        .where(((Order.payment_method == "card") & Payment.id.is_(None))
+               | ((Order.payment_method == "pay_at_store") & Payment.id.is_not(None)))
+    ).all()
+    assert unpaired == [], f"orders whose payment does not match their method: {unpaired[:10]}"
+    money = db.session.execute(
+        select(Order.id, Order.status, Order.total, Order.captured_amount)
+        .where(((Order.status == "picked_up") & (Order.captured_amount < Order.total - Order.refunded_amount))
+               | ((Order.status != "picked_up") & (Order.captured_amount != 0)))
+    ).all()
+    assert money == [], f"orders whose captured amount does not match their status: {money[:10]}"
+
+
+def messages_sent_twice(message_ids: list[str]) -> dict[str, int]:
+    """Of the Message-ID headers a mail server received, those it received more than once."""
+    counts: dict[str, int] = {}
+    for message_id in message_ids:
+        counts[message_id] = counts.get(message_id, 0) + 1
+    return {message_id: n for message_id, n in counts.items() if n > 1}

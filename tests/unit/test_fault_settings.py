@@ -34,6 +34,12 @@ def test_postgres_gets_every_timeout_as_a_connect_arg():
     assert args["options"] == ("-c statement_timeout=5000 -c lock_timeout=3000 "
                                "-c idle_in_transaction_session_timeout=60000")
     assert options["pool_pre_ping"] is True and options["pool_timeout"] == 2.0
+    assert (options["pool_size"], options["max_overflow"]) == (5, 10)
+
+
+def test_the_pool_is_sized_by_its_settings():
+    options = database.engine_options(config(DB_POOL_SIZE=2, DB_POOL_MAX_OVERFLOW=0))
+    assert (options["pool_size"], options["max_overflow"]) == (2, 0)
 
 
 def test_a_zero_timeout_is_left_out_of_the_session_options():
