@@ -142,7 +142,7 @@ class Cluster:
     def _env(self) -> dict:
         lots = "100000/minute"  # the traffic all comes from 127.0.0.1: per-address limits would refuse it
         return {"DATABASE_URL": self.url, "SECRET_KEY": SECRET, "OMNISHOP_INSTANCE_DIR": str(self.workdir),
-                "LOG_LEVEL": "INFO", "RATELIMIT_STORAGE_URI": self.redis_url,
+                "LOG_LEVEL": "INFO", "RATELIMIT_STORAGE_URI": self.redis_url, "TRUSTED_PROXIES": "1",
                 "SCHEDULER_LEASE_SECONDS": str(LEASE), "SCHEDULER_RENEW_SECONDS": str(RENEW),
                 "HOLDS_SWEEP_SECONDS": str(SWEEP), "UNPAID_SWEEP_SECONDS": str(SWEEP),
                 "OUTBOX_SWEEP_SECONDS": str(SWEEP), "NO_SHOWS_SWEEP_SECONDS": "10", "REMINDERS_SWEEP_SECONDS": "10",
