@@ -67,6 +67,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     timeline.init_app(app)
     guest_history.init_app(app)
+    _provide_ports(app)
     notifications.init_app(app)
     return app
 
@@ -81,6 +82,16 @@ def _register_models() -> None:
     import shop.orders.models  # noqa: F401
     import shop.payments.models  # noqa: F401
     import stores.models  # noqa: F401
+
+
+def _provide_ports(app: Flask) -> None:
+    """The one place the shop answers notifications' questions (shop.core.ports): one provider each."""
+    from inventory import ports as inventory_ports
+    from shop.carts import ports as cart_ports
+    from shop.orders import ports as order_ports
+
+    for module in (inventory_ports, cart_ports, order_ports):
+        module.provide(app)
 
 
 def _register_sweeps(app: Flask) -> None:
@@ -111,6 +122,7 @@ def _register_sweeps(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from inventory.views import products, reservations, stock
     from shop.accounts import views as accounts
+    from shop.carts import coupon_views as coupons
     from shop.carts import views as carts
     from shop.core.api_docs import bp as api_docs_bp
     from shop.core.health import bp as health_bp
@@ -120,7 +132,7 @@ def _register_blueprints(app: Flask) -> None:
     from stores import views as stores
 
     prefix = "/api/v1"
-    modules = (accounts, stores, products, stock, reservations, carts, orders, payments)
+    modules = (accounts, stores, products, stock, reservations, carts, coupons, orders, payments)
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=prefix)
     app.register_blueprint(health_bp)

@@ -89,6 +89,9 @@ STATUS: dict[str, int] = {
     "coupon_min_subtotal": 422,
     "coupon_not_applied": 404,
     "coupon_code_taken": 409,
+    "coupon_not_found": 404,  # the coupon desk (any coupon, active or not)
+    "coupon_redeemed": 409,  # a term fixed once the coupon has been used (shop.carts.coupon_admin)
+    "coupon_max_uses_below_uses": 422,
     # checkout
     "cart_empty": 422,
     "email_required": 422,

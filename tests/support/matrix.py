@@ -241,6 +241,7 @@ def _body(operation: str, world: World, args: dict, order: dict | None) -> dict 
         "PATCH /carts/{cart_id}/lines/{sku}": lambda: {"quantity": 2},
         "POST /carts/{cart_id}/coupons": lambda: {"code": world.coupon},
         "POST /coupons": lambda: {"code": n, "kind": "percent", "value": 5},
+        "PATCH /coupons/{code}": lambda: {"max_uses": 1_000_000},
         "POST /carts/{cart_id}/checkout": lambda: {"payment_method": "pay_at_store"},
         "PUT /me/preferences": lambda: {"email_marketing": False, "wording": "No offers, thanks."},
         "POST /orders/{order_id}/cancel": lambda: {"reason": "matrix"},
