@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Flask
-
 from sqlalchemy import select
 
 from inventory.models import Product
@@ -20,7 +19,9 @@ def _product(sku: str) -> Product | None:
 def product_by_sku(sku: str) -> dict | None:
     """The active product with this SKU, or None."""
     product = _product(sku)
-    return None if product is None or not product.active else {"product_id": product.id, "sku": product.sku, "name": product.name}
+    if product is None or not product.active:
+        return None
+    return {"product_id": product.id, "sku": product.sku, "name": product.name}
 
 
 def available_at_store(store_id: int, sku: str, *, lock: bool = False) -> int:

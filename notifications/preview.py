@@ -20,6 +20,8 @@ DEMO_ORDER = {
 DEMO = {
     "email_verification": {"token": "eyJ1aWQiOjEsImVtYWlsIjoiZG9yYUBleGFtcGxlLmNvbSJ9.demo",
                            "email": "dora@example.com"},
+    "back_in_stock": {"sku": "MUG", "name": "Stoneware mug", "store_id": 1, "store_name": "Omnishop Union Square",
+                      "product_url": "https://shop.example.com/products/MUG?store=1"},
     "promotion": {"headline": "Autumn teas are in", "body": "Six new blends at your store this week.",
                   "cta_label": "See them", "cta_url": "https://shop.example.com/teas"},
 }

@@ -118,6 +118,8 @@ STATUS: dict[str, int] = {
     "refund_too_many": 422,
     "nothing_to_refund": 422,
     "refund_failed": 502,
+    "order_not_collected": 409,  # feedback waits until the order is picked up
+    "feedback_given": 409,  # one rating per order, not edited
     # messages and consent (notifications/)
     "message_not_found": 404,
     "message_not_failed": 409,
@@ -126,6 +128,9 @@ STATUS: dict[str, int] = {
     "sms_stopped": 409,
     "unsubscribe_link_invalid": 404,
     "unsubscribe_link_expired": 410,
+    "contact_required": 422,  # a guest's back-in-stock alert needs an email or a phone
+    "stock_available_now": 409,  # an alert is for a SKU that cannot be had at the store now
+    "stock_alert_not_found": 404,
     "twilio_signature_invalid": 403,  # Twilio's webhooks (the Stripe webhook answers bad_signature)
 }
 

@@ -75,6 +75,7 @@ TABLE = {op: matrix.parse_row(row) for op, row in {
     "GET /me/orders":                             "401 200 200 401 403 403 403 403",
     "POST /orders/{order_id}/cancel":             "401 200 404 404 200 404 422 200",
     "POST /orders/{order_id}/cancel of the guest": "401 404 404 200 200 404 422 200",
+    "POST /orders/{order_id}/feedback":           "401 201 404 404 403 403 422 403",  # A's, collected: A only
     "GET /stores/{store_id}/orders":              "401 403 403 401 200 403 403 200",
     "POST /orders/{order_id}/picking":            "401 403 403 401 200 404 403 200",
     "PUT /orders/{order_id}/lines/{line_id}/pick": "401 403 403 401 200 404 403 200",

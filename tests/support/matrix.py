@@ -210,6 +210,7 @@ ORDER_STATE = {  # what an order must be for the operation to be possible at all
     "POST /orders/{order_id}/ready": "picking",
     "POST /orders/{order_id}/handover": "ready_for_pickup",
     "POST /orders/{order_id}/refunds": "picked_up",
+    "POST /orders/{order_id}/feedback": "picked_up",
 }
 
 
@@ -245,6 +246,7 @@ def _body(operation: str, world: World, args: dict, order: dict | None) -> dict 
         "POST /carts/{cart_id}/checkout": lambda: {"payment_method": "pay_at_store"},
         "PUT /me/preferences": lambda: {"email_marketing": False, "wording": "No offers, thanks."},
         "POST /orders/{order_id}/cancel": lambda: {"reason": "matrix"},
+        "POST /orders/{order_id}/feedback": lambda: {"rating": 5, "comment": "Quick and friendly."},
         "PUT /orders/{order_id}/lines/{line_id}/pick": lambda: {"picked_quantity": line["quantity"]},
         "POST /orders/{order_id}/handover": lambda: {"pickup_code": order["pickup_code"]},
         "POST /orders/{order_id}/refunds": lambda: {"lines": [{"line_id": line["id"], "quantity": 1}],
