@@ -29,7 +29,7 @@ from shop.core.clock import clock
 from shop.core.extensions import db
 
 CONFIRM_WORDS = frozenset({"Y"})
-_OFFER = re.compile(r"^(?P<kw>[A-Z0-9]{2,20})=(?:percent:(?P<pct>\d{1,3})|fixed:(?P<amt>\d{1,9}):(?P<cur>[A-Z]{3}))"
+_OFFER = re.compile(r"^(?P<kw>[A-Z0-9]{2,20})=(?:PERCENT:(?P<pct>\d{1,3})|FIXED:(?P<amt>\d{1,9}):(?P<cur>[A-Z]{3}))"
                     r":(?P<days>\d{1,3})$")
 
 

@@ -137,6 +137,12 @@ class World:
         db.session.commit()
         return message.id
 
+    def stock_alert(self) -> str:
+        """The id of a guest's back-in-stock alert at store 1 (the id is the key to cancel it)."""
+        resp = self.client.post(f"/api/v1/stores/{self.store_1.id}/stock-alerts",
+                                json={"sku": "GONE", "email": f"{_unique().lower()}@example.com"})
+        return self._ok(resp)["id"]
+
     def unsubscribe_token(self) -> str:
         """The token of the link in A's marketing emails (the signed link is the key)."""
         from notifications.unsubscribe import make_url
@@ -170,6 +176,7 @@ def build_world(client) -> World:
         product = f.product(sku=sku, price=price)
         f.stock(store_1, product, 10_000)
         f.stock(store_2, product, 10_000)
+    f.product(sku="GONE", price=900)  # none at any store: what back-in-stock alerts are for
     users = {
         "customer_a": f.user(email="a@example.com", password=PASSWORD),
         "customer_b": f.user(email="b@example.com", password=PASSWORD),
@@ -242,6 +249,7 @@ def _body(operation: str, world: World, args: dict, order: dict | None) -> dict 
         "PATCH /carts/{cart_id}/lines/{sku}": lambda: {"quantity": 2},
         "POST /carts/{cart_id}/coupons": lambda: {"code": world.coupon},
         "POST /coupons": lambda: {"code": n, "kind": "percent", "value": 5},
+        "POST /stores/{store_id}/stock-alerts": lambda: {"sku": "GONE", "email": f"{n.lower()}@example.com"},
         "PATCH /coupons/{code}": lambda: {"max_uses": 1_000_000},
         "POST /carts/{cart_id}/checkout": lambda: {"payment_method": "pay_at_store"},
         "PUT /me/preferences": lambda: {"email_marketing": False, "wording": "No offers, thanks."},
@@ -283,6 +291,8 @@ def _path_args(operation: str, world: World) -> tuple[dict, dict | None]:
         args["reservation_id"] = world.hold_at_store_1()
     if "token" in names:
         args["token"] = world.unsubscribe_token() if op.startswith(UNSUBSCRIBE) else world.recovery_token()
+    if "alert_id" in names:
+        args["alert_id"] = world.stock_alert()
     if "message_id" in names:
         args["message_id"] = world.failed_message()
     if "template" in names:
