@@ -26,15 +26,15 @@ def _products_of(order_ids):
     return select(OrderLine.product_id).where(OrderLine.order_id.in_(order_ids))
 
 
-def _statement(order: Order, limit: int):
-    ours = select(OrderLine.product_id).where(OrderLine.order_id == order.id)
+def _statement(order_id: int, store_id: int, customer_id: int | None, limit: int):
+    ours = select(OrderLine.product_id).where(OrderLine.order_id == order_id)
     bought = ours
-    if order.customer_id is not None:
-        theirs = select(Order.id).where(Order.customer_id == order.customer_id, Order.status == COLLECTED)
+    if customer_id is not None:
+        theirs = select(Order.id).where(Order.customer_id == customer_id, Order.status == COLLECTED)
         bought = union(ours, _products_of(theirs))
     peers = (select(OrderLine.order_id)
              .join(Order, Order.id == OrderLine.order_id)
-             .where(OrderLine.product_id.in_(ours), Order.status == COLLECTED, Order.id != order.id)
+             .where(OrderLine.product_id.in_(ours), Order.status == COLLECTED, Order.id != order_id)
              .distinct().subquery())
     now = literal(clock.now())
     free = free_units(Stock.on_hand, reserved_now(Stock.reserved, Stock.store_id, Stock.product_id, now),
@@ -45,7 +45,7 @@ def _statement(order: Order, limit: int):
         .select_from(OrderLine)
         .join(peers, peers.c.order_id == OrderLine.order_id)
         .join(Product, Product.id == OrderLine.product_id)
-        .join(Stock, and_(Stock.store_id == order.store_id, Stock.product_id == Product.id))
+        .join(Stock, and_(Stock.store_id == store_id, Stock.product_id == Product.id))
         .where(Product.active, Product.id.not_in(bought), free > 0)
         .group_by(Product.id, Product.sku, Product.name, Product.price, Product.currency)
         .order_by(score.desc(), Product.sku)
@@ -56,9 +56,9 @@ def _statement(order: Order, limit: int):
 def for_order(order_id: int, limit: int = DEFAULT_LIMIT) -> list[dict]:
     """Up to `limit` products for the shopper of this order (the port "recommendations"); [] for
     an order that does not exist."""
-    order = db.session.get(Order, order_id)
+    order = db.session.execute(select(Order.store_id, Order.customer_id).where(Order.id == order_id)).first()
     if order is None:
         return []
-    rows = db.session.execute(_statement(order, limit))
+    rows = db.session.execute(_statement(order_id, order.store_id, order.customer_id, limit))
     return [{"product_id": pid, "sku": sku, "name": name, "price": price, "currency": currency}
             for pid, sku, name, price, currency in rows]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 
 from shop.core import ports
 from shop.core.extensions import db
@@ -48,7 +49,15 @@ def _cart(client, shop, skus):
 def test_bought_together_ranked_by_orders_then_sku_without_what_they_own_or_cannot_buy(client, shop):
     ann = sign_in(client)
     order_id = _history(client, shop, ann)
-    got = ports.ask("recommendations", order_id, 4)
+    db.session.expire_all()
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        got = ports.ask("recommendations", order_id, 4)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert len(statements) == 2  # the order, then the co-occurrence in one statement
     # BAG and SPOON: 2 orders each (SKU order breaks the tie); HONEY, PEN, ZIP: 1 each. Left out:
     # JAM (Ann bought it), LID (inactive), CUP (none left at the store), KNIFE (its order was cancelled).
     assert [r["sku"] for r in got] == ["BAG", "SPOON", "HONEY", "PEN"]
