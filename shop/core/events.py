@@ -45,7 +45,8 @@ message_sent = _signals.signal("message-sent")
 
 # Inventory
 stock_changed = _signals.signal("stock-changed")
-# What shoppers can reserve of a SKU at a store went from 0 to more: store_id, sku, product_id, available.
+# What shoppers can reserve of a SKU at a store went from 0 to more: store_id, sku, product_id, available,
+# store_name (sent from one place: inventory.back_in_stock.watch).
 stock_available = _signals.signal("stock-available")
 reservation_at_risk = _signals.signal("reservation-at-risk")
 
