@@ -90,7 +90,7 @@ class OrderFeedbackItem(MethodView):
     @blp.arguments(FeedbackSchema())
     @transactional
     @blp.response(201, FeedbackSchema)
-    @headers("X-Channel", "X-Order-Token")
+    @headers("X-Channel", "X-Store-ID", "X-Order-Token")
     @problems(*ACTOR, "order_not_found", "sign_in_required", "order_not_collected", "feedback_given")
     def post(self, data, order_id):
         """Rate a collected order (1-5, an optional comment): its customer or a guest with X-Order-Token, once."""
