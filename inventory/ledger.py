@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from inventory.back_in_stock import watch
 from inventory.models import LedgerEntry, Stock
 from shop.core.clock import clock
 from shop.core.extensions import db
@@ -28,7 +29,8 @@ def apply_many(
     (inventory.stock.lock_rows) and append their entries: one INSERT, one UPDATE per row.
 
     Core statements, not the unit of work, because every hold, release and till sale comes here;
-    the loaded Stock objects are kept in step with what was written.
+    the loaded Stock objects are kept in step with what was written. A row that can only have
+    gained units (on hand up, or reserved down) is watched for coming back (inventory.back_in_stock).
     """
     changes = list(changes)
     if not changes:
@@ -42,9 +44,10 @@ def apply_many(
     ])
     db.session.execute(_UPDATE, [{"s": st.store_id, "p": st.product_id, "dh": dh, "dr": dr}
                                  for st, dh, dr in changes])
-    for st, dh, dr in changes:
-        set_committed_value(st, "on_hand", st.on_hand + dh)
-        set_committed_value(st, "reserved", st.reserved + dr)
+    with watch(st for st, dh, dr in changes if dh > 0 or dr < 0):
+        for st, dh, dr in changes:
+            set_committed_value(st, "on_hand", st.on_hand + dh)
+            set_committed_value(st, "reserved", st.reserved + dr)
 
 
 def apply(

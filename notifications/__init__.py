@@ -23,6 +23,11 @@ def init_app(app: Flask) -> None:
         receivers,
         rendering,
         senders,
+        sms_keyword_models,
+        sms_keywords,
+        stock_alert_models,
+        stock_alert_views,
+        stock_alerts,
         twilio_webhooks,
         unsubscribe,
         views,
@@ -32,11 +37,14 @@ def init_app(app: Flask) -> None:
 
     senders.check_config(app.config)
     rendering.check_brand(app.config)
+    sms_keywords.check_config(app.config, twilio_webhooks.RESERVED_WORDS)
     receivers.init_app(app)
     consent.connect(app)
     opt_in.connect(app)
     privacy.connect(app)
-    for module in (views, delivery_status, consent_views, unsubscribe, opt_in_views, twilio_webhooks):
+    stock_alerts.connect(app)
+    for module in (views, delivery_status, consent_views, unsubscribe, opt_in_views, twilio_webhooks,
+                   stock_alert_views):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     backlog.init_app(app)
     register_sweep(app, "deliver_outbox", app.config["OUTBOX_SWEEP_SECONDS"], delivery.deliver_due)

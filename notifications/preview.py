@@ -22,6 +22,8 @@ DEMO = {
                            "email": "dora@example.com"},
     "confirm_marketing_email": {"confirm_url": "https://shop.example.com/api/v1/consent/confirm/demo",
                                 "wording": "Send me offers and news by email.", "valid_days": 7},
+    "back_in_stock": {"sku": "MUG", "name": "Stoneware mug", "store_id": 1, "store_name": "Omnishop Union Square",
+                      "product_url": "https://shop.example.com/products/MUG?store=1"},
     "promotion": {"headline": "Autumn teas are in", "body": "Six new blends at your store this week.",
                   "cta_label": "See them", "cta_url": "https://shop.example.com/teas"},
 }

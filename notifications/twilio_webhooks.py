@@ -3,7 +3,8 @@
 Matched as Twilio matches them: the whole body, trimmed, any case. STOP and its synonyms withdraw
 every text to the number; START, UNSTOP and YES resume (offers only as notifications.consent says);
 HELP and INFO answer with who we are, how to reach us and how often we text. Twilio itself confirms
-STOP and START (and blocks a stopped number until START), so those get an empty reply.
+STOP and START (and blocks a stopped number until START), so those get an empty reply. An advert's
+keyword and the Y that confirms it are the keyword coupon's double opt-in (notifications.sms_keywords).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from twilio.twiml.messaging_response import MessagingResponse
 
-from notifications import consent
+from notifications import consent, sms_keywords
 from notifications.schemas_consent import InboundSmsSchema
 from notifications.twilio_signature import twilio_signed
 from shop.core.transactions import transactional
@@ -21,6 +22,7 @@ from shop.core.transactions import transactional
 STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
 START_WORDS = frozenset({"START", "UNSTOP", "YES"})
 HELP_WORDS = frozenset({"HELP", "INFO"})
+RESERVED_WORDS = STOP_WORDS | START_WORDS | HELP_WORDS
 
 blp = Blueprint("twilio_inbound", __name__, description="Texts sent to our number (Twilio)")
 
@@ -51,12 +53,16 @@ class TwilioInbound(MethodView):
         if word in HELP_WORDS:
             return _twiml(help_text())
         phone = consent.address_for("sms", form["From"])
-        if phone is None or word not in STOP_WORDS | START_WORDS:
+        if phone is None:
             return _twiml()
         wording = f'Texted "{form["Body"].strip()[:100]}" to our number.'
         reference = f"twilio:{form['MessageSid']}" if form["MessageSid"] else ""
         if word in STOP_WORDS:
             consent.stop_texts(phone, wording, reference)
-        else:
+        elif word in START_WORDS:
             consent.resume_texts(phone, wording, reference)
+        elif word in sms_keywords.CONFIRM_WORDS:
+            return _twiml(sms_keywords.confirmed(phone, reference))
+        elif (offer := sms_keywords.offers(current_app.config).get(word)) is not None:
+            return _twiml(sms_keywords.keyword_texted(phone, offer))
         return _twiml()

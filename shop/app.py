@@ -70,10 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     timeline.init_app(app)
     guest_history.init_app(app)
-    from shop.core import ports
-    from stores import services as store_services
-
-    ports.provide(app, "store_label", store_services.label)
+    _provide_ports(app)
     notifications.init_app(app)
     return app
 
@@ -88,6 +85,19 @@ def _register_models() -> None:
     import shop.orders.models  # noqa: F401
     import shop.payments.models  # noqa: F401
     import stores.models  # noqa: F401
+
+
+def _provide_ports(app: Flask) -> None:
+    """The one place the shop answers notifications' questions (shop.core.ports): one provider each."""
+    from inventory import ports as inventory_ports
+    from shop.carts import ports as cart_ports
+    from shop.core import ports
+    from shop.orders import ports as order_ports
+    from stores import services as store_services
+
+    for module in (inventory_ports, cart_ports, order_ports):
+        module.provide(app)
+    ports.provide(app, "store_label", store_services.label)
 
 
 def _register_sweeps(app: Flask) -> None:
@@ -134,6 +144,7 @@ def _register_gauges(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from inventory.views import products, reservations, stock
     from shop.accounts import views as accounts
+    from shop.carts import coupon_views as coupons
     from shop.carts import views as carts
     from shop.core.api_docs import bp as api_docs_bp
     from shop.core.health import bp as health_bp
@@ -144,7 +155,7 @@ def _register_blueprints(app: Flask) -> None:
     from stores import views as stores
 
     prefix = "/api/v1"
-    modules = (accounts, stores, products, stock, reservations, carts, orders, payments)
+    modules = (accounts, stores, products, stock, reservations, carts, coupons, orders, payments)
     for module in modules:
         api.register_blueprint(module.blp, url_prefix=prefix)
     app.register_blueprint(health_bp)

@@ -214,6 +214,10 @@ def load() -> dict:
         "OUTBOX_SENDING_LEASE_SECONDS": _env_int("OUTBOX_SENDING_LEASE_SECONDS", 600),
         "SMS_HELP_FREQUENCY": _env("SMS_HELP_FREQUENCY",
                                    "Order texts: a few per order. Offers, if you asked: at most 1 a day."),
+        # SMS keyword coupons (notifications.sms_keywords): KEYWORD=percent:VALUE:DAYS or
+        # KEYWORD=fixed:MINOR_UNITS:CURRENCY:DAYS, comma-separated; empty: no keyword.
+        "SMS_KEYWORDS": _env("SMS_KEYWORDS", ""),
+        "SMS_KEYWORD_REPLY_HOURS": _env_int("SMS_KEYWORD_REPLY_HOURS", 24),
         "UNSUBSCRIBE_MAX_AGE_SECONDS": _env_int("UNSUBSCRIBE_MAX_AGE_SECONDS", 365 * 24 * 3600),
         # Pages (the tablet): a signed session cookie, Secure on HTTPS or when forced; idle sign-out.
         "SESSION_COOKIE_NAME": "omnishop_session",

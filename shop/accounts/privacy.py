@@ -25,7 +25,7 @@ from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
 from shop.core.idempotency import IdempotentReply
-from shop.orders.models import Order, OrderEvent
+from shop.orders.models import Order, OrderEvent, OrderFeedback
 
 ERASED_ORDER_EMAIL = "erased@erased.invalid"  # orders need an address; .invalid reaches no one
 OPEN_STATUSES = ("pending_payment", "placed", "picking", "ready_for_pickup")
@@ -79,6 +79,9 @@ def export(customer: User) -> dict:
                       "events": order_events.get(o.id, [])} for o in orders],
         "timeline": [_row(t, "type", "channel", "summary", "reference", "occurred_at") for t in db.session.scalars(
             select(TimelineEntry).where(TimelineEntry.customer_id == customer.id).order_by(TimelineEntry.id))],
+        "order_feedback": [_row(fb, "order_id", "rating", "comment", "channel", "created_at")
+                           for fb in db.session.scalars(select(OrderFeedback).where(
+                               OrderFeedback.order_id.in_([o.id for o in orders])).order_by(OrderFeedback.id))],
         "coupon_redemptions": [_row(r, "reference", "email", "created_at") for r in db.session.scalars(
             select(CouponRedemption).where(_theirs(CouponRedemption, customer)).order_by(CouponRedemption.id))],
         "sign_ins": [_row(t, "created_at", "expires_at", "revoked_at") for t in db.session.scalars(
@@ -116,6 +119,10 @@ def erase(customer: User) -> dict:
     db.session.execute(update(CouponRedemption).where(_theirs(CouponRedemption, customer)).values(email=None)
                        .execution_options(synchronize_session=False))
     db.session.execute(delete(TimelineEntry).where(TimelineEntry.customer_id == customer.id))
+    # A rating stays with its order (the store's record); the comment is their words: it goes.
+    db.session.execute(update(OrderFeedback).where(OrderFeedback.order_id.in_(
+        select(Order.id).where(_theirs(Order, customer)))).values(comment=None, customer_id=None)
+                       .execution_options(synchronize_session=False))
     db.session.execute(delete(ApiToken).where(ApiToken.user_id == customer.id))
     # Stored replies repeat an order's contact (checkout answers with the order).
     db.session.execute(delete(IdempotentReply).where(or_(

@@ -47,6 +47,10 @@ def init_app(app: Flask) -> None:
             append(customer_id, f"order.{type}", channel, f"Order {number}: {type.replace('_', ' ')} ({status})",
                    f"order:{order_id}")
 
+    def on_feedback(sender, customer_id, order_id, number, rating, channel="web", **_):
+        if customer_id is not None:
+            append(customer_id, "order.feedback", channel, f"Order {number}: rated {rating}/5", f"order:{order_id}")
+
     def on_message(sender, customer_id, message_id, channel, summary, **_):
         append(customer_id, "message.sent", channel, summary, f"message:{message_id}")
 
@@ -57,5 +61,6 @@ def init_app(app: Flask) -> None:
     events.message_sent.connect(on_message, sender=app, weak=False)
     events.consent_changed.connect(on_consent, sender=app, weak=False)
     events.order_event.connect(on_order, sender=app, weak=False)
+    events.order_feedback.connect(on_feedback, sender=app, weak=False)
     events.customer_signed_up.connect(on_signup, sender=app, weak=False)
     events.customer_email_verified.connect(on_verified, sender=app, weak=False)

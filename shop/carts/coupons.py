@@ -8,9 +8,13 @@ Rounding: a percentage discount is rounded half up to the minor unit, computed i
 
 from __future__ import annotations
 
+import datetime as dt
+import secrets
+
 from sqlalchemy import delete, func, or_, select
 
 from shop.carts.models import Coupon, CouponRedemption
+from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
 
@@ -56,6 +60,22 @@ def create(data: dict) -> Coupon:
     db.session.add(coupon)
     db.session.flush()
     return coupon
+
+
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: typed from a text message
+CODE_LENGTH = 10  # 50 bits: a guess finds no one's code
+
+
+def mint_single_use(kind: str, value: int, valid_days: int, batch: str, currency: str | None = None) -> str:
+    """A new single-use code of `batch`, valid from now for `valid_days` (the port "mint_coupon")."""
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if db.session.scalar(select(Coupon.id).where(Coupon.code == code)) is None:
+            break
+    now = clock.now()
+    create({"code": code, "kind": kind, "value": value, "currency": currency, "single_use": True, "batch": batch,
+            "starts_at": now, "ends_at": now + dt.timedelta(days=valid_days)})
+    return code
 
 
 def _order_reference(order_id: int) -> str:

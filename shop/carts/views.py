@@ -13,7 +13,6 @@ from shop.accounts.actors import Actor, current_actor
 from shop.accounts.models import User
 from shop.carts import adds as cart_adds
 from shop.carts import claims as cart_claims
-from shop.carts import coupons
 from shop.carts import recovery as cart_recovery
 from shop.carts import service as carts
 from shop.carts.models import Cart
@@ -23,7 +22,6 @@ from shop.carts.schemas import (
     CartPatchSchema,
     CartSchema,
     CouponCodeSchema,
-    CouponCreateSchema,
     LineAddSchema,
     LineQuantitySchema,
     RecoveredCartSchema,
@@ -233,25 +231,3 @@ class CustomerCart(MethodView):
         carts.check_access(cart, actor)
         return respond(cart)
 
-
-
-@blp.route("/coupons")
-class Coupons(MethodView):
-    @auth.roles_required("marketing", "admin")
-    @blp.arguments(CouponCreateSchema())
-    @transactional
-    @blp.response(201, CouponCreateSchema)
-    @problems("coupon_code_taken")
-    def post(self, data):
-        """Create a coupon: a percentage or a fixed amount, with limits and a validity window."""
-        return coupons.create(data)
-
-
-@blp.route("/coupons/<string:code>")
-class CouponItem(MethodView):
-    @auth.roles_required("marketing", "admin")
-    @blp.response(200, CouponCreateSchema)
-    @problems("coupon_unknown")
-    def get(self, code):
-        """One coupon by code."""
-        return coupons.find(code)

@@ -89,6 +89,9 @@ STATUS: dict[str, int] = {
     "coupon_min_subtotal": 422,
     "coupon_not_applied": 404,
     "coupon_code_taken": 409,
+    "coupon_not_found": 404,  # the coupon desk (any coupon, active or not)
+    "coupon_redeemed": 409,  # a term fixed once the coupon has been used (shop.carts.coupon_admin)
+    "coupon_max_uses_below_uses": 422,
     # checkout
     "cart_empty": 422,
     "email_required": 422,
@@ -118,6 +121,8 @@ STATUS: dict[str, int] = {
     "refund_in_progress": 409,  # another refund of the order is at the provider now
     "payment_not_found": 404,
     "attention_not_open": 409,  # not on the attention list (never flagged, or resolved already)
+    "order_not_collected": 409,  # feedback waits until the order is picked up
+    "feedback_given": 409,  # one rating per order, not edited
     # messages and consent (notifications/)
     "message_not_found": 404,
     "message_not_failed": 409,
@@ -129,6 +134,9 @@ STATUS: dict[str, int] = {
     "confirmation_link_invalid": 404,  # double opt-in for marketing email
     "confirmation_link_expired": 410,
     "confirmation_superseded": 409,  # a newer choice came after the yes this link confirms
+    "contact_required": 422,  # a guest's back-in-stock alert needs an email or a phone
+    "stock_available_now": 409,  # an alert is for a SKU that cannot be had at the store now
+    "stock_alert_not_found": 404,
     "twilio_signature_invalid": 403,  # Twilio's webhooks (the Stripe webhook answers bad_signature)
 }
 

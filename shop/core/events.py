@@ -37,7 +37,7 @@ order_cancelled = _signals.signal("order-cancelled")
 order_expired = _signals.signal("order-expired")
 payment_failed = _signals.signal("payment-failed")
 order_refunded = _signals.signal("order-refunded")  # also carries amount: what this refund gave back
-# A shopper rated a collected order: order_id, customer_id, rating, comment (for the timeline).
+# A shopper rated a collected order: order_id, number, customer_id, rating, comment, channel (for the timeline).
 order_feedback = _signals.signal("order-feedback")
 
 # Messages: sent by the delivery sweep once a provider accepted a message (for the timeline)
@@ -45,7 +45,8 @@ message_sent = _signals.signal("message-sent")
 
 # Inventory
 stock_changed = _signals.signal("stock-changed")
-# What shoppers can reserve of a SKU at a store went from 0 to more: store_id, sku, product_id, available.
+# What shoppers can reserve of a SKU at a store went from 0 to more: store_id, sku, product_id, available,
+# store_name (sent from one place: inventory.back_in_stock.watch).
 stock_available = _signals.signal("stock-available")
 reservation_at_risk = _signals.signal("reservation-at-risk")
 

@@ -36,3 +36,7 @@ AUTHORIZATION_MARGIN = dt.timedelta(hours=12)
 MIN_HOLD_DAYS = 1
 MAX_HOLD_DAYS = (AUTHORIZATION_LIFETIME - AUTHORIZATION_MARGIN).days - 1
 DEFAULT_HOLD_DAYS = 3
+
+# Order feedback: a rating of 1 to 5 stars and a comment of at most 2,000 characters.
+MIN_RATING, MAX_RATING = 1, 5
+MAX_FEEDBACK_COMMENT = 2000

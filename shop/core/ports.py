@@ -26,7 +26,8 @@ KNOWN = {
     "recommendations": "shop.orders",
     # (sku) -> dict | None: the active product with this SKU ({"product_id", "sku", "name"}).
     "product_by_sku": "inventory",
-    # (store_id, sku) -> int: units a shopper can reserve there now.
+    # (store_id, sku, lock=False) -> int: units a shopper can reserve there now; lock=True takes the
+    # stock row's lock first, so a write of the caller is ordered with stock changes.
     "available_at_store": "inventory",
     # (store_id) -> dict | None: {"id", "code", "name"} of the store, or None when there is none.
     "store_label": "stores",

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from inventory.models import Product
 from shop.core.clock import utcnow
 from shop.core.extensions import UTCDateTime, db
+from shop.core.limits import MAX_FEEDBACK_COMMENT, MAX_RATING, MIN_RATING
 from shop.payments.models import Payment
 
 ORDER_STATUSES = ("pending_payment", "placed", "picking", "ready_for_pickup", "picked_up",
@@ -73,6 +74,8 @@ class Order(db.Model):
 class OrderLine(db.Model):
     __tablename__ = "order_lines"
     __table_args__ = (
+        # The collected orders holding a product (shop.orders.recommendations).
+        Index("ix_order_lines_product_id_order_id", "product_id", "order_id"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("picked_quantity IS NULL OR picked_quantity BETWEEN 0 AND quantity",
                         name="picked_within_ordered"),
@@ -112,4 +115,22 @@ class OrderEvent(db.Model):
     actor_id: Mapped[int | None]
     channel: Mapped[str] = mapped_column(String(10))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OrderFeedback(db.Model):
+    """A shopper's rating of a collected order: one per order, never edited (shop.orders.feedback)."""
+
+    __tablename__ = "order_feedback"
+    __table_args__ = (
+        CheckConstraint(f"rating BETWEEN {MIN_RATING} AND {MAX_RATING}", name="rating_range"),
+        CheckConstraint(f"length(comment) <= {MAX_FEEDBACK_COMMENT}", name="comment_length"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), unique=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    rating: Mapped[int]
+    comment: Mapped[str | None] = mapped_column(String(MAX_FEEDBACK_COMMENT))
+    channel: Mapped[str] = mapped_column(String(10), default="web")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -3,7 +3,15 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shop.accounts.contact import Email, Phone
-from shop.core.limits import CONSENT_WORDING_MAX, MAX_ID, MAX_LINE_QUANTITY, MAX_LINES
+from shop.core.limits import (
+    CONSENT_WORDING_MAX,
+    MAX_FEEDBACK_COMMENT,
+    MAX_ID,
+    MAX_LINE_QUANTITY,
+    MAX_LINES,
+    MAX_RATING,
+    MIN_RATING,
+)
 from shop.core.pagination import PageArgsSchema, page_limit
 from shop.orders.models import ORDER_STATUSES
 from shop.orders.queries import qr_payload
@@ -37,6 +45,14 @@ class OrderLineSchema(Schema):
     refunded_quantity = fields.Integer()
 
 
+class FeedbackSchema(Schema):
+    rating = fields.Integer(strict=True, required=True, validate=validate.Range(MIN_RATING, MAX_RATING))
+    comment = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=MAX_FEEDBACK_COMMENT))
+    order_id = fields.Integer(dump_only=True)
+    channel = fields.String(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+
+
 class OrderSchema(Schema):
     id = fields.Integer(required=True)
     number = fields.String(required=True)
@@ -63,6 +79,8 @@ class OrderSchema(Schema):
     closed_reason = fields.String(allow_none=True)
     payment_error = fields.String(allow_none=True)
     created_at = fields.DateTime()
+    feedback = fields.Nested(FeedbackSchema, allow_none=True, dump_only=True,
+                             metadata={"description": "the shopper's rating, on GET /orders/{order_id} only"})
 
 
 class ShopperOrderSchema(OrderSchema):

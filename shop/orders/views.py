@@ -16,12 +16,14 @@ from shop.core.http import headers, problems
 from shop.core.pagination import PAGE_HEADERS
 from shop.core.transactions import transactional
 from shop.orders import checkout, handover, pickup, refunds
+from shop.orders import feedback as order_feedback
 from shop.orders import queries as orders
 from shop.orders.models import ORDER_STATUSES
 from shop.orders.schemas import (
     CancelSchema,
     CheckoutResultSchema,
     CheckoutSchema,
+    FeedbackSchema,
     HandoverSchema,
     OrderSchema,
     OrdersQuerySchema,
@@ -79,7 +81,23 @@ class OrderItem(MethodView):
         """An order: its customer or a guest with X-Order-Token (who see the pickup code), or its store's staff."""
         order, actor = orders.get_order(order_id), current_actor_for_order()
         orders.check_access(order, actor)
+        order.feedback = order_feedback.of_order(order.id)
         return jsonify((OrderSchema if actor.kind == "staff" else ShopperOrderSchema)().dump(order))
+
+
+@blp.route("/orders/<int:order_id>/feedback")
+class OrderFeedbackItem(MethodView):
+    @blp.arguments(FeedbackSchema())
+    @transactional
+    @blp.response(201, FeedbackSchema)
+    @headers("X-Channel", "X-Store-ID", "X-Order-Token")
+    @problems(*ACTOR, "order_not_found", "sign_in_required", "order_not_collected", "feedback_given")
+    def post(self, data, order_id):
+        """Rate a collected order (1-5, an optional comment): its customer or a guest with X-Order-Token, once."""
+        actor = current_actor_for_order()
+        order = orders.get_order(order_id, lock=True)
+        orders.check_access(order, actor)
+        return order_feedback.give(order, actor, data["rating"], data["comment"])
 
 
 def current_actor_for_order():

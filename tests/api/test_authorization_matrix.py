@@ -51,6 +51,8 @@ TABLE = {op: matrix.parse_row(row) for op, row in {
     "GET /reservations/{reservation_id}":         "401 403 403 401 200 404 403 200",
     "POST /reservations/{reservation_id}/release": "401 403 403 401 200 404 403 200",
     "POST /carts":                                "201 201 201 201 201 201 422 201",  # marketing: no counter
+    "POST /stores/{store_id}/stock-alerts":       "201 201 201 201 403 403 403 403",  # shoppers only
+    "DELETE /stores/{store_id}/stock-alerts/{alert_id}": "204 204 204 204 204 204 204 204",  # the id is the key
     "GET /carts/{cart_id}":                       "401 200 404 401 200 404 422 200",  # A's cart at store 1
     "PATCH /carts/{cart_id}":                     "401 200 404 401 200 404 422 200",
     "PATCH /carts/{cart_id} contact":             "401 200 404 401 403 404 422 403",  # staff: never its email
@@ -66,6 +68,8 @@ TABLE = {op: matrix.parse_row(row) for op, row in {
     "GET /customers/{customer_id}/cart":          "401 403 403 401 200 404 403 200",
     "POST /coupons":                              "401 403 403 401 403 403 201 201",
     "GET /coupons/{code}":                        "401 403 403 401 403 403 200 200",
+    "GET /coupons":                               "401 403 403 401 403 403 200 200",
+    "PATCH /coupons/{code}":                      "401 403 403 401 403 403 200 200",
     "POST /carts/{cart_id}/checkout":             "401 201 404 401 201 404 422 201",
     "POST /carts/{cart_id}/checkout replay":      "401 201 404 401 409 404 422 409",  # A's key: only A gets A's reply
     "GET /orders/{order_id}":                     "401 200 404 404 200 404 422 200",
@@ -73,6 +77,7 @@ TABLE = {op: matrix.parse_row(row) for op, row in {
     "GET /me/orders":                             "401 200 200 401 403 403 403 403",
     "POST /orders/{order_id}/cancel":             "401 200 404 404 200 404 422 200",
     "POST /orders/{order_id}/cancel of the guest": "401 404 404 200 200 404 422 200",
+    "POST /orders/{order_id}/feedback":           "401 201 404 404 403 404 422 403",  # A's, collected: A only
     "GET /stores/{store_id}/orders":              "401 403 403 401 200 403 403 200",
     "POST /orders/{order_id}/picking":            "401 403 403 401 200 404 403 200",
     "PUT /orders/{order_id}/lines/{line_id}/pick": "401 403 403 401 200 404 403 200",

@@ -151,6 +151,12 @@ class World:
         db.session.commit()
         return payment.id
 
+    def stock_alert(self) -> str:
+        """The id of a guest's back-in-stock alert at store 1 (the id is the key to cancel it)."""
+        resp = self.client.post(f"/api/v1/stores/{self.store_1.id}/stock-alerts",
+                                json={"sku": "GONE", "email": f"{_unique().lower()}@example.com"})
+        return self._ok(resp)["id"]
+
     def unsubscribe_token(self) -> str:
         """The token of the link in A's marketing emails (the signed link is the key)."""
         from notifications.unsubscribe import make_url
@@ -193,6 +199,7 @@ def build_world(client) -> World:
         product = f.product(sku=sku, price=price)
         f.stock(store_1, product, 10_000)
         f.stock(store_2, product, 10_000)
+    f.product(sku="GONE", price=900)  # none at any store: what back-in-stock alerts are for
     users = {
         "customer_a": f.user(email="a@example.com", password=PASSWORD),
         "customer_b": f.user(email="b@example.com", password=PASSWORD),
@@ -233,6 +240,7 @@ ORDER_STATE = {  # what an order must be for the operation to be possible at all
     "POST /orders/{order_id}/ready": "picking",
     "POST /orders/{order_id}/handover": "ready_for_pickup",
     "POST /orders/{order_id}/refunds": "picked_up",
+    "POST /orders/{order_id}/feedback": "picked_up",
 }
 
 
@@ -264,11 +272,14 @@ def _body(operation: str, world: World, args: dict, order: dict | None) -> dict 
         "PATCH /carts/{cart_id}/lines/{sku}": lambda: {"quantity": 2},
         "POST /carts/{cart_id}/coupons": lambda: {"code": world.coupon},
         "POST /coupons": lambda: {"code": n, "kind": "percent", "value": 5},
+        "POST /stores/{store_id}/stock-alerts": lambda: {"sku": "GONE", "email": f"{n.lower()}@example.com"},
+        "PATCH /coupons/{code}": lambda: {"max_uses": 1_000_000},
         "POST /carts/{cart_id}/checkout": lambda: {"payment_method": "pay_at_store"},
         "PUT /me/preferences": lambda: {"email_marketing": False, "wording": "No offers, thanks."},
         "POST /stores/{store_id}/customers/{customer_id}/consents": lambda: {
             "channel": "sms", "purpose": "marketing", "state": "withdrawn", "wording": "No offers by text."},
         "POST /orders/{order_id}/cancel": lambda: {"reason": "matrix"},
+        "POST /orders/{order_id}/feedback": lambda: {"rating": 5, "comment": "Quick and friendly."},
         "PUT /orders/{order_id}/lines/{line_id}/pick": lambda: {"picked_quantity": line["quantity"]},
         "POST /orders/{order_id}/handover": lambda: {"pickup_code": order["pickup_code"]},
         "POST /orders/{order_id}/refunds": lambda: {"lines": [{"line_id": line["id"], "quantity": 1}],
@@ -307,6 +318,8 @@ def _path_args(operation: str, world: World) -> tuple[dict, dict | None]:
     if "token" in names:
         args["token"] = (world.unsubscribe_token() if op.startswith(UNSUBSCRIBE) else
                          world.confirmation_token() if op.startswith(CONFIRM) else world.recovery_token())
+    if "alert_id" in names:
+        args["alert_id"] = world.stock_alert()
     if "message_id" in names:
         args["message_id"] = world.failed_message()
     if "payment_id" in names:

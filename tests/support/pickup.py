@@ -23,3 +23,16 @@ def ready_order(client, world, **body) -> dict:
     placed = place(client, world, **body)
     make_ready(client, world, placed["order"]["id"])
     return placed
+
+
+def picked_up(client, world, lines, headers=None, email="guest@example.com") -> dict:
+    """An order of these lines at the world's store, placed (pay at store), picked and handed over."""
+    resp = checkout(client, cart_for(client, world["store"], lines=lines, headers=headers, email=email),
+                    headers=headers)
+    assert resp.status_code == 201, resp.get_json()
+    placed = resp.get_json()
+    make_ready(client, world, placed["order"]["id"])
+    resp = client.post(f"/api/v1/orders/{placed['order']['id']}/handover", json={"pickup_code": placed["pickup_code"]},
+                       headers=world["staff"])
+    assert resp.status_code == 200 and resp.get_json()["status"] == "picked_up", resp.get_json()
+    return placed
