@@ -9,6 +9,7 @@ def init_app(app: Flask) -> None:
     """Receivers (messages and the checkout's consent), the messages, preferences, unsubscribe and
     Twilio routes, the data-rights receivers, and the delivery sweep for the scheduler."""
     from notifications import (  # noqa: F401 (consent_models and models: their tables)
+        campaigns,
         consent,
         consent_models,
         consent_views,
@@ -33,4 +34,5 @@ def init_app(app: Flask) -> None:
     privacy.connect(app)
     for module in (views, delivery_status, consent_views, unsubscribe, twilio_webhooks):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
+    campaigns.init_app(app)  # before the delivery sweep: --once sends what a campaign step just queued
     register_sweep(app, "deliver_outbox", app.config["OUTBOX_SWEEP_SECONDS"], delivery.deliver_due)

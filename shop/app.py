@@ -64,6 +64,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.cli.add_command(scheduler_cli)
     _register_sweeps(app)
     from shop.accounts import guest_history, timeline
+    from shop.carts import ports as cart_ports
+
+    cart_ports.provide(app)
 
     timeline.init_app(app)
     guest_history.init_app(app)
@@ -89,6 +92,7 @@ def _register_sweeps(app: Flask) -> None:
     capture whose reply was lost is a handover, never a no-show. The order sweeps and the holds'
     batches own their transactions (shop.core.sweeps: one order, or one batch, each)."""
     from inventory import reservations
+    from shop.carts import abandonment
     from shop.core import sweeps as runner
     from shop.core.scheduler import register_sweep
     from shop.orders import reconcile
@@ -104,6 +108,7 @@ def _register_sweeps(app: Flask) -> None:
         ("expire_no_shows", "NO_SHOWS_SWEEP_SECONDS", order_sweeps.expire_no_shows),
         ("send_reminders", "REMINDERS_SWEEP_SECONDS", order_sweeps.send_reminders),
         ("retry_voids", "VOIDS_SWEEP_SECONDS", order_sweeps.retry_voids),
+        ("find_abandoned_carts", "ABANDONED_CARTS_SWEEP_SECONDS", abandonment.sweep),
     ):
         register_sweep(app, name, app.config[setting], fn)
 

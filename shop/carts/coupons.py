@@ -8,9 +8,13 @@ Rounding: a percentage discount is rounded half up to the minor unit, computed i
 
 from __future__ import annotations
 
+import datetime as dt
+import secrets
+
 from sqlalchemy import delete, func, or_, select
 
 from shop.carts.models import Coupon, CouponRedemption
+from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
 
@@ -77,3 +81,22 @@ def give_back(code: str | None, order_id: int) -> None:
     coupon_id = select(Coupon.id).where(Coupon.code == code).scalar_subquery()
     db.session.execute(delete(CouponRedemption).where(
         CouponRedemption.coupon_id == coupon_id, CouponRedemption.reference == _order_reference(order_id)))
+
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at a till
+CODE_LENGTH = 10
+
+
+def mint_single_use(kind: str, value: int, valid_days: int, batch: str, currency: str | None = None) -> str:
+    """A new single-use code (a campaign's incentive, a keyword's reward): valid from now for
+    `valid_days`, one use in all, grouped by `batch` (which campaign or keyword made it)."""
+    now = clock.now()
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if db.session.scalar(select(Coupon.id).where(Coupon.code == code)) is None:
+            break
+    db.session.add(Coupon(code=code, kind=kind, value=value, currency=currency, starts_at=now,
+                          ends_at=now + dt.timedelta(days=valid_days), max_uses=1, max_uses_per_customer=1,
+                          single_use=True, batch=batch[:64]))
+    db.session.flush()
+    return code

@@ -51,3 +51,6 @@ reservation_at_risk = _signals.signal("reservation-at-risk")
 
 # Consent: a ledger entry about a known customer (notifications.consent), for the timeline
 consent_changed = _signals.signal("consent-changed")
+
+# `flask shop demo` loaded the demo data (in its transaction): notifications adds its demo campaign.
+demo_loaded = _signals.signal("demo-loaded")

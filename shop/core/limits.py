@@ -30,3 +30,12 @@ AUTHORIZATION_MARGIN = dt.timedelta(hours=12)
 MIN_HOLD_DAYS = 1
 MAX_HOLD_DAYS = (AUTHORIZATION_LIFETIME - AUTHORIZATION_MARGIN).days - 1
 DEFAULT_HOLD_DAYS = 3
+
+# Campaigns (notifications.campaigns): at most 10 steps, each at most a year after its trigger;
+# a cool-down of up to a year, an attribution window of 1 to 90 days; an incentive coupon valid
+# 1 to 365 days.
+MAX_CAMPAIGN_STEPS = 10
+MAX_CAMPAIGN_DELAY_SECONDS = 365 * 24 * 3600
+MAX_CAMPAIGN_COOLDOWN_DAYS = 365
+MAX_ATTRIBUTION_DAYS = 90
+MAX_INCENTIVE_DAYS = 365
