@@ -70,10 +70,10 @@ class CampaignInSchema(Schema):
 
 
 class CampaignPatchSchema(CampaignInSchema):
-    """Any field of a draft; the others stay."""
+    """Any field of a draft; the others stay (partial: no field is required, no default applies)."""
 
-    class Meta:
-        partial = True
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, partial=True, **kwargs)
 
 
 class CampaignSchema(Schema):

@@ -181,3 +181,26 @@ def test_the_cool_down_stops_re_entry(client, app, guest_cart, morning, smtp_ser
     tick()
     assert [e.status for e in enrolments(campaign_id)] == ["completed", "active"]
 
+
+
+def test_a_paused_campaign_holds_its_enrolments_and_an_emptied_cart_exits(client, app, guest_cart, morning,
+                                                                           smtp_server, twilio_standin):
+    campaign_id = demo_campaign()
+    grant("email", email=EMAIL)
+    grant("sms", phone=PHONE)
+    morning.advance(hours=1, minutes=1)
+    tick()
+    headers = marketer()
+    assert client.post(f"/api/v1/campaigns/{campaign_id}/pause", headers=headers).status_code == 200
+    morning.advance(hours=23)
+    tick()
+    assert twilio_standin.to(PHONE) == []  # due, but the campaign is paused
+    assert enrolments(campaign_id)[0].next_step == 1
+    assert client.post(f"/api/v1/campaigns/{campaign_id}/activate", headers=headers).status_code == 200
+    tick()
+    assert len(twilio_standin.to(PHONE)) == 1
+
+    for sku in ("MUG", "TEA"):
+        assert client.delete(f"/api/v1/carts/{guest_cart}/lines/{sku}").status_code == 200
+    [enrolment] = enrolments(campaign_id)
+    assert (enrolment.status, enrolment.reason) == ("exited", "cart_emptied")

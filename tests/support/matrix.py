@@ -137,6 +137,17 @@ class World:
         db.session.commit()
         return message.id
 
+    def campaign(self, status: str = "draft") -> int:
+        """A campaign of its own for the call (a draft, or active for a pause)."""
+        from notifications.campaigns.models import Campaign
+
+        campaign = Campaign(name=_unique(), trigger="cart_abandoned", status=status, audience={}, exit_on=[],
+                            steps=[{"delay_seconds": 3600, "channel": "email", "template": "abandoned_cart_1",
+                                    "incentive": None}])
+        db.session.add(campaign)
+        db.session.commit()
+        return campaign.id
+
     def unsubscribe_token(self) -> str:
         """The token of the link in A's marketing emails (the signed link is the key)."""
         from notifications.unsubscribe import make_url
@@ -241,6 +252,10 @@ def _body(operation: str, world: World, args: dict, order: dict | None) -> dict 
         "PATCH /carts/{cart_id}/lines/{sku}": lambda: {"quantity": 2},
         "POST /carts/{cart_id}/coupons": lambda: {"code": world.coupon},
         "POST /coupons": lambda: {"code": n, "kind": "percent", "value": 5},
+        "POST /campaigns": lambda: {"name": n, "trigger": "cart_abandoned", "steps": [
+            {"delay_seconds": 3600, "channel": "email", "template": "abandoned_cart_1"}]},
+        "PATCH /campaigns/{campaign_id}": lambda: {"name": f"Renamed {n}"},
+        "POST /campaigns/{campaign_id}/test-send": lambda: {"email": "marketer@example.com", "step": 1},
         "POST /carts/{cart_id}/checkout": lambda: {"payment_method": "pay_at_store"},
         "PUT /me/preferences": lambda: {"email_marketing": False, "wording": "No offers, thanks."},
         "POST /orders/{order_id}/cancel": lambda: {"reason": "matrix"},
@@ -284,6 +299,8 @@ def _path_args(operation: str, world: World) -> tuple[dict, dict | None]:
         args["message_id"] = world.failed_message()
     if "template" in names:
         args["template"] = "order_placed"
+    if "campaign_id" in names:
+        args["campaign_id"] = world.campaign("active" if op.endswith("/pause") else "draft")
     missing = names - set(args)
     assert not missing, f"{op}: tests/support/matrix.py does not know how to make {sorted(missing)}"
     return args, order
