@@ -196,7 +196,7 @@ def test_a_paused_campaign_holds_its_enrolments_and_an_emptied_cart_exits(client
     tick()
     assert twilio_standin.to(PHONE) == []  # due, but the campaign is paused
     assert enrolments(campaign_id)[0].next_step == 1
-    assert client.post(f"/api/v1/campaigns/{campaign_id}/activate", headers=headers).status_code == 200
+    assert client.post(f"/api/v1/campaigns/{campaign_id}/activate", headers=marketer()).status_code == 200
     tick()
     assert len(twilio_standin.to(PHONE)) == 1
 
