@@ -10,7 +10,7 @@ import os
 import platform
 import statistics
 
-from bench import load, outbox, scenarios
+from bench import abandonment, load, outbox, scenarios
 from bench.servers import (
     BACKLOG,
     CATALOG,
@@ -85,6 +85,8 @@ def main() -> None:
                   "p50/p99 = gap between consecutive mails, errors = mails not sent")
         if races:
             print(race_table(races))
+        if wanted(abandonment.NAME):
+            print("\n".join(abandonment.run(url, seed.store_id)))  # in-process, after the servers stopped
 
 
 def race_table(races: list[list[tuple[float, int]]]) -> str:

@@ -107,4 +107,4 @@ def _move_on(enrolment: Enrolment) -> None:
     if enrolment.next_step >= len(steps):
         end(enrolment, "completed", "all_steps_taken")
         return
-    enrolment.next_due_at = enrolment.anchor_at + dt.timedelta(seconds=steps[enrolment.next_step]["delay_seconds"])
+    enrolment.next_due_at = enrolment.anchor_at + dt.timedelta(minutes=steps[enrolment.next_step]["delay_minutes"])

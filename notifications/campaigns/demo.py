@@ -10,11 +10,11 @@ from shop.core.clock import clock
 from shop.core.extensions import db
 
 NAME = "Abandoned cart"
-HOUR = 3600
+HOUR = 60  # minutes
 STEPS = [
-    {"delay_seconds": 1 * HOUR, "channel": "email", "template": "abandoned_cart_1", "incentive": None},
-    {"delay_seconds": 24 * HOUR, "channel": "sms", "template": "abandoned_cart_2", "incentive": None},
-    {"delay_seconds": 72 * HOUR, "channel": "email", "template": "abandoned_cart_3",
+    {"delay_minutes": 1 * HOUR, "channel": "email", "template": "abandoned_cart_1", "incentive": None},
+    {"delay_minutes": 24 * HOUR, "channel": "sms", "template": "abandoned_cart_2", "incentive": None},
+    {"delay_minutes": 72 * HOUR, "channel": "email", "template": "abandoned_cart_3",
      "incentive": {"kind": "percent", "value": 10, "valid_days": 7}},
 ]
 

@@ -99,7 +99,7 @@ def enrol(trigger: str, subject: str, *, customer_id: int | None = None, email: 
         values = {"campaign_id": campaign.id, "subject": subject[:80], "contact": contact[:270],
                   "customer_id": customer_id, "cart_id": cart_id, "order_id": order_id, "store_id": store_id,
                   "email": email, "phone": phone, "facts": _jsonable(facts), "anchor_at": anchor, "next_step": 0,
-                  "next_due_at": anchor + dt.timedelta(seconds=campaign.steps[0]["delay_seconds"]),
+                  "next_due_at": anchor + dt.timedelta(minutes=campaign.steps[0]["delay_minutes"]),
                   "status": "active", "created_at": now}
         insert = _INSERTS[db.session.get_bind().dialect.name]
         row = db.session.scalar(insert(Enrolment).values(**values).on_conflict_do_nothing().returning(Enrolment.id))

@@ -47,7 +47,7 @@ class Campaign(db.Model):
     # {"channels": ["email", ...] (one with consent is enough), "store_ids": [...] or [],
     #  "min_cart_value": minor units or null, "who": customer|guest|any}
     audience: Mapped[dict] = mapped_column(JSON, default=dict)
-    # [{"delay_seconds", "channel", "template", "incentive": {"kind", "value", "valid_days"} | null}]
+    # [{"delay_minutes", "channel", "template", "incentive": {"kind", "value", "valid_days"} | null}]
     steps: Mapped[list] = mapped_column(JSON, default=list)
     exit_on: Mapped[list] = mapped_column(JSON, default=list)
     cooldown_days: Mapped[int] = mapped_column(default=DEFAULT_COOLDOWN_DAYS)

@@ -27,7 +27,7 @@ class IncentiveSchema(Schema):
 
 
 class StepSchema(Schema):
-    delay_seconds = fields.Integer(required=True, validate=validate.Range(0, limits.MAX_CAMPAIGN_DELAY_SECONDS),
+    delay_minutes = fields.Integer(required=True, validate=validate.Range(0, limits.MAX_CAMPAIGN_DELAY_MINUTES),
                                    metadata={"description": "After the trigger (not after the step before)"})
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
     template = fields.String(required=True, validate=validate.Length(1, 60))
@@ -64,7 +64,7 @@ class CampaignInSchema(Schema):
 
     @validates_schema
     def _steps_in_order(self, data, **_):
-        delays = [step["delay_seconds"] for step in data.get("steps") or []]
+        delays = [step["delay_minutes"] for step in data.get("steps") or []]
         if delays != sorted(delays):
             raise ValidationError("Steps come in the order of their delays.", "steps")
 
@@ -101,8 +101,10 @@ class CampaignsPageSchema(Schema):
 
 
 class TestSendSchema(Schema):
-    email = fields.Email(validate=validate.Length(max=254))
-    phone = fields.String(validate=validate.Length(4, 20))
+    to = fields.String(validate=validate.Length(3, 254),
+                       metadata={"description": "The address for the step's channel: an email, or a phone (E.164)"})
+    email = fields.Email(validate=validate.Length(max=254), metadata={"description": "Instead of `to`, for email"})
+    phone = fields.String(validate=validate.Length(4, 20), metadata={"description": "Instead of `to`, for text"})
     step = fields.Integer(load_default=1, validate=validate.Range(1, limits.MAX_CAMPAIGN_STEPS),
                           metadata={"description": "1 for the first step"})
     locale = fields.String(load_default="en", validate=validate.OneOf(("en", "fr")))
@@ -127,13 +129,18 @@ class StepReportSchema(Schema):
     clicked = fields.Integer(required=True, metadata={"description": "Messages whose link was opened"})
     orders = fields.Integer(required=True)
     revenue = fields.Integer(required=True)
-    unsubscribes = fields.Integer(required=True)
+    unsubscribed = fields.Integer(required=True)
 
 
 class DayRevenueSchema(Schema):
     date = fields.String(required=True)
     revenue = fields.Integer(required=True)
     orders = fields.Integer(required=True)
+
+
+class ReportQuerySchema(Schema):
+    since = fields.DateTime(data_key="from", metadata={"description": "Count what happened from then (UTC)"})
+    until = fields.DateTime(data_key="to", metadata={"description": "... until then (exclusive)"})
 
 
 class ReportSchema(Schema):

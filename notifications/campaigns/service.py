@@ -49,7 +49,7 @@ def update(campaign_id: int, changes: dict) -> Campaign:
                           status_now=campaign.status)
     for key, value in changes.items():
         setattr(campaign, key, value)
-    if [s["delay_seconds"] for s in campaign.steps] != sorted(s["delay_seconds"] for s in campaign.steps):
+    if [s["delay_minutes"] for s in campaign.steps] != sorted(s["delay_minutes"] for s in campaign.steps):
         raise DomainError("validation_error", "Steps come in the order of their delays.")
     db.session.flush()
     return campaign
@@ -83,7 +83,7 @@ def test_send(campaign_id: int, data: dict) -> dict:
                           steps=len(campaign.steps))
     step = campaign.steps[data["step"] - 1]
     channel = step["channel"]
-    to = data.get("email") if channel == "email" else data.get("phone")
+    to = data.get("to") or (data.get("email") if channel == "email" else data.get("phone"))
     if not to:
         field = "email" if channel == "email" else "phone"
         raise DomainError("campaign_no_address", f"Step {data['step']} is a {channel} message: give {field}.")

@@ -13,6 +13,7 @@ from notifications.campaigns.schemas import (
     CampaignSchema,
     CampaignsPageSchema,
     CampaignsQuerySchema,
+    ReportQuerySchema,
     ReportSchema,
     TestSendSchema,
     TestSentSchema,
@@ -101,9 +102,10 @@ class CampaignTestSend(MethodView):
 @blp.route("/campaigns/<int:campaign_id>/report")
 class CampaignReport(MethodView):
     @auth.roles_required(*MARKETING)
+    @blp.arguments(ReportQuerySchema(), location="query")
     @blp.response(200, ReportSchema)
     @problems("campaign_not_found")
-    def get(self, campaign_id):
+    def get(self, args, campaign_id):
         """Per step and channel: enrolled, sent, skipped (why), delivered, clicked, orders, revenue,
         unsubscribes; and recovered revenue per day."""
-        return report.report(campaign_id)
+        return report.report(campaign_id, **args)

@@ -35,7 +35,7 @@ DEFAULT_HOLD_DAYS = 3
 # a cool-down of up to a year, an attribution window of 1 to 90 days; an incentive coupon valid
 # 1 to 365 days.
 MAX_CAMPAIGN_STEPS = 10
-MAX_CAMPAIGN_DELAY_SECONDS = 365 * 24 * 3600
+MAX_CAMPAIGN_DELAY_MINUTES = 365 * 24 * 60
 MAX_CAMPAIGN_COOLDOWN_DAYS = 365
 MAX_ATTRIBUTION_DAYS = 90
 MAX_INCENTIVE_DAYS = 365

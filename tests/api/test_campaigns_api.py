@@ -10,9 +10,9 @@ from tests.support.campaigns import marketer
 from tests.support.carts import problem
 from tests.support.smtp import smtp_server  # noqa: F401 - fixture
 
-STEPS = [{"delay_seconds": 3600, "channel": "email", "template": "abandoned_cart_1"},
-         {"delay_seconds": 86400, "channel": "sms", "template": "abandoned_cart_2"},
-         {"delay_seconds": 259200, "channel": "email", "template": "abandoned_cart_3",
+STEPS = [{"delay_minutes": 60, "channel": "email", "template": "abandoned_cart_1"},
+         {"delay_minutes": 1440, "channel": "sms", "template": "abandoned_cart_2"},
+         {"delay_minutes": 4320, "channel": "email", "template": "abandoned_cart_3",
           "incentive": {"kind": "percent", "value": 10, "valid_days": 7}}]
 
 
@@ -50,8 +50,8 @@ def test_a_draft_is_edited_then_activated_paused_and_resumed(client, headers):
 
 
 @pytest.mark.parametrize("body", [
-    {"steps": [{"delay_seconds": 0, "channel": "email", "template": "abandoned_cart_2"}]},  # a text template
-    {"steps": [{"delay_seconds": 0, "channel": "sms", "template": "no_such_template"}]},
+    {"steps": [{"delay_minutes": 0, "channel": "email", "template": "abandoned_cart_2"}]},  # a text template
+    {"steps": [{"delay_minutes": 0, "channel": "sms", "template": "no_such_template"}]},
     {"steps": [STEPS[1], STEPS[0]]},  # out of order
     {"steps": [{**STEPS[2], "incentive": {"kind": "percent", "value": 150, "valid_days": 7}}]},
     {"steps": []},
@@ -68,7 +68,7 @@ def test_a_bad_campaign_is_refused_and_changes_nothing(client, headers, body):
 def test_a_test_send_goes_through_the_outbox_marked_as_a_test(client, headers, smtp_server):  # noqa: F811
     campaign = create(client, headers)
     url = f"/api/v1/campaigns/{campaign['id']}/test-send"
-    sent = client.post(url, json={"email": "Mia@Example.com", "step": 3}, headers=headers)
+    sent = client.post(url, json={"to": "Mia@Example.com", "step": 3}, headers=headers)
     assert sent.status_code == 202 and sent.get_json()["template"] == "abandoned_cart_3"
     deliver_due()
     [mail] = smtp_server.to("mia@example.com")  # no consent asked: it is marketing's own address

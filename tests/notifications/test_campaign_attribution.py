@@ -31,8 +31,8 @@ def clicked(client, store_world, frozen_clock, smtp_server):
     return {"cart_id": cart_id, "campaign_id": campaign_id}
 
 
-def report_of(client, clicked) -> dict:
-    resp = client.get(f"/api/v1/campaigns/{clicked['campaign_id']}/report", headers=marketer())  # signed in now
+def report_of(client, clicked, query: str = "") -> dict:
+    resp = client.get(f"/api/v1/campaigns/{clicked['campaign_id']}/report{query}", headers=marketer())  # signed in now
     assert resp.status_code == 200
     return resp.get_json()
 
@@ -49,6 +49,9 @@ def test_an_order_within_5_days_of_the_message_after_a_click_counts(client, clic
     assert (first["orders"], first["revenue"]) == (1, total)
     assert (report["orders"], report["revenue"], report["exited"]) == (1, total, {"order_placed": 1})
     assert report["daily_revenue"] == [{"date": frozen_clock.now.date().isoformat(), "revenue": total, "orders": 1}]
+    today = frozen_clock.now.replace(hour=0, minute=0, second=0).isoformat().replace("+00:00", "Z")
+    since_today = report_of(client, clicked, f"?from={today}")  # the order today; the email days ago
+    assert (since_today["orders"], since_today["steps"][0]["sent"], since_today["steps"][0]["orders"]) == (1, 0, 1)
 
 
 def test_an_order_6_days_after_the_message_does_not(client, clicked, frozen_clock):
@@ -63,4 +66,4 @@ def test_an_unsubscribe_after_a_message_is_counted_against_its_step(client, clic
     frozen_clock.advance(hours=3)
     grant("email", email=EMAIL, state="withdrawn")
     report = report_of(client, clicked)
-    assert [step["unsubscribes"] for step in report["steps"]] == [1, 0, 0]
+    assert [step["unsubscribed"] for step in report["steps"]] == [1, 0, 0]

@@ -142,7 +142,7 @@ class World:
         from notifications.campaigns.models import Campaign
 
         campaign = Campaign(name=_unique(), trigger="cart_abandoned", status=status, audience={}, exit_on=[],
-                            steps=[{"delay_seconds": 3600, "channel": "email", "template": "abandoned_cart_1",
+                            steps=[{"delay_minutes": 60, "channel": "email", "template": "abandoned_cart_1",
                                     "incentive": None}])
         db.session.add(campaign)
         db.session.commit()
@@ -253,7 +253,7 @@ def _body(operation: str, world: World, args: dict, order: dict | None) -> dict 
         "POST /carts/{cart_id}/coupons": lambda: {"code": world.coupon},
         "POST /coupons": lambda: {"code": n, "kind": "percent", "value": 5},
         "POST /campaigns": lambda: {"name": n, "trigger": "cart_abandoned", "steps": [
-            {"delay_seconds": 3600, "channel": "email", "template": "abandoned_cart_1"}]},
+            {"delay_minutes": 60, "channel": "email", "template": "abandoned_cart_1"}]},
         "PATCH /campaigns/{campaign_id}": lambda: {"name": f"Renamed {n}"},
         "POST /campaigns/{campaign_id}/test-send": lambda: {"email": "marketer@example.com", "step": 1},
         "POST /carts/{cart_id}/checkout": lambda: {"payment_method": "pay_at_store"},
