@@ -49,8 +49,8 @@ def run(url: str, store_id: int) -> list[str]:
             db.session.rollback()
         began, looked = time.perf_counter(), 0
         while looked < ENROL:
-            looked += runner.in_transaction(lambda: abandonment.find_abandoned(limit=min(abandonment.BATCH,
-                                                                                         ENROL - looked)))
+            batch = min(abandonment.BATCH, ENROL - looked)
+            looked += runner.in_transaction(lambda batch=batch: abandonment.find_abandoned(limit=batch))
         enrol_seconds = time.perf_counter() - began
         enrolled = db.session.scalar(select(func.count()).select_from(Enrolment))
         db.engine.dispose()
