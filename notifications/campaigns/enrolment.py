@@ -102,9 +102,9 @@ def enrol(trigger: str, subject: str, *, customer_id: int | None = None, email: 
                   "next_due_at": anchor + dt.timedelta(minutes=campaign.steps[0]["delay_minutes"]),
                   "status": "active", "created_at": now}
         insert = _INSERTS[db.session.get_bind().dialect.name]
-        row = db.session.scalar(insert(Enrolment).values(**values).on_conflict_do_nothing().returning(Enrolment.id))
+        row = db.session.scalar(insert(Enrolment).values(**values).on_conflict_do_nothing().returning(Enrolment))
         if row is not None:
-            added.append(db.session.get(Enrolment, row))
+            added.append(row)
     return added
 
 
