@@ -37,7 +37,7 @@ def address(enrolment: Enrolment, cart: dict | None, channel: str) -> str | None
 
 
 def _coupon(enrolment: Enrolment, incentive: dict | None, currency: str | None) -> dict | None:
-    if not incentive:
+    if not incentive or (incentive["kind"] == "fixed" and not currency):  # an amount needs a currency
         return None
     code = ports.ask("mint_coupon", incentive["kind"], incentive["value"], incentive["valid_days"],
                      f"campaign-{enrolment.campaign_id}", currency=currency if incentive["kind"] == "fixed" else None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from notifications import rendering
@@ -138,9 +140,14 @@ class DayRevenueSchema(Schema):
     orders = fields.Integer(required=True)
 
 
+_PERIOD = {"default_timezone": dt.UTC,  # a time without an offset is UTC
+           "validate": validate.Range(dt.datetime(2000, 1, 1, tzinfo=dt.UTC), dt.datetime(3000, 1, 1, tzinfo=dt.UTC))}
+
+
 class ReportQuerySchema(Schema):
-    since = fields.DateTime(data_key="from", metadata={"description": "Count what happened from then (UTC)"})
-    until = fields.DateTime(data_key="to", metadata={"description": "... until then (exclusive)"})
+    since = fields.AwareDateTime(data_key="from", metadata={"description": "Count what happened from then"},
+                                 **_PERIOD)
+    until = fields.AwareDateTime(data_key="to", metadata={"description": "... until then (exclusive)"}, **_PERIOD)
 
 
 class ReportSchema(Schema):
