@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import exists, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from notifications import consent
@@ -19,6 +19,7 @@ from shop.core.clock import clock
 from shop.core.extensions import db
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+_CACHE = "omnishop.campaigns.active"  # session.info: (transaction, {trigger: campaigns})
 
 
 def contact_key(customer_id: int | None, email: str | None, phone: str | None) -> str | None:
@@ -58,13 +59,12 @@ def matches(campaign: Campaign, *, customer_id: int | None, email: str | None, p
     return reachable(channels, customer_id=customer_id, email=email, phone=phone)
 
 
-def _cooling(campaign: Campaign, subject: str, contact: str, now: dt.datetime) -> bool:
+def _cooling(campaign: Campaign, subject: str, contact: str, now: dt.datetime):
+    """An enrolment of this subject or contact within the cool-down (or still active)."""
     since = now - dt.timedelta(days=campaign.cooldown_days)
-    return db.session.scalar(
-        select(Enrolment.id).where(Enrolment.campaign_id == campaign.id,
-                                   or_(Enrolment.subject == subject, Enrolment.contact == contact),
-                                   or_(Enrolment.created_at > since, Enrolment.status == "active")).limit(1)
-    ) is not None
+    return exists().where(Enrolment.campaign_id == campaign.id,
+                          or_(Enrolment.subject == subject, Enrolment.contact == contact),
+                          or_(Enrolment.created_at > since, Enrolment.status == "active"))
 
 
 def _jsonable(facts: dict) -> dict:
@@ -72,8 +72,16 @@ def _jsonable(facts: dict) -> dict:
 
 
 def active_campaigns(trigger: str) -> list[Campaign]:
-    return list(db.session.scalars(select(Campaign).where(Campaign.trigger == trigger, Campaign.status == "active")
-                                   .order_by(Campaign.id)))
+    """The active campaigns of a trigger, read once per transaction (a sweep's batch enrols hundreds)."""
+    session = db.session()
+    current = session.get_transaction()
+    cached = session.info.get(_CACHE)
+    if cached is None or cached[0] is not current:
+        cached = session.info[_CACHE] = (current, {})
+    if trigger not in cached[1]:
+        cached[1][trigger] = list(db.session.scalars(
+            select(Campaign).where(Campaign.trigger == trigger, Campaign.status == "active").order_by(Campaign.id)))
+    return cached[1][trigger]
 
 
 def enrol(trigger: str, subject: str, *, customer_id: int | None = None, email: str | None = None,
@@ -94,15 +102,19 @@ def enrol(trigger: str, subject: str, *, customer_id: int | None = None, email: 
         if not campaign.steps or not matches(campaign, customer_id=customer_id, email=email, phone=phone,
                                              store_id=store_id, facts=facts):
             continue
-        if _cooling(campaign, subject, contact, now):
-            continue
         values = {"campaign_id": campaign.id, "subject": subject[:80], "contact": contact[:270],
                   "customer_id": customer_id, "cart_id": cart_id, "order_id": order_id, "store_id": store_id,
                   "email": email, "phone": phone, "facts": _jsonable(facts), "anchor_at": anchor, "next_step": 0,
                   "next_due_at": anchor + dt.timedelta(minutes=campaign.steps[0]["delay_minutes"]),
                   "status": "active", "created_at": now}
+        # One statement: insert unless cooling down (INSERT ... SELECT ... WHERE NOT EXISTS), and
+        # nothing if a racing enrolment holds the unique key (ON CONFLICT DO NOTHING).
+        columns = Enrolment.__table__.c
+        row_values = select(*(literal(value, columns[name].type) for name, value in values.items())).where(
+            ~_cooling(campaign, subject, contact, now))
         insert = _INSERTS[db.session.get_bind().dialect.name]
-        row = db.session.scalar(insert(Enrolment).values(**values).on_conflict_do_nothing().returning(Enrolment))
+        row = db.session.scalar(insert(Enrolment).from_select(list(values), row_values).on_conflict_do_nothing()
+                                .returning(Enrolment))
         if row is not None:
             added.append(row)
     return added

@@ -40,10 +40,9 @@ def due(now: dt.datetime, limit: int):
             .with_for_update(of=Cart, skip_locked=True))
 
 
-def facts(cart_id: str) -> dict | None:
+def facts(view: snapshot.CartSnapshot | None) -> dict | None:
     """What the signal says of a cart (its priced view, as the shopper would see it), or None when
     it has no lines or no contact."""
-    view = snapshot.load(cart_id)
     if view is None or not view.lines or not (view.email or view.phone or view.customer_id):
         return None
     body = priced(view)
@@ -63,8 +62,9 @@ def find_abandoned(limit: int = BATCH) -> int:
     db.session.execute(update(Cart).where(Cart.id.in_(ids)).values(abandoned_at=now)
                        .execution_options(synchronize_session=False))
     app = current_app._get_current_object()
+    views = snapshot.load_many(ids)
     for cart_id in ids:
-        found = facts(cart_id)
+        found = facts(views.get(cart_id))
         if found is not None:
             events.cart_abandoned.send(app, **found)
     return len(ids)
