@@ -24,9 +24,10 @@ def world(app):
     f.stock(store, mug, 50)
     staff = f.user("staff", [store])
     customer = f.user("customer", email="pat@example.com")
+    marketing = f.user("marketing")
     db.session.commit()
     return {"store": store, "mug": mug, "staff": f.bearer(staff), "customer": f.bearer(customer),
-            "customer_id": customer.id}
+            "customer_id": customer.id, "marketing": f.bearer(marketing)}
 
 
 def place(client, world, headers=None) -> dict:
@@ -160,6 +161,7 @@ LISTS = [
     ("/api/v1/stores/{store_id}/ledger", "staff"),
     ("/api/v1/messages", "staff"),
     ("/api/v1/payments/attention", "staff"),
+    ("/api/v1/campaigns", "marketing"),
 ]
 
 
