@@ -15,7 +15,7 @@ import os
 import platform
 import statistics
 
-from bench import load, outbox, record, scale, scenarios
+from bench import abandonment, load, outbox, record, scale, scenarios
 from bench.servers import (
     ADMIN_URL,
     BACKLOG,
@@ -119,6 +119,8 @@ def run(record_path: str | None) -> None:
             print(race_table(races))
         if wanted(scale.NAME):  # in-process, after the servers stopped: nothing else runs
             print(scale.table(scale.run(url, seed)))
+        if wanted(abandonment.NAME):
+            print("\n".join(abandonment.run(url, seed.store_id)))  # in-process, after the servers stopped
         written = record.write(record.build(results, (first + last) / 2, settings(), conninfo(ADMIN_URL), races),
                                record_path)
         print(f"record: {written} (compare two with `python -m bench compare A.json B.json`)")

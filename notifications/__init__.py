@@ -11,6 +11,7 @@ def init_app(app: Flask) -> None:
     backlog for /metrics."""
     from notifications import (  # noqa: F401 (consent_models and models: their tables)
         backlog,
+        campaigns,
         consent,
         consent_models,
         consent_views,
@@ -47,4 +48,5 @@ def init_app(app: Flask) -> None:
                    stock_alert_views):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     backlog.init_app(app)
+    campaigns.init_app(app)  # before the delivery sweep: --once sends what a campaign step just queued
     register_sweep(app, "deliver_outbox", app.config["OUTBOX_SWEEP_SECONDS"], delivery.deliver_due)

@@ -27,7 +27,35 @@ DEMO = {
     "promotion": {"headline": "Autumn teas are in", "body": "Six new blends at your store this week.",
                   "cta_label": "See them", "cta_url": "https://shop.example.com/teas"},
 }
-PURPOSE = {"promotion": "marketing"}
+DEMO_CART = {
+    "cart": {"store_name": "Omnishop Union Square", "subtotal": 2900, "currency": "USD", "line_count": 2,
+             "lines": [{"sku": "MUG", "name": "Stoneware mug", "quantity": 2, "unit_price": 1200,
+                        "line_total": 2400, "availability": "in_stock"},
+                       {"sku": "TEA", "name": "Breakfast tea", "quantity": 1, "unit_price": 500,
+                        "line_total": 500, "availability": "low"}]},
+    "store_name": "Omnishop Union Square", "store_timezone": "America/New_York", "currency": "USD",
+    "recovery_url": "https://shop.example.com/cart/recover/demo", "coupon": None,
+}
+DEMO_COUPON = {"kind": "percent", "value": 10, "valid_days": 7, "code": "K7QX3MZ9TA",
+               "ends_at": "2026-12-01T05:00:00+00:00"}
+DEMO_FOLLOW_UP = {
+    **DEMO_ORDER, "feedback_url": "https://shop.example.com/orders/1001#feedback", "coupon": None,
+    "shop_url": "https://shop.example.com",
+    "recommendations": [{"sku": "POT", "name": "Teapot", "price": 3400, "currency": "USD"},
+                        {"sku": "HONEY", "name": "Wildflower honey", "price": 900, "currency": "USD"}],
+}
+DEMO.update({
+    "abandoned_cart_1": DEMO_CART, "abandoned_cart_2": DEMO_CART,
+    "abandoned_cart_3": {**DEMO_CART, "coupon": DEMO_COUPON},
+    "post_pickup_follow_up": DEMO_FOLLOW_UP, "win_back": {**DEMO_FOLLOW_UP, "coupon": DEMO_COUPON},
+})
+PURPOSE = {"promotion": "marketing", **{name: "marketing" for name in (
+    "abandoned_cart_1", "abandoned_cart_2", "abandoned_cart_3", "post_pickup_follow_up", "win_back")}}
+
+
+def demo_context(template: str) -> dict:
+    """The demo data a template is previewed (and test-sent) with."""
+    return DEMO.get(template, DEMO_ORDER)
 
 
 def preview(template: str, locale: str) -> dict:
@@ -35,7 +63,7 @@ def preview(template: str, locale: str) -> dict:
     if template not in rendering.templates():
         raise DomainError("template_not_found", f"No message template {template!r}.",
                           templates=rendering.templates())
-    context, purpose = DEMO.get(template, DEMO_ORDER), PURPOSE.get(template, "transactional")
+    context, purpose = demo_context(template), PURPOSE.get(template, "transactional")
     channels = rendering.channels_of(template)
     result = {"template": template, "locale": locale, "purpose": purpose, "channels": channels,
               "subject": None, "text": None, "html": None, "sms": None}

@@ -29,13 +29,13 @@ ORDER_MESSAGES = {
 PRIVATE_FIELDS = ("access_token",)
 
 
-def _recipient(customer_id: int | None) -> tuple[str | None, str | None]:
+def recipient(customer_id: int | None) -> tuple[str | None, str | None]:
     """The account's locale and time zone, when the recipient has an account."""
     user = db.session.get(User, customer_id) if customer_id is not None else None
     return (user.locale, user.timezone) if user is not None else (None, None)
 
 
-def _order_url(fields: dict) -> str | None:
+def order_url(fields: dict) -> str | None:
     base = current_app.config.get("STOREFRONT_URL")
     return f"{base.rstrip('/')}/orders/{fields['order_id']}?token={fields['access_token']}" if base else None
 
@@ -44,10 +44,10 @@ def order_message(signal_name: str, fields: dict) -> list:
     """The messages one order signal asks for: an email, and a text when the shopper opted in."""
     template, with_text = ORDER_MESSAGES[signal_name]
     context = {k: v for k, v in fields.items() if k not in PRIVATE_FIELDS}
-    context["order_url"] = _order_url(fields)
+    context["order_url"] = order_url(fields)
     # A refund is the only step that can happen more than once: its cumulative total tells them apart.
     step = fields["refunded_amount"] if signal_name == "order_refunded" else 0
-    locale, zone = _recipient(fields.get("customer_id"))
+    locale, zone = recipient(fields.get("customer_id"))
     common = {"template": template, "purpose": TRANSACTIONAL, "context": context,
               "customer_id": fields.get("customer_id"), "order_id": fields["order_id"],
               "store_id": fields.get("store_id"), "locale": locale or "en", "timezone": zone}
@@ -61,7 +61,7 @@ def order_message(signal_name: str, fields: dict) -> list:
 
 def verification_message(user_id: int, email: str, token: str):
     """The email-verification mail; the token's hash keys it, so a new token is a new message."""
-    locale, zone = _recipient(user_id)
+    locale, zone = recipient(user_id)
     digest = hashlib.sha256(token.encode()).hexdigest()[:16]
     return enqueue(template="email_verification", channel="email", purpose=TRANSACTIONAL, to=email,
                    dedupe_key=f"email_verification:user-{user_id}:{digest}:email",

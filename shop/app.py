@@ -106,6 +106,7 @@ def _register_sweeps(app: Flask) -> None:
     capture whose reply was lost is a handover, never a no-show. The order sweeps and the holds'
     batches own their transactions (shop.core.sweeps: one order, or one batch, each)."""
     from inventory import reservations
+    from shop.carts import abandonment
     from shop.core import sweeps as runner
     from shop.core.scheduler import register_sweep
     from shop.orders import reconcile
@@ -121,6 +122,7 @@ def _register_sweeps(app: Flask) -> None:
         ("expire_no_shows", "NO_SHOWS_SWEEP_SECONDS", order_sweeps.expire_no_shows),
         ("send_reminders", "REMINDERS_SWEEP_SECONDS", order_sweeps.send_reminders),
         ("retry_voids", "VOIDS_SWEEP_SECONDS", order_sweeps.retry_voids),
+        ("find_abandoned_carts", "ABANDONED_CARTS_SWEEP_SECONDS", abandonment.sweep),
     ):
         register_sweep(app, name, app.config[setting], fn)
 

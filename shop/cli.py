@@ -6,12 +6,13 @@ Each command is one `transaction()`: it commits at the end, or nothing is kept. 
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from inventory import catalog, imports, stock_events
 from inventory.models import Product
 from shop.accounts import service as accounts
-from shop.core import plans
+from shop.core import events, plans
 from shop.core.errors import DomainError
 from shop.core.extensions import db
 from shop.core.transactions import transaction
@@ -59,6 +60,7 @@ def load_demo() -> None:
     """Load the demo stores, catalog, stock and users (safe to run again)."""
     with transaction():
         logins = demo.load()
+        events.demo_loaded.send(current_app._get_current_object())
     click.echo("Demo data loaded. Sign in with (email / password / role):")
     for email, password, role in logins:
         click.echo(f"  {email:32} {password:16} {role}")

@@ -180,6 +180,9 @@ def load() -> dict:
         "REMINDERS_SWEEP_SECONDS": _env_int("REMINDERS_SWEEP_SECONDS", 300),
         "PICKUP_REMINDER_LOCAL_TIME": _env_time("PICKUP_REMINDER_LOCAL_TIME", "10:00"),
         "VOIDS_SWEEP_SECONDS": _env_int("VOIDS_SWEEP_SECONDS", 120),
+        "ABANDONED_CARTS_SWEEP_SECONDS": _env_int("ABANDONED_CARTS_SWEEP_SECONDS", 300),
+        "CART_IDLE_SECONDS": _env_int("CART_IDLE_SECONDS", 3600),
+        "CAMPAIGNS_SWEEP_SECONDS": _env_int("CAMPAIGNS_SWEEP_SECONDS", 60),
         # Messages (notifications/): senders, brand, delivery, consent and opt-out; MAIL_FROM and DEV_OUTBOX_DIR
         # are above.
         "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),

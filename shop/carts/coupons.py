@@ -67,13 +67,14 @@ CODE_LENGTH = 10  # 50 bits: a guess finds no one's code
 
 
 def mint_single_use(kind: str, value: int, valid_days: int, batch: str, currency: str | None = None) -> str:
-    """A new single-use code of `batch`, valid from now for `valid_days` (the port "mint_coupon")."""
+    """A new single-use code (a campaign's incentive, a keyword's reward; the port "mint_coupon"):
+    valid from now for `valid_days`, one use in all, grouped by `batch` (the campaign or keyword)."""
     while True:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
         if db.session.scalar(select(Coupon.id).where(Coupon.code == code)) is None:
             break
     now = clock.now()
-    create({"code": code, "kind": kind, "value": value, "currency": currency, "single_use": True, "batch": batch,
+    create({"code": code, "kind": kind, "value": value, "currency": currency, "single_use": True, "batch": batch[:64],
             "starts_at": now, "ends_at": now + dt.timedelta(days=valid_days)})
     return code
 
@@ -97,3 +98,4 @@ def give_back(code: str | None, order_id: int) -> None:
     coupon_id = select(Coupon.id).where(Coupon.code == code).scalar_subquery()
     db.session.execute(delete(CouponRedemption).where(
         CouponRedemption.coupon_id == coupon_id, CouponRedemption.reference == _order_reference(order_id)))
+

@@ -84,7 +84,7 @@ _carts = Cart.__table__
 _BUMP = (
     update(_carts)
     .where(_carts.c.id == bindparam("cart_id"))
-    .values(version=_carts.c.version + 1, last_activity_at=bindparam("now"))
+    .values(version=_carts.c.version + 1, last_activity_at=bindparam("now"), abandoned_at=None)
     .returning(_carts.c.id, _carts.c.customer_id, _carts.c.pickup_store_id, _carts.c.status, _carts.c.merged_into_id,
                _carts.c.version)
 )

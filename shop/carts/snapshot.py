@@ -9,6 +9,7 @@ read the snapshot in the same transaction, so the answer is exactly what they ar
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, select
@@ -51,7 +52,7 @@ class CartSnapshot:
 _carts, _lines, _products, _stock = Cart.__table__, CartLine.__table__, Product.__table__, Stock.__table__
 _CART_COLUMNS = ("id", "customer_id", "status", "merged_into_id", "pickup_store_id", "email", "phone",
                  "coupon_code", "version", "notes", "last_activity_at")
-_STATEMENT = (
+_SELECT = (
     select(
         *(_carts.c[name] for name in _CART_COLUMNS),
         _lines.c.quantity, _lines.c.unit_price_at_add,
@@ -66,9 +67,10 @@ _STATEMENT = (
     .outerjoin(_products, _products.c.id == _lines.c.product_id)
     .outerjoin(_stock, and_(_stock.c.store_id == _carts.c.pickup_store_id,
                             _stock.c.product_id == _lines.c.product_id))
-    .where(_carts.c.id == bindparam("cart_id"))
-    .order_by(_lines.c.id)
 )
+_STATEMENT = _SELECT.where(_carts.c.id == bindparam("cart_id")).order_by(_lines.c.id)
+# Many carts at once (the abandonment sweep's batch): the same read, one statement for the batch.
+_MANY = _SELECT.where(_carts.c.id.in_(bindparam("cart_ids", expanding=True))).order_by(_carts.c.id, _lines.c.id)
 
 
 def _line(row) -> SnapshotLine:
@@ -82,11 +84,20 @@ def _line(row) -> SnapshotLine:
                         row.active, free)
 
 
-def load(cart_id: str) -> CartSnapshot | None:
-    """The cart as it stands in this transaction (flush ORM changes first), or None."""
-    rows = db.session.execute(_STATEMENT, {"cart_id": cart_id, "now": clock.now()}).all()
-    if not rows:
-        return None
+def _snapshot(rows) -> CartSnapshot:
+    """One cart's rows (its columns repeated on each line's row) as its snapshot."""
     head = rows[0]
     lines = tuple(_line(row) for row in rows if row.sku is not None)
     return CartSnapshot(*(getattr(head, name) for name in _CART_COLUMNS), lines=lines)
+
+
+def load(cart_id: str) -> CartSnapshot | None:
+    """The cart as it stands in this transaction (flush ORM changes first), or None."""
+    rows = db.session.execute(_STATEMENT, {"cart_id": cart_id, "now": clock.now()}).all()
+    return _snapshot(rows) if rows else None
+
+
+def load_many(cart_ids: list[str]) -> dict[str, CartSnapshot]:
+    """`load` for many carts in one statement: {cart id: snapshot} (a missing cart is left out)."""
+    rows = db.session.execute(_MANY, {"cart_ids": list(cart_ids), "now": clock.now()}).all()
+    return {cart_id: _snapshot(list(group)) for cart_id, group in itertools.groupby(rows, key=lambda row: row.id)}

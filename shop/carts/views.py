@@ -28,7 +28,7 @@ from shop.carts.schemas import (
     RecoveryLinkSchema,
 )
 from shop.carts.snapshot import CartSnapshot
-from shop.core import rate_limits
+from shop.core import events, rate_limits
 from shop.core.error_codes import ACTOR, CART_ACCESS, COUPON_RULES
 from shop.core.errors import DomainError
 from shop.core.extensions import db
@@ -188,12 +188,16 @@ class CartRecoveryLinks(MethodView):
 
 @blp.route("/carts/recover/<string:token>")
 class CartRecover(MethodView):
+    @transactional
     @blp.response(200, RecoveredCartSchema)
     @blp.alt_response(302, description="With STOREFRONT_URL set and an HTML Accept: to the storefront")
     @problems("link_expired", "link_invalid", "cart_already_ordered", "cart_expired")
     def get(self, token):
-        """The cart a recovery link leads to (the account cart, if it was merged)."""
-        cart = cart_recovery.resolve(token)
+        """The cart a recovery link leads to (the account cart, if it was merged). A link from a
+        campaign message tells the campaign it was opened (its attribution)."""
+        cart, message_id = cart_recovery.resolve_tagged(token)
+        if message_id is not None:
+            events.cart_link_opened.send(current_app._get_current_object(), cart_id=cart.id, message_id=message_id)
         base = current_app.config["STOREFRONT_URL"]
         if base and request.accept_mimetypes.accept_html and not request.accept_mimetypes.accept_json:
             return redirect(f"{base.rstrip('/')}/cart?id={cart.id}", 302)

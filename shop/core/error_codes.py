@@ -127,6 +127,12 @@ STATUS: dict[str, int] = {
     "message_not_found": 404,
     "message_not_failed": 409,
     "template_not_found": 404,
+    # campaigns (notifications.campaigns)
+    "campaign_not_found": 404,
+    "campaign_not_draft": 409,  # only a draft is edited
+    "campaign_not_active": 409,  # only an active campaign is paused
+    "campaign_step_unknown": 422,  # a test-send names a step the campaign does not have
+    "campaign_no_address": 422,  # a test-send of a step needs the address of its channel
     "phone_required": 422,
     "sms_stopped": 409,
     "unsubscribe_link_invalid": 404,

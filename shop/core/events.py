@@ -55,3 +55,6 @@ consent_changed = _signals.signal("consent-changed")
 # A shopper said yes to offers by email outside their preferences (a guest at checkout): customer_id
 # (or None), email, source, wording, reference. notifications records it pending its confirmation.
 marketing_email_requested = _signals.signal("marketing-email-requested")
+
+# `flask shop demo` loaded the demo data (in its transaction): notifications adds its demo campaign.
+demo_loaded = _signals.signal("demo-loaded")

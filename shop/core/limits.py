@@ -40,3 +40,12 @@ DEFAULT_HOLD_DAYS = 3
 # Order feedback: a rating of 1 to 5 stars and a comment of at most 2,000 characters.
 MIN_RATING, MAX_RATING = 1, 5
 MAX_FEEDBACK_COMMENT = 2000
+
+# Campaigns (notifications.campaigns): at most 10 steps, each at most a year after its trigger;
+# a cool-down of up to a year, an attribution window of 1 to 90 days; an incentive coupon valid
+# 1 to 365 days.
+MAX_CAMPAIGN_STEPS = 10
+MAX_CAMPAIGN_DELAY_MINUTES = 365 * 24 * 60
+MAX_CAMPAIGN_COOLDOWN_DAYS = 365
+MAX_ATTRIBUTION_DAYS = 90
+MAX_INCENTIVE_DAYS = 365

@@ -87,7 +87,7 @@ def can(order: Order, action: str, actor: Actor | None = None) -> bool:
 def message_fields(order: Order) -> dict:
     """What a message about this order needs, so notifications never read order tables."""
     return {
-        "order_id": order.id, "number": order.number, "status": order.status,
+        "order_id": order.id, "number": order.number, "status": order.status, "cart_id": order.cart_id,
         "customer_id": order.customer_id, "email": order.email, "phone": order.phone,
         "sms_updates": order.sms_updates, "store_id": order.store_id,
         "total": order.total, "currency": order.currency, "access_token": order.access_token,

@@ -70,6 +70,14 @@ TABLE = {op: matrix.parse_row(row) for op, row in {
     "GET /coupons/{code}":                        "401 403 403 401 403 403 200 200",
     "GET /coupons":                               "401 403 403 401 403 403 200 200",
     "PATCH /coupons/{code}":                      "401 403 403 401 403 403 200 200",
+    "GET /campaigns":                             "401 403 403 401 403 403 200 200",
+    "POST /campaigns":                            "401 403 403 401 403 403 201 201",
+    "GET /campaigns/{campaign_id}":               "401 403 403 401 403 403 200 200",
+    "PATCH /campaigns/{campaign_id}":             "401 403 403 401 403 403 200 200",  # a draft
+    "POST /campaigns/{campaign_id}/activate":     "401 403 403 401 403 403 200 200",
+    "POST /campaigns/{campaign_id}/pause":        "401 403 403 401 403 403 200 200",  # an active one
+    "POST /campaigns/{campaign_id}/test-send":    "401 403 403 401 403 403 202 202",
+    "GET /campaigns/{campaign_id}/report":        "401 403 403 401 403 403 200 200",
     "POST /carts/{cart_id}/checkout":             "401 201 404 401 201 404 422 201",
     "POST /carts/{cart_id}/checkout replay":      "401 201 404 401 409 404 422 409",  # A's key: only A gets A's reply
     "GET /orders/{order_id}":                     "401 200 404 404 200 404 422 200",

@@ -162,6 +162,7 @@ LISTS = [
     ("/api/v1/messages", "staff"),
     ("/api/v1/payments/attention", "staff"),
     ("/api/v1/coupons", "marketing"),
+    ("/api/v1/campaigns", "marketing"),
 ]
 
 

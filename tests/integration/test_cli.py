@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from inventory.models import LedgerEntry, Product, Stock
+from notifications.campaigns.models import Campaign
 from shop.accounts import auth
 from shop.accounts.models import User
 from shop.core.extensions import db
@@ -51,9 +52,15 @@ def test_demo_is_complete_and_idempotent(app):
     first = run(app, "demo")
     assert first.exit_code == 0, first.output
     assert "admin@demo.omnishop.dev" in first.output
-    figures = (count(Store), count(Product), count(Stock), count(User), count(LedgerEntry), count(Order))
+    figures = (count(Store), count(Product), count(Stock), count(User), count(LedgerEntry), count(Order),
+               count(Campaign))
     assert run(app, "demo").exit_code == 0
-    assert (count(Store), count(Product), count(Stock), count(User), count(LedgerEntry), count(Order)) == figures
+    assert (count(Store), count(Product), count(Stock), count(User), count(LedgerEntry), count(Order),
+            count(Campaign)) == figures
+    [campaign] = db.session.scalars(db.select(Campaign)).all()  # the abandoned-cart flow, running
+    assert (campaign.trigger, campaign.status) == ("cart_abandoned", "active")
+    assert [(s["delay_minutes"], s["channel"], s["incentive"]) for s in campaign.steps] == [
+        (60, "email", None), (1440, "sms", None), (4320, "email", {"kind": "percent", "value": 10, "valid_days": 7})]
     stores = db.session.scalars(db.select(Store)).all()
     assert len(stores) >= 3 and len({s.timezone for s in stores}) >= 3
     assert count(Product) >= 50

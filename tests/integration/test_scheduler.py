@@ -17,7 +17,8 @@ from shop.core.clock import clock
 from shop.core.extensions import db
 from tests.support.app import make_app
 
-SWEEPS = {"release_expired_holds", "expire_unpaid", "reconcile", "expire_no_shows", "send_reminders", "retry_voids"}
+SWEEPS = {"release_expired_holds", "expire_unpaid", "reconcile", "expire_no_shows", "send_reminders", "retry_voids",
+          "find_abandoned_carts", "advance_campaigns", "deliver_outbox"}
 
 
 @pytest.fixture
@@ -48,6 +49,8 @@ def test_create_app_registers_every_sweep_and_starts_nothing(database_url):
     assert sweeps["release_expired_holds"][0] == 7
     order = list(sweeps)  # --once runs them in this order: a lost capture is a handover, never a no-show
     assert order.index("reconcile") < order.index("expire_no_shows")
+    # an abandoned cart is enrolled, its first step queued and sent in one --once
+    assert order.index("find_abandoned_carts") < order.index("advance_campaigns") < order.index("deliver_outbox")
     with pytest.raises(ValueError, match="registered twice"):
         scheduler.register_sweep(app_, "expire_unpaid", 60, lambda: 0)
     with pytest.raises(ValueError, match="positive"):

@@ -157,6 +157,17 @@ class World:
                                 json={"sku": "GONE", "email": f"{_unique().lower()}@example.com"})
         return self._ok(resp)["id"]
 
+    def campaign(self, status: str = "draft") -> int:
+        """A campaign of its own for the call (a draft, or active for a pause)."""
+        from notifications.campaigns.models import Campaign
+
+        campaign = Campaign(name=_unique(), trigger="cart_abandoned", status=status, audience={}, exit_on=[],
+                            steps=[{"delay_minutes": 60, "channel": "email", "template": "abandoned_cart_1",
+                                    "incentive": None}])
+        db.session.add(campaign)
+        db.session.commit()
+        return campaign.id
+
     def unsubscribe_token(self) -> str:
         """The token of the link in A's marketing emails (the signed link is the key)."""
         from notifications.unsubscribe import make_url
@@ -274,6 +285,10 @@ def _body(operation: str, world: World, args: dict, order: dict | None) -> dict 
         "POST /coupons": lambda: {"code": n, "kind": "percent", "value": 5},
         "POST /stores/{store_id}/stock-alerts": lambda: {"sku": "GONE", "email": f"{n.lower()}@example.com"},
         "PATCH /coupons/{code}": lambda: {"max_uses": 1_000_000},
+        "POST /campaigns": lambda: {"name": n, "trigger": "cart_abandoned", "steps": [
+            {"delay_minutes": 60, "channel": "email", "template": "abandoned_cart_1"}]},
+        "PATCH /campaigns/{campaign_id}": lambda: {"name": f"Renamed {n}"},
+        "POST /campaigns/{campaign_id}/test-send": lambda: {"email": "marketer@example.com", "step": 1},
         "POST /carts/{cart_id}/checkout": lambda: {"payment_method": "pay_at_store"},
         "PUT /me/preferences": lambda: {"email_marketing": False, "wording": "No offers, thanks."},
         "POST /stores/{store_id}/customers/{customer_id}/consents": lambda: {
@@ -326,6 +341,8 @@ def _path_args(operation: str, world: World) -> tuple[dict, dict | None]:
         args["payment_id"] = world.flagged_payment()
     if "template" in names:
         args["template"] = "order_placed"
+    if "campaign_id" in names:
+        args["campaign_id"] = world.campaign("active" if op.endswith("/pause") else "draft")
     missing = names - set(args)
     assert not missing, f"{op}: tests/support/matrix.py does not know how to make {sorted(missing)}"
     return args, order

@@ -19,6 +19,7 @@ _EXPLAINABLE = ("select", "with", "insert", "update", "delete")
 class Explained:
     sql: str
     plan: dict
+    execution_ms: float = 0.0  # the server's "Execution Time"
 
     def nodes(self) -> Iterator[dict]:
         todo = [self.plan]
@@ -43,7 +44,8 @@ def explained() -> Iterator[list[Explained]]:
             raw.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters)
             result = raw.fetchone()[0]
             raw.execute("ROLLBACK TO SAVEPOINT explained")
-        seen.append(Explained(statement, (result if isinstance(result, list) else json.loads(result))[0]["Plan"]))
+        top = (result if isinstance(result, list) else json.loads(result))[0]
+        seen.append(Explained(statement, top["Plan"], top.get("Execution Time", 0.0)))
 
     engine = db.engine
     event.listen(engine, "before_cursor_execute", listener)

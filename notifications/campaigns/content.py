@@ -1,0 +1,78 @@
+"""What a campaign message shows, asked of the shop at send time (ports): the cart as it is then,
+a recovery link tagged with the message, a single-use coupon, recommendations after a pickup."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import current_app
+
+from notifications.campaigns.models import Enrolment
+from shop.core import ports
+from shop.core.clock import clock
+
+# A cart's status at send time -> why its enrolment ends
+CART_EXITS = {"converted": "order_placed", "merged": "cart_merged", "expired": "cart_expired"}
+RECOMMENDATIONS = 4
+
+
+def subject_now(enrolment: Enrolment) -> tuple[dict | None, str | None]:
+    """(the cart now, None) or (None, why the enrolment ends); (None, None) for a subject that is not a cart."""
+    if enrolment.cart_id is None:
+        return None, None
+    cart = ports.ask("cart_for_message", enrolment.cart_id)
+    if cart is None:
+        return None, "cart_gone"
+    if cart["status"] != "active":
+        return None, CART_EXITS.get(cart["status"], "cart_gone")
+    if not cart["lines"]:
+        return None, "cart_emptied"
+    return cart, None
+
+
+def address(enrolment: Enrolment, cart: dict | None, channel: str) -> str | None:
+    """Where this channel reaches them now: the cart's contact (it may have changed), else the trigger's."""
+    key = "email" if channel == "email" else "phone"
+    return (cart or {}).get(key) or getattr(enrolment, key)
+
+
+def _coupon(enrolment: Enrolment, incentive: dict | None, currency: str | None) -> dict | None:
+    if not incentive or (incentive["kind"] == "fixed" and not currency):  # an amount needs a currency
+        return None
+    code = ports.ask("mint_coupon", incentive["kind"], incentive["value"], incentive["valid_days"],
+                     f"campaign-{enrolment.campaign_id}", currency=currency if incentive["kind"] == "fixed" else None)
+    ends = clock.now() + dt.timedelta(days=incentive["valid_days"])
+    return {**incentive, "code": code, "ends_at": ends.isoformat()}
+
+
+def _recommendations(order_id: int | None) -> list:
+    if order_id is None:
+        return []
+    try:
+        return list(ports.ask("recommendations", order_id, RECOMMENDATIONS))[:RECOMMENDATIONS]
+    except LookupError:  # nothing provides it (yet): the follow-up goes without
+        return []
+
+
+def context(enrolment: Enrolment, step: dict, cart: dict | None) -> dict:
+    """The template's context: the trigger's facts, the cart now, the coupon, the campaign's step."""
+    facts = dict(enrolment.facts or {})
+    currency = (cart or {}).get("currency") or facts.get("currency")
+    values = {**facts, "campaign_id": enrolment.campaign_id, "step": enrolment.next_step + 1,
+              "cart": cart, "recovery_url": None, "currency": currency,
+              "coupon": _coupon(enrolment, step.get("incentive"), currency),
+              "recommendations": _recommendations(enrolment.order_id) if step["template"] == "post_pickup_follow_up"
+              else [], "feedback_url": facts.get("order_url"), "shop_url": current_app.config.get("STOREFRONT_URL")
+              or None}
+    if cart is not None:
+        values.update(store_id=cart["store_id"], store_name=cart["store_name"], store_timezone=cart["store_timezone"])
+        values["cart"] = {key: cart[key] for key in ("lines", "subtotal", "currency", "store_name", "line_count")}
+    return values
+
+
+def tagged(values: dict, enrolment: Enrolment, message_id: int) -> dict:
+    """The context with the cart's recovery link tagged with this message (for attribution)."""
+    if enrolment.cart_id is None:
+        return values
+    cart = ports.ask("cart_for_message", enrolment.cart_id, message_id=message_id)
+    return {**values, "recovery_url": cart["recovery_url"] if cart else None}

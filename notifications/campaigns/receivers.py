@@ -1,0 +1,71 @@
+"""Signals -> campaign rows, in the sender's transaction and without network I/O.
+
+cart_abandoned, order_picked_up, order_expired enrol (enrolment.enrol); order_placed exits the
+cart's and customer's enrolments and credits the order (attribution.credit); a line removed that
+leaves an enrolled cart empty exits it; an opened tagged link is a click; `flask shop demo` adds
+the demo campaign.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import select
+
+from notifications import receivers as order_receivers
+from notifications.campaigns import attribution, demo
+from notifications.campaigns.enrolment import enrol, exit_where
+from notifications.campaigns.models import Enrolment
+from shop.core import events, ports
+from shop.core.extensions import db
+
+# An order signal -> the trigger it is (the subject is the order)
+ORDER_TRIGGERS = {"order_picked_up": "order_picked_up", "order_expired": "order_expired"}
+ORDER_FACTS = ("number", "store_id", "store_name", "store_address", "store_timezone", "total", "currency")
+
+
+def on_cart_abandoned(sender, cart_id, customer_id=None, email=None, phone=None, store_id=None, idle_since=None,
+                      **facts):
+    enrol("cart_abandoned", f"cart:{cart_id}", customer_id=customer_id, email=email, phone=phone,
+          store_id=store_id, cart_id=cart_id, at=idle_since, facts={**facts, "idle_since": idle_since})
+
+
+def on_order(trigger: str, fields: dict) -> None:
+    facts = {key: fields.get(key) for key in ORDER_FACTS}
+    facts["order_url"] = order_receivers.order_url(fields)
+    enrol(trigger, f"order:{fields['order_id']}", customer_id=fields.get("customer_id"), email=fields.get("email"),
+          phone=fields.get("phone"), store_id=fields.get("store_id"), order_id=fields["order_id"], facts=facts)
+
+
+def on_order_placed(sender, order_id, cart_id=None, customer_id=None, total=0, currency=None, **_):
+    exit_where("order_placed", cart_id=cart_id, customer_id=customer_id)
+    attribution.credit(order_id, cart_id, customer_id, total or 0, currency)
+
+
+def on_cart_changed(sender, cart_id, type=None, **_):  # noqa: A002 - the signal's field
+    if type != "line_removed":
+        return
+    enrolled = db.session.scalar(select(Enrolment.id).where(Enrolment.cart_id == cart_id,
+                                                            Enrolment.status == "active").limit(1))
+    if enrolled is None:
+        return
+    cart = ports.ask("cart_for_message", cart_id)
+    if cart is None or not cart["lines"]:
+        exit_where("cart_emptied", cart_id=cart_id)
+
+
+def on_link_opened(sender, cart_id, message_id, **_):
+    attribution.click(cart_id, message_id)
+
+
+def connect(app: Flask) -> None:
+    """One receiver per signal (sender=app)."""
+    events.cart_abandoned.connect(on_cart_abandoned, sender=app, weak=False)
+    events.order_placed.connect(on_order_placed, sender=app, weak=False)
+    events.cart_changed.connect(on_cart_changed, sender=app, weak=False)
+    events.cart_link_opened.connect(on_link_opened, sender=app, weak=False)
+    events.demo_loaded.connect(lambda sender, **_: demo.ensure_default(), sender=app, weak=False)
+    for name, trigger in ORDER_TRIGGERS.items():
+        def receiver(sender, _trigger=trigger, **fields):
+            on_order(_trigger, fields)
+
+        getattr(events, name).connect(receiver, sender=app, weak=False)
