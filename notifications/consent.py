@@ -116,12 +116,13 @@ def _subject(customer_id: int | None, address: str | None, *, erased: bool = Tru
 
 def latest(channel: str, purpose: str, *, customer_id: int | None = None,
            address: str | None = None) -> ConsentRecord | None:
-    """The newest event for this channel and purpose about the customer or the address. A yes kept
-    from before an erasure does not count (a no does): then the newest event not erased decides."""
+    """The newest event for this channel and purpose about the customer or the address. A yes (or a
+    yes awaiting its confirmation) kept from before an erasure does not count (a no does): then the
+    newest event not erased decides."""
     newest = (select(ConsentRecord).where(ConsentRecord.channel == channel, ConsentRecord.purpose == purpose)
               .order_by(ConsentRecord.id.desc()).limit(1))
     last = db.session.scalar(newest.where(_subject(customer_id, address)))
-    if last is not None and last.state == GRANTED and _is_erased(last.address):
+    if last is not None and last.state in (GRANTED, PENDING) and _is_erased(last.address):
         last = db.session.scalar(newest.where(
             _subject(customer_id, address, erased=False),
             or_(ConsentRecord.address.is_(None), not_(ConsentRecord.address.startswith(ERASED_PREFIX)))))

@@ -9,7 +9,7 @@ from notifications import consent
 from notifications.delivery import deliver_due
 from notifications.outbox import enqueue
 from shop.core.extensions import db
-from tests.support.messages import outbox
+from tests.support.messages import confirm_marketing_email, outbox
 from tests.support.orders import cart_for, checkout
 
 EMAIL, PHONE, PASSWORD = "erin@example.com", "+14155550177", "erin-password-1"
@@ -62,7 +62,8 @@ def test_a_yes_given_before_the_erasure_is_gone_with_it(client, store_world):
     offer_to(None)  # to the bare address, as a list of addresses would
     offer_to(old_id, to=f"erased-{old_id}@erased.invalid")  # the erased account itself
     assert [(status, reason) for _, status, reason in sent_offers()] == [("skipped", "no_marketing_consent")] * 3
-    offers(client, headers, True)  # a new yes counts
+    offers(client, headers, True)  # a new yes counts, once the address confirms it (double opt-in)
+    confirm_marketing_email(client, EMAIL)
     offer_to(new_id)
     assert sent_offers()[-1][1] == "sent"
 
@@ -77,7 +78,9 @@ def test_a_no_said_before_the_erasure_still_holds(client, store_world):
     new_id, headers = sign_up(client)
     assert (preference(client, headers)["allowed"], preference(client, headers)["reason"]) == (False, "unsubscribed")
     assert preference(client, headers, purpose="transactional")["reason"] == "unsubscribed"
-    offers(client, headers, True)  # until they say yes again
+    offers(client, headers, True)  # until they say yes again (and confirm it by mail)
+    assert preference(client, headers)["reason"] == "confirmation_pending"
+    confirm_marketing_email(client, EMAIL)
     assert preference(client, headers)["allowed"] is True
 
 
