@@ -7,7 +7,8 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Receivers (messages and the checkout's consent), the messages, preferences, unsubscribe and
-    Twilio routes, the data-rights receivers, and the delivery sweep for the scheduler."""
+    Twilio routes, the data-rights receivers, the marketing console's pages, and the delivery sweep
+    for the scheduler."""
     from notifications import (  # noqa: F401 (consent_models and models: their tables)
         campaigns,
         consent,
@@ -24,6 +25,7 @@ def init_app(app: Flask) -> None:
         unsubscribe,
         views,
     )
+    from notifications.console.views import bp as console_bp
     from shop.core.extensions import api
     from shop.core.scheduler import register_sweep
 
@@ -34,5 +36,6 @@ def init_app(app: Flask) -> None:
     privacy.connect(app)
     for module in (views, delivery_status, consent_views, unsubscribe, twilio_webhooks):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
+    app.register_blueprint(console_bp)
     campaigns.init_app(app)  # before the delivery sweep: --once sends what a campaign step just queued
     register_sweep(app, "deliver_outbox", app.config["OUTBOX_SWEEP_SECONDS"], delivery.deliver_due)
