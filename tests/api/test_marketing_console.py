@@ -53,32 +53,6 @@ def test_marketing_and_admin_see_the_campaigns(client, console_world, email):
     assert 'aria-label="Pause Abandoned cart"' in html
 
 
-@pytest.mark.parametrize("email,password,status", [
-    ("clerk@example.com", "password-123", 403),
-    ("shopper@example.com", "password-123", 403),
-    ("marketer@example.com", "wrong-password", 401),
-])
-def test_staff_shoppers_and_wrong_passwords_do_not_get_in(client, console_world, email, password, status):
-    resp = console.sign_in(client, email, password)
-    assert resp.status_code == status
-    assert "Sign in to the marketing console" in resp.get_data(as_text=True)
-    assert client.get("/marketing").status_code == 302  # still not signed in
-
-
-def test_sign_in_without_the_form_token_is_refused(client, console_world):
-    client.get("/marketing/sign-in")
-    resp = client.post("/marketing/sign-in", data={"email": "marketer@example.com", "password": "password-123"})
-    assert resp.status_code == 403
-    assert client.get("/marketing").status_code == 302
-
-
-def test_sign_in_attempts_are_limited_per_account_as_at_the_counter(client, console_world):
-    answers = [console.sign_in(client, "marketer@example.com", "wrong-password").status_code for _ in range(6)]
-    assert answers == [401] * 5 + [429]
-    resp = console.sign_in(client, "marketer@example.com")
-    assert resp.status_code == 429 and "Too many attempts" in resp.get_data(as_text=True)
-
-
 def test_a_clerk_signed_in_at_the_counter_is_refused_the_console_and_a_marketer_the_counter(app, client,
                                                                                          console_world):
     tablet_sign_in(client, "clerk@example.com")
