@@ -7,8 +7,8 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Receivers (messages and the checkout's consent), the messages, preferences, unsubscribe and
-    Twilio routes, the data-rights receivers, the delivery sweep for the scheduler, and the outbox's
-    backlog for /metrics."""
+    Twilio routes, the data-rights receivers, the marketing console's pages, the delivery sweep for
+    the scheduler, and the outbox's backlog for /metrics."""
     from notifications import (  # noqa: F401 (consent_models and models: their tables)
         backlog,
         campaigns,
@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
         unsubscribe,
         views,
     )
+    from notifications.console.views import bp as console_bp
     from shop.core.extensions import api
     from shop.core.scheduler import register_sweep
 
@@ -48,5 +49,6 @@ def init_app(app: Flask) -> None:
                    stock_alert_views):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     backlog.init_app(app)
+    app.register_blueprint(console_bp)
     campaigns.init_app(app)  # before the delivery sweep: --once sends what a campaign step just queued
     register_sweep(app, "deliver_outbox", app.config["OUTBOX_SWEEP_SECONDS"], delivery.deliver_due)

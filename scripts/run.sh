@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Serve the API and the tablet page with gunicorn beside the scheduler (the sweeps); Ctrl-C stops all.
+# Serve the API, the tablet and the marketing console with gunicorn beside the scheduler (the sweeps); Ctrl-C stops all.
 # gunicorn.conf.py sets the worker timeout (WORKER_TIMEOUT_SECONDS) and checks it against the others.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,4 +34,5 @@ pids+=($!)
 pids+=($!)
 echo "Omnishop is up: API docs at http://$HOST:$PORT/api/v1/docs (spec: /api/v1/openapi.json)"
 echo "Counter tablet: http://$HOST:$PORT/tablet (sign in as a demo staff member above)"
+echo "Marketing console: http://$HOST:$PORT/marketing (sign in as marketing@demo.omnishop.dev)"
 wait -n "${pids[@]}"

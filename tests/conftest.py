@@ -15,7 +15,7 @@ from tests.support.app import make_app, remove_dev_outbox, wipe
 
 pytest_plugins = ["tests.support.orders", "tests.support.localstripe", "tests.support.concurrency",
                   "tests.support.spec_coverage", "tests.support.browser", "tests.support.tablet",
-                  "tests.support.scripted_gateway", "tests.support.slow_stripe"]
+                  "tests.support.scripted_gateway", "tests.support.slow_stripe", "tests.support.console"]
 
 TEST_DB = os.environ.get("TEST_DB", "sqlite")
 PG_ADMIN_URL = os.environ.get(

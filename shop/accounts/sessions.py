@@ -1,4 +1,8 @@
-"""Signing staff in to the server-rendered pages: a session cookie, its CSRF token, idle sign-out.
+"""Signing people in to the server-rendered pages: a session cookie, its CSRF token, idle sign-out.
+
+One session mechanism for every page area (the counter tablet for staff, the marketing console):
+an `Area` names the roles its pages serve; a person of another role is refused (403), whoever has
+no session goes to the area's sign-in page (shop.accounts.sign_in_pages).
 
 The signed cookie (Flask's session) names an `api_tokens` row whose plain value was never kept:
 the row is what makes a page session end for real (sign-out revokes it, it expires with a staff
@@ -20,10 +24,19 @@ from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
 
-PAGE_ROLES = ("staff", "admin")
+PAGE_ROLES = ("staff", "marketing", "admin")  # the roles some page area serves: no shopper holds a page session
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+@dataclass(frozen=True)
+class Area:
+    """A set of pages and who they are for."""
+
+    roles: tuple[str, ...]
+    refusal: str  # what a signed-in person of another role reads (403)
+    prompt: str  # why an anonymous visitor is sent to sign in
 
 
 @dataclass(frozen=True)
@@ -32,11 +45,11 @@ class PageUser:
     token: ApiToken
 
 
-def sign_in(email: str, password: str) -> User:
-    """Check the credentials (as POST /auth/tokens does) and start a fresh session for staff."""
+def sign_in(email: str, password: str, area: Area) -> User:
+    """Check the credentials (as POST /auth/tokens does) and start a fresh session for the area's roles."""
     user = auth.authenticate(email, password)
-    if user.role not in PAGE_ROLES:
-        raise DomainError("forbidden", "These pages are for store staff.")
+    if user.role not in area.roles:
+        raise DomainError("forbidden", area.refusal)
     _, token = auth.issue_token(user)
     session.clear()  # no value from before the sign-in survives it (session fixation)
     session.update(uid=user.id, tid=token.id, seen=_now(), csrf=secrets.token_urlsafe(32))
@@ -75,6 +88,20 @@ def current() -> PageUser | None:
         session["idle"] = True  # the sign-in page says why
         return None
     return PageUser(token.user, token)
+
+
+def require(area: Area, *, activity: bool = True) -> User:
+    """The signed-in person if the area serves their role: a 401 when there is none (an idle
+    sign-out's revocation is kept), a 403 for another role. `activity=False` for a page's own
+    background refresh, so a screen left alone still signs out."""
+    page_user = current()
+    if page_user is None:
+        raise DomainError("unauthorized", area.prompt, keep_changes=True)
+    if page_user.user.role not in area.roles:
+        raise DomainError("forbidden", area.refusal)
+    if activity:
+        touch()
+    return page_user.user
 
 
 def touch() -> None:

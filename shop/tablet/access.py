@@ -32,14 +32,13 @@ class Counter:
         return Actor("staff", self.user, "store", self.store.id)
 
 
+COUNTER = sessions.Area(("staff", "admin"), refusal="These pages are for store staff.",
+                        prompt="Sign in to use the counter screen.")
+
+
 def signed_in(*, activity: bool = True) -> User:
-    """The signed-in clerk; a 401 when there is none (idle sign-out included: its revocation is kept)."""
-    page_user = sessions.current()
-    if page_user is None:
-        raise DomainError("unauthorized", "Sign in to use the counter screen.", keep_changes=True)
-    if activity:
-        sessions.touch()
-    return page_user.user
+    """The signed-in clerk (or admin); a 401 when there is none, a 403 for marketing."""
+    return sessions.require(COUNTER, activity=activity)
 
 
 def store_by_code(code: str) -> Store:

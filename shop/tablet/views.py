@@ -7,15 +7,12 @@ says why the tablet has its own endpoints). Each view is one transaction (`with 
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
-from shop.accounts import auth, sessions
+from shop.accounts import auth, sign_in_pages
 from shop.accounts.actors import Actor
 from shop.core import errors
 from shop.core.errors import DomainError
-from shop.core.extensions import limiter
 from shop.core.transactions import transaction
 from shop.orders import handover, pickup
 from shop.tablet import access, board, forms
@@ -25,14 +22,12 @@ bp = Blueprint("tablet", __name__, template_folder="templates", static_folder="s
 STORE = "/stores/<string(maxlength=32):code>/tablet"
 
 
-@bp.before_request
-def _csrf() -> None:
-    sessions.check_csrf()
+sign_in_pages.add_to(bp, "/tablet", sign_in_pages.SignInPage(access.COUNTER, "tablet/sign_in.html", "tablet.stores"))
 
 
 @bp.context_processor
 def _page_globals() -> dict:
-    return {"csrf_token": sessions.csrf_token, "poll_seconds": current_app.config["TABLET_POLL_SECONDS"]}
+    return {"poll_seconds": current_app.config["TABLET_POLL_SECONDS"]}
 
 
 def _wants_json() -> bool:
@@ -46,66 +41,12 @@ def _refused(exc: DomainError):
     if _wants_json():
         return errors.handle_domain_error(exc)
     if exc.code == "unauthorized":
-        return redirect(url_for("tablet.sign_in", next=request.path))
+        return sign_in_pages.to_sign_in()
     stores = []
     if exc.code == "wrong_store":
         with transaction():
             stores = access.stores_of(access.signed_in())
     return render_template("tablet/error.html", problem=exc, stores=stores), exc.status
-
-
-@bp.errorhandler(429)
-def _too_many(exc):
-    if request.endpoint == "tablet.sign_in":
-        return render_template("tablet/sign_in.html", error="Too many attempts: wait a minute."), 429
-    return errors.handle_http_exception(exc)
-
-
-def _safe_next(target: str | None) -> str | None:
-    """Only a path of this site (no scheme, no host): never an open redirect."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    # A browser reads "/\\host" as "//host": no backslash at all.
-    local = target.startswith("/") and not target.startswith("//") and "\\" not in target
-    return target if local and not parts.scheme and not parts.netloc else None
-
-
-def _account_key() -> str:
-    """Rate-limit key per account: the email of the sign-in form, or of a manager's unlock."""
-    body = request.get_json(silent=True) if request.is_json else None
-    email = body.get("email") if isinstance(body, dict) else request.form.get("email")
-    return f"account:{str(email).strip().lower()}" if email else "account:-"
-
-
-_per_address = limiter.limit(lambda: current_app.config["TOKEN_RATE_LIMIT_PER_ADDRESS"], methods=["POST"])
-_per_account = limiter.limit(lambda: current_app.config["TOKEN_RATE_LIMIT_PER_ACCOUNT"], key_func=_account_key,
-                             methods=["POST"])
-
-
-@bp.route("/tablet/sign-in", methods=["GET", "POST"])
-@_per_address
-@_per_account
-def sign_in():
-    """Staff sign in with the accounts they use for the API; then pick a store, or go where they were."""
-    target = _safe_next(request.values.get("next"))
-    if request.method == "GET":
-        idle = sessions.signed_out_idle()
-        return render_template("tablet/sign_in.html", idle=idle, next=target)
-    try:
-        with transaction():
-            data = forms.form(forms.SIGN_IN)
-            sessions.sign_in(data["email"], data["password"])
-    except DomainError as exc:
-        return render_template("tablet/sign_in.html", error=exc.detail, next=target), exc.status
-    return redirect(target or url_for("tablet.stores"))
-
-
-@bp.post("/tablet/sign-out")
-def sign_out():
-    with transaction():
-        sessions.sign_out()
-    return redirect(url_for("tablet.sign_in"))
 
 
 @bp.get("/tablet")
@@ -210,8 +151,8 @@ def hand_over(code: str, order_id: int):
 
 
 @bp.post(STORE + "/orders/<int:order_id>/unlock")
-@_per_address
-@_per_account
+@sign_in_pages.per_address
+@sign_in_pages.per_account
 def unlock(code: str, order_id: int):
     """A manager types their own sign-in on the tablet after checking the shopper's ID."""
     data = forms.body(forms.UNLOCK)

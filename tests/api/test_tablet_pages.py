@@ -1,4 +1,4 @@
-"""Every HTML page: a Content-Security-Policy without inline script and with frame-ancestors 'none',
+"""Every HTML page (the counter tablet's and the marketing console's): a Content-Security-Policy without inline script and with frame-ancestors 'none',
 nosniff and a Referrer-Policy, and no inline script in the markup; state-changing calls need the
 session's CSRF token; the API docs load nothing from another host."""
 
@@ -11,6 +11,7 @@ import pytest
 
 from shop.core.extensions import db
 from shop.orders.models import Order
+from tests.support import console
 from tests.support.orders import cart_for, checkout
 from tests.support.tablet import page_token, sign_in, step
 
@@ -76,6 +77,26 @@ def test_every_page_has_the_security_headers_and_no_inline_script(client, signed
         assert_secure_page(client.get(f"/stores/NYC/tablet/orders/{oid}"))
     client.post("/tablet/sign-out", data={"csrf_token": token})
     assert_secure_page(client.get("/tablet/sign-in"))
+
+
+def test_every_console_page_has_them_and_loads_nothing_from_another_host(client, console_world):
+    cid = console_world["campaign_id"]
+    assert_secure_page(client.get("/marketing/sign-in"))
+    console.sign_in(client, "marketer@example.com")
+    token = console.page_token(client)
+    for path in ("/marketing", f"/marketing/campaigns/{cid}", "/marketing/campaigns/999999"):
+        markup = assert_secure_page(client.get(path))
+        for url in markup.urls:
+            assert not re.match(r"^(https?:)?//", url), f"{url} is on another host"
+            assert url.startswith("data:") or client.get(url).status_code == 200, url
+    assert_secure_page(client.post(f"/marketing/campaigns/{cid}/pause"))  # the CSRF refusal is a page too
+    resp = client.post(f"/marketing/campaigns/{cid}/pause", data={"csrf_token": token}, follow_redirects=True)
+    assert_secure_page(resp)
+    client.post("/marketing/sign-out", data={"csrf_token": token})
+    assert_secure_page(client.get("/marketing/sign-in"))
+    tablet_sign_in = sign_in(client, "clerk@example.com")
+    assert tablet_sign_in.status_code == 302
+    assert_secure_page(client.get("/marketing"))  # the 403 page
 
 
 def test_a_state_changing_call_without_the_token_is_refused_and_changes_nothing(client, signed_in):

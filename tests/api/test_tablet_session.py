@@ -1,6 +1,7 @@
-"""Signing in to the counter screen: the session cookie's flags, staff only, sign-out that holds
-even for a kept copy of the cookie, idle sign-out the queue's refresh does not prevent, no open
-redirect, and a clerk of several stores picking one."""
+"""Signing in to the counter screen: the session cookie's flags, sign-out that holds even for a kept
+copy of the cookie, idle sign-out the queue's refresh does not prevent, no open redirect, and a
+clerk of several stores picking one (staff only, the form's token and the attempt limits, the same
+for every page area: test_page_sign_in.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import pytest
 from shop.accounts.models import ApiToken
 from shop.core.clock import clock
 from shop.core.extensions import db
-from tests.support import factories as f
 from tests.support.tablet import csrf_of, sign_in
 
 COOKIE = "omnishop_session"
@@ -45,27 +45,6 @@ def test_the_cookie_is_secure_when_the_setting_says_so(app, client, tablet_world
         assert "; Secure" in cookie_header(client.get("/tablet/sign-in"))
     finally:
         app.config["SESSION_COOKIE_SECURE"] = False
-
-
-@pytest.mark.parametrize("email,password,status", [
-    ("clerk@example.com", "wrong-password", 401),
-    ("nobody@example.com", "password-123", 401),
-    ("shopper@example.com", "password-123", 403),
-])
-def test_only_staff_with_the_right_password_get_in(client, tablet_world, email, password, status):
-    f.user(email="shopper@example.com")
-    db.session.commit()
-    resp = sign_in(client, email, password)
-    assert resp.status_code == status
-    assert "Sign in to the counter" in resp.get_data(as_text=True)
-    assert client.get("/stores/NYC/tablet").status_code == 302  # still not signed in
-
-
-def test_sign_in_without_the_form_token_is_refused(client, tablet_world):
-    client.get("/tablet/sign-in")
-    resp = client.post("/tablet/sign-in", data={"email": "clerk@example.com", "password": "password-123"})
-    assert resp.status_code == 403
-    assert client.get("/stores/NYC/tablet").status_code == 302
 
 
 def test_sign_out_ends_the_session_even_for_a_kept_copy_of_the_cookie(client, tablet_world):
@@ -150,10 +129,3 @@ def test_a_deactivated_account_is_signed_out_at_once(client, tablet_world):
     token.user.active = False
     db.session.commit()
     assert client.get("/stores/NYC/tablet").status_code == 302
-
-
-def test_sign_in_attempts_are_limited_per_account_as_on_the_api(client, tablet_world):
-    answers = [sign_in(client, "clerk@example.com", "wrong-password").status_code for _ in range(6)]
-    assert answers == [401] * 5 + [429]
-    resp = sign_in(client, "clerk@example.com")  # even the right password waits now
-    assert resp.status_code == 429 and "Too many attempts" in resp.get_data(as_text=True)

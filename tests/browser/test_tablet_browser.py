@@ -111,6 +111,9 @@ def test_a_clerk_picks_corrects_readies_and_hands_over(client, counter, browser_
     page.get_by_role("button", name="Hand over").click()
     page.locator("p.done", has_text="Handed over.").wait_for()
     assert blocked == [], blocked
+    # The live server changed the order in its own threads; this thread's session may still hold the
+    # order as checkout left it (kept alive until the garbage collector runs): read it afresh.
+    db.session.expire_all()
     order = client.get(f"/api/v1/orders/{body['order']['id']}", headers={"X-Order-Token": body["order_token"]})
     assert order.get_json()["status"] == "picked_up" and order.get_json()["total"] == 2900
 

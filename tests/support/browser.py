@@ -61,12 +61,16 @@ def browser_context(chromium):
 _taken: list[Path] = []
 
 
+SCREENSHOTS = Path(os.environ.get("SCREENSHOTS_DIR", Path(__file__).resolve().parents[1] / "browser" / "screenshots"))
+
+
 @pytest.fixture(scope="session")
-def screenshots(tmp_path_factory) -> Path:
-    """Where screenshots go: the run's temporary directory (named at the end of the run)."""
-    path = tmp_path_factory.mktemp("screenshots")
-    _taken.append(path)
-    return path
+def screenshots() -> Path:
+    """Where screenshots go: tests/browser/screenshots/ (git ignores it; SCREENSHOTS_DIR moves it),
+    kept after the run, unlike pytest's rotated temporary directories; named at the end of the run."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    _taken.append(SCREENSHOTS)
+    return SCREENSHOTS
 
 
 def pytest_terminal_summary(terminalreporter):
