@@ -16,23 +16,12 @@ import sys
 import time
 import uuid
 
-import psycopg
-from sqlalchemy import make_url
-
 from cluster.world import ADMIN_URL
+from tests.support.scratch_database import scratch_database
 
 
-@contextlib.contextmanager
 def database():
-    name = f"omnishop_prepared_{uuid.uuid4().hex[:10]}"
-    admin = make_url(ADMIN_URL).set(drivername="postgresql").render_as_string(False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(ADMIN_URL).set(database=name).render_as_string(False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return scratch_database(ADMIN_URL, f"omnishop_prepared_{uuid.uuid4().hex[:10]}")
 
 
 def run(holds: int) -> None:

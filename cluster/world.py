@@ -15,12 +15,12 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
 import redis
 from sqlalchemy import make_url
 
 from cluster import nginx
 from tests.support.cluster_nodes import Proc, free_port, rss_kb, start_node, start_scheduler
+from tests.support.scratch_database import scratch_database
 
 ADMIN_URL = os.environ.get("CLUSTER_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 WORKERS = int(os.environ.get("CLUSTER_WORKERS", "2"))  # gunicorn workers per node
@@ -70,19 +70,8 @@ class Cluster:
     def __exit__(self, *exc) -> None:
         self._stack.close()
 
-    def _admin(self) -> psycopg.Connection:
-        return psycopg.connect(make_url(ADMIN_URL).set(drivername="postgresql").render_as_string(False),
-                               autocommit=True, connect_timeout=5)
-
     def _database(self) -> None:
-        with self._admin() as conn:
-            conn.execute(f'CREATE DATABASE "{self.db_name}"')
-
-        def drop() -> None:
-            with self._admin() as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
-
-        self._stack.callback(drop)
+        self._stack.enter_context(scratch_database(ADMIN_URL, self.db_name))
 
     def _seed(self) -> Seed:
         """Migrate and seed in-process: two stores, 20 SKUs deep in stock at both, a clerk per store."""

@@ -18,11 +18,11 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
 import requests
 from sqlalchemy import make_url
 
 from faults.proxy import FaultProxy
+from tests.support.scratch_database import scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
 # FAULTS_DATABASE_URL: the server to make the throw-away database on; FAULTS_WORKERS: gunicorn
@@ -79,19 +79,8 @@ class World:
     def __exit__(self, *exc) -> None:
         self._stack.close()
 
-    def _admin(self) -> psycopg.Connection:
-        return psycopg.connect(make_url(ADMIN_URL).set(drivername="postgresql").render_as_string(False),
-                               autocommit=True, connect_timeout=5)
-
     def _database(self) -> None:
-        with self._admin() as conn:
-            conn.execute(f'CREATE DATABASE "{self.db_name}"')
-
-        def drop() -> None:
-            with self._admin() as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
-
-        self._stack.callback(drop)
+        self._stack.enter_context(scratch_database(ADMIN_URL, self.db_name))
         upstream = (self.direct_url.host or "127.0.0.1", self.direct_url.port or 5432)
         self.db_proxy = FaultProxy(upstream, "postgres")
         self._stack.callback(self.db_proxy.close)
