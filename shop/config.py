@@ -96,6 +96,10 @@ def check_timeouts(config: dict) -> None:
     if config["WORKER_TIMEOUT_SECONDS"] <= slowest:
         problems.append(f"WORKER_TIMEOUT_SECONDS ({config['WORKER_TIMEOUT_SECONDS']}) must exceed the slowest "
                         f"request the other timeouts allow ({slowest:g} s)")
+    grace = config.get("REFUND_IN_FLIGHT_GRACE_SECONDS", 600)
+    if grace <= config["WORKER_TIMEOUT_SECONDS"]:
+        problems.append(f"REFUND_IN_FLIGHT_GRACE_SECONDS ({grace}) must exceed WORKER_TIMEOUT_SECONDS "
+                        f"({config['WORKER_TIMEOUT_SECONDS']}): a refund younger may still be recorded by its request")
     if problems:
         raise RuntimeError("timeouts do not fit together: " + "; ".join(problems))
 
@@ -176,6 +180,8 @@ def load() -> dict:
         "HOLDS_SWEEP_SECONDS": _env_int("HOLDS_SWEEP_SECONDS", 60),
         "UNPAID_SWEEP_SECONDS": _env_int("UNPAID_SWEEP_SECONDS", 60),
         "RECONCILE_SWEEP_SECONDS": _env_int("RECONCILE_SWEEP_SECONDS", 300),
+        "REFUNDS_SWEEP_SECONDS": _env_int("REFUNDS_SWEEP_SECONDS", 120),
+        "REFUND_IN_FLIGHT_GRACE_SECONDS": _env_int("REFUND_IN_FLIGHT_GRACE_SECONDS", 600),
         "NO_SHOWS_SWEEP_SECONDS": _env_int("NO_SHOWS_SWEEP_SECONDS", 300),
         "REMINDERS_SWEEP_SECONDS": _env_int("REMINDERS_SWEEP_SECONDS", 300),
         "PICKUP_REMINDER_LOCAL_TIME": _env_time("PICKUP_REMINDER_LOCAL_TIME", "10:00"),
