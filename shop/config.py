@@ -202,6 +202,7 @@ def load() -> dict:
         "MAIL_SMTP_TIMEOUT_SECONDS": _env_int("MAIL_SMTP_TIMEOUT_SECONDS", 10),
         "MAIL_SMTP_CA_FILE": _env("MAIL_SMTP_CA_FILE", ""),
         "CONSENT_CONFIRM_MAX_AGE_SECONDS": _env_int("CONSENT_CONFIRM_MAX_AGE_SECONDS", 7 * 24 * 3600),
+        "OPT_IN_LAPSE_SWEEP_SECONDS": _env_int("OPT_IN_LAPSE_SWEEP_SECONDS", 3600),
         "SMS_BACKEND": _env("SMS_BACKEND", "file"),
         "SMS_FROM": _env("SMS_FROM", ""),
         "SMS_TWILIO_ACCOUNT_SID": _env("SMS_TWILIO_ACCOUNT_SID", ""),
