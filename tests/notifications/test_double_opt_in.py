@@ -163,7 +163,7 @@ def _email_offers(client, who) -> dict:
     return row
 
 
-def test_a_yes_never_confirmed_lapses_when_its_link_expires(client, app, ann, smtp_server, frozen_clock):
+def test_a_yes_never_confirmed_lapses_when_its_link_expires(client, app, ann, smtp_server, frozen_clock):  # noqa: F811
     _say_yes(client, ann)
     deliver_due()
     path = confirmation_path(_mails(smtp_server, "Confirm you want offers")[0])
@@ -188,7 +188,7 @@ def test_a_yes_never_confirmed_lapses_when_its_link_expires(client, app, ann, sm
     assert _email_offers(client, ann)["state"] == "pending"
 
 
-def test_only_unanswered_yeses_lapse(client, app, ann, smtp_server, frozen_clock):
+def test_only_unanswered_yeses_lapse(client, app, ann, smtp_server, frozen_clock):  # noqa: F811
     bob = f.user("customer", email="bob@example.com")
     db.session.commit()
     _say_yes(client, ann)
