@@ -11,31 +11,19 @@ from shop.core import events
 from shop.core.extensions import db
 from shop.orders.models import OrderEvent
 from shop.orders.refunds_in_flight import settle_refunds
-from shop.payments import gateway as payments
 from tests.support.invariants import assert_stock_invariants
 from tests.support.orders import stripe_unreachable
 from tests.support.problems import assert_problem
-from tests.support.refunds import handed_over, later, order_of, past_grace, refund_one, stripe_refunds
+from tests.support.refunds import (
+    handed_over,
+    later,
+    order_of,
+    past_grace,
+    refund_killed,
+    refund_one,
+    stripe_refunds,
+)
 from tests.support.signals import captured
-
-
-class WorkerKilled(BaseException):
-    """The worker's end: nothing after it runs, nothing after the last commit is kept."""
-
-
-def refund_killed(client, world, oid, line, monkeypatch, *, after_stripe: bool) -> None:
-    """Send a refund of one mug whose worker dies just before, or just after, Stripe's refund."""
-    real = payments.Gateway.refund
-
-    def refund(self, intent_id, amount, key):
-        if after_stripe:
-            real(self, intent_id, amount, key)
-        raise WorkerKilled
-
-    with monkeypatch.context() as m:
-        m.setattr(payments.Gateway, "refund", refund)
-        with pytest.raises(WorkerKilled):
-            refund_one(client, world, oid, line, "r-1")
 
 
 @pytest.fixture

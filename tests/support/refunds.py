@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from shop.core.clock import clock
 from shop.core.extensions import db
 from shop.orders.models import Order
+from shop.payments import gateway as payments
 from tests.support.orders import intent_of, ready_card_order
 
 
@@ -47,3 +50,23 @@ def order_of(order_id: int) -> Order:
     """The order as the database holds it now."""
     db.session.expire_all()
     return db.session.get(Order, order_id)
+
+
+class WorkerKilled(BaseException):
+    """The worker's end: nothing after it runs, nothing after the last commit is kept."""
+
+
+def refund_killed(client, world, oid: int, line: int, monkeypatch, *, after_stripe: bool) -> None:
+    """Send a refund of one unit (key "r-1") whose worker dies just before, or just after, Stripe's
+    refund: the refund in flight and the key's claim are committed, nothing after them."""
+    real = payments.Gateway.refund
+
+    def refund(self, intent_id, amount, key):
+        if after_stripe:
+            real(self, intent_id, amount, key)
+        raise WorkerKilled
+
+    with monkeypatch.context() as m:
+        m.setattr(payments.Gateway, "refund", refund)
+        with pytest.raises(WorkerKilled):
+            refund_one(client, world, oid, line, "r-1")
