@@ -96,7 +96,7 @@ def check_timeouts(config: dict) -> None:
     if config["WORKER_TIMEOUT_SECONDS"] <= slowest:
         problems.append(f"WORKER_TIMEOUT_SECONDS ({config['WORKER_TIMEOUT_SECONDS']}) must exceed the slowest "
                         f"request the other timeouts allow ({slowest:g} s)")
-    grace = config.get("REFUND_IN_FLIGHT_GRACE_SECONDS", 600)
+    grace = config["REFUND_IN_FLIGHT_GRACE_SECONDS"]
     if grace <= config["WORKER_TIMEOUT_SECONDS"]:
         problems.append(f"REFUND_IN_FLIGHT_GRACE_SECONDS ({grace}) must exceed WORKER_TIMEOUT_SECONDS "
                         f"({config['WORKER_TIMEOUT_SECONDS']}): a refund younger may still be recorded by its request")
