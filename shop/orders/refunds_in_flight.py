@@ -9,6 +9,11 @@ shop.orders.refunds.settle (the same arithmetic as the request). The request's k
 its retries: made, with the refund as recorded (201); not made, the claim is released, so a retry
 runs as a first request, with the same Stripe idempotency key (same order, same sequence), which
 Stripe replays rather than refunding twice.
+
+Why the grace period must outlast the worker timeout (checked at start): the sweep must never
+settle a refund whose own request is still running. Its Stripe call ends within
+STRIPE_CALL_BUDGET_SECONDS and gunicorn kills it at WORKER_TIMEOUT_SECONDS, so past the grace
+the request is gone. (A server without a worker timeout, say `flask run`, relies on the call budget.)
 """
 
 from __future__ import annotations
