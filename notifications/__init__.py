@@ -52,3 +52,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(console_bp)
     campaigns.init_app(app)  # before the delivery sweep: --once sends what a campaign step just queued
     register_sweep(app, "deliver_outbox", app.config["OUTBOX_SWEEP_SECONDS"], delivery.deliver_due)
+    register_sweep(app, "lapse_unconfirmed", app.config["OPT_IN_LAPSE_SWEEP_SECONDS"], opt_in.lapse_unconfirmed)

@@ -22,7 +22,7 @@ CHANNELS = ("email", "sms")
 PURPOSES = ("transactional", "marketing")
 STATES = ("granted", "withdrawn", "pending")  # pending: a marketing email yes awaiting its confirmation
 SOURCES = ("web", "app", "store", "checkout", "sms_keyword", "sms_reply", "unsubscribe_link", "staff",
-           "email_confirmation")
+           "email_confirmation", "confirmation_expired")  # confirmation_expired: a pending yes lapsed
 WORDING_MAX = CONSENT_WORDING_MAX
 
 

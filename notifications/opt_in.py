@@ -8,25 +8,35 @@ its POST records the confirmation as its own `granted` event (source `email_conf
 pending event as reference). A link confirms only the choice it was sent for: when a newer choice
 came since (a no, or another yes with its own link), it answers 409 `confirmation_superseded`.
 Texts are not double opt-in: a number that texts STOP is blocked by the carrier anyway.
+A yes never confirmed while its link lived (CONSENT_CONFIRM_MAX_AGE_SECONDS) lapses: the
+`lapse_unconfirmed` sweep appends a `withdrawn` event (source `confirmation_expired`, the pending
+event as reference), so the preferences stop saying pending forever; saying yes again sends a new link.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Flask, current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import and_, exists, not_, or_, select
+from sqlalchemy.orm import aliased
 
 from notifications import consent
 from notifications.consent_models import ConsentRecord
 from notifications.outbox import enqueue
 from shop.accounts.models import User
 from shop.core import events
+from shop.core import sweeps as runner
+from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
 
 SALT = "marketing-email-confirmation"
 TEMPLATE = "confirm_marketing_email"
 CONFIRMED_WORDING = "Confirmed with the link in the confirmation email."
+LAPSED_WORDING = "Not confirmed: the confirmation link expired unused."
+LAPSE_BATCH = 500
 LINK_CODES = ("confirmation_link_invalid", "confirmation_link_expired", "confirmation_superseded")
 
 
@@ -98,3 +108,35 @@ def connect(app: Flask) -> None:
             request_confirmation(source, wording, customer_id=customer_id, email=email, reference=reference)
 
     events.marketing_email_requested.connect(on_requested, sender=app, weak=False)
+
+
+def _unconfirmed(cutoff: dt.datetime):
+    """Yes-to-offers-by-email events still pending at `cutoff`: nothing about the same customer or
+    address came after them (a confirmation, a no, a new yes or a lapse would be newer), and not
+    erased (a yes kept from before an erasure counts for nothing already)."""
+    later = aliased(ConsentRecord)
+    pending = ConsentRecord
+    newer = exists().where(
+        later.channel == "email", later.purpose == "marketing", later.id > pending.id,
+        or_(and_(pending.customer_id.is_not(None), later.customer_id == pending.customer_id),
+            and_(pending.address.is_not(None), later.address == pending.address)))
+    return (select(pending).where(
+        pending.channel == "email", pending.purpose == "marketing", pending.state == consent.PENDING,
+        pending.occurred_at <= cutoff, pending.address.is_not(None),
+        not_(pending.address.startswith(consent.ERASED_PREFIX)), ~newer)
+        .order_by(pending.id).limit(LAPSE_BATCH))
+
+
+def lapse_batch() -> int:
+    """Record a batch of lapsed yeses (in the caller's transaction); how many."""
+    cutoff = clock.now() - dt.timedelta(seconds=current_app.config["CONSENT_CONFIRM_MAX_AGE_SECONDS"])
+    lapsed = list(db.session.scalars(_unconfirmed(cutoff)))
+    for pending in lapsed:
+        consent.record("email", "marketing", consent.WITHDRAWN, "confirmation_expired", LAPSED_WORDING,
+                       customer_id=pending.customer_id, email=pending.address, reference=f"consent:{pending.id}")
+    return len(lapsed)
+
+
+def lapse_unconfirmed() -> int:
+    """The sweep: every yes whose confirmation link expired unused is recorded as lapsed."""
+    return runner.repeat("lapse_unconfirmed", lapse_batch)

@@ -109,7 +109,7 @@ def _register_sweeps(app: Flask) -> None:
     from shop.carts import abandonment
     from shop.core import sweeps as runner
     from shop.core.scheduler import register_sweep
-    from shop.orders import reconcile
+    from shop.orders import reconcile, refunds_in_flight
     from shop.orders import sweeps as order_sweeps
 
     def release_expired_holds() -> int:
@@ -119,6 +119,7 @@ def _register_sweeps(app: Flask) -> None:
         ("release_expired_holds", "HOLDS_SWEEP_SECONDS", release_expired_holds),
         ("expire_unpaid", "UNPAID_SWEEP_SECONDS", order_sweeps.expire_unpaid),
         ("reconcile", "RECONCILE_SWEEP_SECONDS", reconcile.reconcile),
+        ("settle_refunds", "REFUNDS_SWEEP_SECONDS", refunds_in_flight.settle_refunds),
         ("expire_no_shows", "NO_SHOWS_SWEEP_SECONDS", order_sweeps.expire_no_shows),
         ("send_reminders", "REMINDERS_SWEEP_SECONDS", order_sweeps.send_reminders),
         ("retry_voids", "VOIDS_SWEEP_SECONDS", order_sweeps.retry_voids),

@@ -96,6 +96,10 @@ def check_timeouts(config: dict) -> None:
     if config["WORKER_TIMEOUT_SECONDS"] <= slowest:
         problems.append(f"WORKER_TIMEOUT_SECONDS ({config['WORKER_TIMEOUT_SECONDS']}) must exceed the slowest "
                         f"request the other timeouts allow ({slowest:g} s)")
+    grace = config["REFUND_IN_FLIGHT_GRACE_SECONDS"]
+    if grace <= config["WORKER_TIMEOUT_SECONDS"]:
+        problems.append(f"REFUND_IN_FLIGHT_GRACE_SECONDS ({grace}) must exceed WORKER_TIMEOUT_SECONDS "
+                        f"({config['WORKER_TIMEOUT_SECONDS']}): a refund younger may still be recorded by its request")
     if problems:
         raise RuntimeError("timeouts do not fit together: " + "; ".join(problems))
 
@@ -176,6 +180,8 @@ def load() -> dict:
         "HOLDS_SWEEP_SECONDS": _env_int("HOLDS_SWEEP_SECONDS", 60),
         "UNPAID_SWEEP_SECONDS": _env_int("UNPAID_SWEEP_SECONDS", 60),
         "RECONCILE_SWEEP_SECONDS": _env_int("RECONCILE_SWEEP_SECONDS", 300),
+        "REFUNDS_SWEEP_SECONDS": _env_int("REFUNDS_SWEEP_SECONDS", 120),
+        "REFUND_IN_FLIGHT_GRACE_SECONDS": _env_int("REFUND_IN_FLIGHT_GRACE_SECONDS", 600),
         "NO_SHOWS_SWEEP_SECONDS": _env_int("NO_SHOWS_SWEEP_SECONDS", 300),
         "REMINDERS_SWEEP_SECONDS": _env_int("REMINDERS_SWEEP_SECONDS", 300),
         "PICKUP_REMINDER_LOCAL_TIME": _env_time("PICKUP_REMINDER_LOCAL_TIME", "10:00"),
@@ -196,6 +202,7 @@ def load() -> dict:
         "MAIL_SMTP_TIMEOUT_SECONDS": _env_int("MAIL_SMTP_TIMEOUT_SECONDS", 10),
         "MAIL_SMTP_CA_FILE": _env("MAIL_SMTP_CA_FILE", ""),
         "CONSENT_CONFIRM_MAX_AGE_SECONDS": _env_int("CONSENT_CONFIRM_MAX_AGE_SECONDS", 7 * 24 * 3600),
+        "OPT_IN_LAPSE_SWEEP_SECONDS": _env_int("OPT_IN_LAPSE_SWEEP_SECONDS", 3600),
         "SMS_BACKEND": _env("SMS_BACKEND", "file"),
         "SMS_FROM": _env("SMS_FROM", ""),
         "SMS_TWILIO_ACCOUNT_SID": _env("SMS_TWILIO_ACCOUNT_SID", ""),

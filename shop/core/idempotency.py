@@ -127,3 +127,15 @@ def replay(claim: Claim) -> Response:
 def release(claim: Claim) -> None:
     """Give the key up: the request ended in a refusal, so a retry runs again."""
     db.session.delete(claim.reply)
+
+
+def unanswered(scope: str) -> list[IdempotentReply]:
+    """Claims of `scope` committed without a reply: a request killed after its checkpoint
+    (transactions.checkpoint(keep_claim=True)); whoever settles its work answers them."""
+    return list(db.session.scalars(select(IdempotentReply).where(
+        IdempotentReply.scope == scope, IdempotentReply.status_code.is_(None))))
+
+
+def answer(reply: IdempotentReply, body: dict, status_code: int) -> None:
+    """Keep `body` as the reply to a claim whose request never answered, for its retries."""
+    reply.body, reply.status_code = body, status_code

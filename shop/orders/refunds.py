@@ -7,6 +7,9 @@ the failure kept for staff). Meanwhile every other request on the order runs (a 
 told one is in flight: 409 `refund_in_progress`). Paid at the counter, there is no provider call:
 done in the first step. The provider's key is derived from the order and what was refunded
 before, so a retry whose reply was lost is found at Stripe rather than paid twice.
+
+A worker killed between the two transactions leaves the refund in flight; `settle` records its
+outcome as the request would have (shop.orders.refunds_in_flight finds it and asks Stripe).
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ from shop.core.transactions import checkpoint
 from shop.orders import states as order_states
 from shop.orders.models import Order
 from shop.payments import gateway as payments
+from shop.payments.models import Payment
+
+SCOPE = "refund:{order_id}"  # the Idempotency-Key scope of a refund request (views, refunds_in_flight)
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,11 @@ class Planned:
         return {"amount": self.amount, "lines": {str(k): v for k, v in self.lines.items()}, "restock": self.restock,
                 "sequence": self.sequence, "key": key, "since": clock.now().isoformat()}
 
+    @classmethod
+    def from_pending(cls, pending: dict) -> Planned:
+        return cls(pending["amount"], {int(k): v for k, v in pending["lines"].items()}, pending["restock"],
+                   pending["sequence"])
+
 
 def refund(lock: Callable[[], tuple[Order, Actor]], lines: list[dict], restock: bool) -> dict:
     """`lock` locks the order (again) and says who acts; the refund's result is returned.
@@ -52,7 +63,7 @@ def refund(lock: Callable[[], tuple[Order, Actor]], lines: list[dict], restock: 
     if order.payment_method != "card":
         return _apply(order, planned, actor)
     key = f"refund-{order.access_token[:32]}-{planned.sequence}-{planned.amount}"
-    order.payment.refund_pending = planned.as_pending(key)
+    order.payment.refund_pending, order.payment.refund_since = planned.as_pending(key), clock.now()
     intent_id = order.payment.intent_id
     checkpoint(keep_claim=True)  # the refund in flight is kept; no lock is held from here
     try:
@@ -61,11 +72,27 @@ def refund(lock: Callable[[], tuple[Order, Actor]], lines: list[dict], restock: 
     except payments.PaymentProviderError as exc:
         error = exc
     order, actor = lock()
-    order.payment.refund_pending = None
+    _clear(order.payment)
     if error is not None:
         _failed(order, planned, error, actor)
     order.payment_error = None
     return _apply(order, planned, actor)
+
+
+def settle(order: Order, made: bool) -> dict | None:
+    """A refund left in flight (its request died before recording the outcome; the caller holds
+    the order's lock), settled as the request would have: made at the provider, it is applied by
+    the system (its result returned); not made, it is cleared, and staff may send it again."""
+    planned = Planned.from_pending(order.payment.refund_pending)
+    _clear(order.payment)
+    if made:
+        return _apply(order, planned, None)
+    order_states.record(order, "refund_not_made", None, order.status, amount=planned.amount)
+    return None
+
+
+def _clear(payment: Payment) -> None:
+    payment.refund_pending, payment.refund_since = None, None
 
 
 def _plan(order: Order, lines: list[dict], restock: bool) -> Planned:
@@ -102,7 +129,7 @@ def _failed(order: Order, planned: Planned, error: Exception, actor: Actor) -> N
                       error=order.payment_error, keep_changes=True) from error
 
 
-def _apply(order: Order, planned: Planned, actor: Actor) -> dict:
+def _apply(order: Order, planned: Planned, actor: Actor | None) -> dict:
     """Record a refund the provider made (or one paid back at the counter): lines, amount, restock."""
     by_id = {line.id: line for line in order.lines}
     returned: dict = {}
@@ -113,7 +140,7 @@ def _apply(order: Order, planned: Planned, actor: Actor) -> dict:
     order.refunded_amount += planned.amount
     if planned.restock:
         stock_events.record_event(order.store_id, f"refund:{order.number}:{planned.sequence}", "return",
-                                  returned, actor.user_id)
+                                  returned, actor.user_id if actor else None)
     order_states.record(order, "refunded", actor, order.status, amount=planned.amount, restock=planned.restock)
     events.order_refunded.send(current_app._get_current_object(), **order_states.message_fields(order),
                                amount=planned.amount)

@@ -241,7 +241,7 @@ class Handover(MethodView):
 class Refunds(MethodView):
     @auth.roles_required("staff", "admin")
     @blp.arguments(RefundSchema())
-    @transactional(idempotent="refund:{order_id}", access=lambda order_id: _staff_order(order_id, lock=False))
+    @transactional(idempotent=refunds.SCOPE, access=lambda order_id: _staff_order(order_id, lock=False))
     @blp.response(201, RefundResultSchema)
     @problems(*IDEMPOTENCY, "order_not_found", "illegal_transition", "line_not_found", "refund_too_many",
               "nothing_to_refund", "refund_failed", "refund_in_progress", "event_id_reused")

@@ -132,10 +132,19 @@ class Gateway:
                                   options={"idempotency_key": key}))
 
     def refund(self, intent_id: str, amount: int, key: str) -> str:
+        """Refund `amount`; the key goes as Stripe's idempotency key and in the refund's metadata,
+        where `refunded_with` finds it when our record of the reply was lost."""
         refund = self._call(self.client.v1.refunds.create,
-                            params={"payment_intent": intent_id, "amount": amount},
+                            params={"payment_intent": intent_id, "amount": amount, "metadata": {"omnishop_key": key}},
                             options={"idempotency_key": key})
         return refund["id"]
+
+    def refunded_with(self, intent_id: str, key: str) -> bool:
+        """Whether the intent has a refund made with our key (a read: no idempotency key needed)."""
+        def look():
+            page = self.client.v1.refunds.list(params={"payment_intent": intent_id, "limit": 100})
+            return any((r.to_dict().get("metadata") or {}).get("omnishop_key") == key for r in page.auto_paging_iter())
+        return self._call(look)
 
 
 def gateway() -> Gateway | None:

@@ -25,7 +25,8 @@ class Payment(db.Model):
     """
 
     __tablename__ = "payments"
-    __table_args__ = (Index("ix_payments_flagged_at", "flagged_at"),)
+    __table_args__ = (Index("ix_payments_flagged_at", "flagged_at"),
+                      Index("ix_payments_refund_since", "refund_since"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), unique=True)
@@ -40,6 +41,8 @@ class Payment(db.Model):
     next_try_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # sweeps leave it alone until then
     checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # last compared with the provider's intent
     refund_pending: Mapped[dict | None] = mapped_column(JSON)  # a refund sent (or about to be), outcome not recorded
+    # When that refund went in flight (NULL when none is): what the refunds-in-flight sweep looks for.
+    refund_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     attention: Mapped[str | None] = mapped_column(String(300))  # why staff must look at it
     flagged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # staff dealt with `attention`

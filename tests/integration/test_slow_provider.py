@@ -12,10 +12,12 @@ from shop.core.clock import clock
 from shop.core.extensions import db
 from shop.orders import sweeps as order_sweeps
 from shop.orders.models import Order
+from shop.orders.refunds_in_flight import settle_refunds
 from shop.payments import attention
 from tests.support.invariants import assert_stock_invariants
 from tests.support.orders import authorize, card_order, cart_for, checkout, intent_of, ready_card_order, stripe_client
 from tests.support.problems import assert_problem
+from tests.support.refunds import handed_over, order_of, past_grace, refund_killed, refund_one, stripe_refunds
 
 pytestmark = pytest.mark.postgres
 
@@ -143,4 +145,28 @@ def test_a_refund_calls_stripe_with_no_lock_on_the_order(store_world, slow_strip
     db.session.expire_all()
     order = db.session.get(Order, oid)
     assert order.refunded_amount == 1200 and order.payment.refund_pending is None
+    assert_stock_invariants()
+
+
+def test_settling_a_refund_left_in_flight_asks_stripe_with_no_lock_and_once(app, store_world, slow_stripe, wide_app,
+                                                                          sc, monkeypatch):
+    client = wide_app.test_client()
+    oid, line = handed_over(client, store_world, sc)
+    refund_killed(client, store_world, oid, line, monkeypatch, after_stripe=True)
+    past_grace(app, monkeypatch)
+
+    def sweep():
+        with wide_app.app_context():
+            return settle_refunds()
+
+    gate = slow_stripe.hold("GET", "/v1/refunds")
+    settled, [(second, second_in_time), (other, other_in_time)] = while_stripe_waits(
+        gate, sweep, sweep, lambda: refund_one(wide_app.test_client(), store_world, oid, line, "r-2"))
+    assert second_in_time and second == 0, "a second run took the refund being settled"
+    assert other_in_time, "a refund request waited on the order's lock while the sweep asked Stripe"
+    assert_problem(other, 409, "refund_in_progress")
+    assert settled == 1
+    order = order_of(oid)
+    assert (order.refunded_amount, order.payment.refund_pending) == (1200, None)
+    assert [r.amount for r in stripe_refunds(sc, oid)] == [1200]
     assert_stock_invariants()

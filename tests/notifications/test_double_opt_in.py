@@ -9,9 +9,11 @@ from sqlalchemy import select
 from notifications import consent
 from notifications.consent_models import ConsentRecord
 from notifications.delivery import deliver_due
+from notifications.opt_in import lapse_unconfirmed
 from notifications.outbox import enqueue
 from shop.core.extensions import db
 from tests.support import factories as f
+from tests.support.clock import frozen_clock  # noqa: F401 - fixture
 from tests.support.messages import confirmation_path, outbox
 from tests.support.pickup import place
 
@@ -153,3 +155,48 @@ def test_a_checkout_yes_needs_the_wording_shown(client, app, store_world):
 
     resp = checkout(client, cart_for(client, store_world["store"], email="gus@example.com"), email_marketing=True)
     assert resp.status_code == 422 and "marketing_wording" in resp.get_json()["errors"]
+
+
+def _email_offers(client, who) -> dict:
+    body = client.get("/api/v1/me/preferences", headers=f.bearer(who)).get_json()
+    [row] = [p for p in body["preferences"] if p["channel"] == "email" and p["purpose"] == "marketing"]
+    return row
+
+
+def test_a_yes_never_confirmed_lapses_when_its_link_expires(client, app, ann, smtp_server, frozen_clock):  # noqa: F811
+    _say_yes(client, ann)
+    deliver_due()
+    path = confirmation_path(_mails(smtp_server, "Confirm you want offers")[0])
+    max_age = app.config["CONSENT_CONFIRM_MAX_AGE_SECONDS"]
+    frozen_clock.advance(seconds=max_age - 60)
+    assert lapse_unconfirmed() == 0  # the link still works
+    assert _email_offers(client, ann)["state"] == "pending"
+    frozen_clock.advance(seconds=61)
+    assert lapse_unconfirmed() == 1
+    assert lapse_unconfirmed() == 0  # once
+    [pending] = db.session.scalars(select(ConsentRecord).where(ConsentRecord.customer_id == ann.id,
+                                                               ConsentRecord.state == "pending"))
+    lapsed = db.session.scalars(select(ConsentRecord).where(ConsentRecord.customer_id == ann.id)
+                                .order_by(ConsentRecord.id.desc())).first()
+    assert (lapsed.state, lapsed.source, lapsed.reference) == ("withdrawn", "confirmation_expired",
+                                                               f"consent:{pending.id}")
+    row = _email_offers(client, ann)
+    assert (row["state"], row["allowed"]) == ("withdrawn", False)
+    assert client.post(path, headers=JSON).status_code in (409, 410)  # the old link confirms nothing
+    assert _ledger(ann.id) == [("pending", "web"), ("withdrawn", "confirmation_expired")]
+    _say_yes(client, ann)  # a new yes: pending again, with a new link
+    assert _email_offers(client, ann)["state"] == "pending"
+
+
+def test_only_unanswered_yeses_lapse(client, app, ann, smtp_server, frozen_clock):  # noqa: F811
+    bob = f.user("customer", email="bob@example.com")
+    db.session.commit()
+    _say_yes(client, ann)
+    _say_yes(client, bob)
+    deliver_due()
+    assert client.post(confirmation_path(_mails(smtp_server, "Confirm you want offers")[0]),
+                       headers=JSON).status_code == 200
+    frozen_clock.advance(seconds=app.config["CONSENT_CONFIRM_MAX_AGE_SECONDS"] + 1)
+    assert lapse_unconfirmed() == 1
+    assert _ledger(ann.id) == [("pending", "web"), ("granted", "email_confirmation")]
+    assert _ledger(bob.id) == [("pending", "web"), ("withdrawn", "confirmation_expired")]

@@ -82,6 +82,7 @@ def test_the_default_timeouts_fit_together():
     ({"STRIPE_CALL_BUDGET_SECONDS": 14.0}, "WORKER_TIMEOUT_SECONDS (30) must exceed"),
     ({"DB_ANSWER_TIMEOUT_SECONDS": 5.0}, "DB_ANSWER_TIMEOUT_SECONDS (5) must exceed DB_STATEMENT_TIMEOUT_MS"),
     ({"STRIPE_CALL_BUDGET_SECONDS": 6.0}, "must hold one attempt"),
+    ({"REFUND_IN_FLIGHT_GRACE_SECONDS": 30}, "REFUND_IN_FLIGHT_GRACE_SECONDS (30) must exceed WORKER_TIMEOUT_SECONDS"),
 ])
 def test_timeouts_that_do_not_fit_refuse_to_start(overrides, complaint):
     with pytest.raises(RuntimeError, match=complaint.replace("(", r"\(").replace(")", r"\)")):
