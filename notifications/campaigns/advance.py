@@ -7,9 +7,10 @@ campaign:<enrolment>:<step>:<channel>, so even a step run twice queues one messa
 
 At send time, before anything is queued: the campaign is still active (a paused campaign's
 enrolments wait, unclaimed); a cart is still there, unordered and not empty (else the enrolment
-exits: order_placed, cart_gone, cart_emptied); the step's channel has an address and marketing
-consent (else the step is skipped with the reason, and a campaign that exits on `unsubscribed`
-ends the enrolment when no later step could reach them either).
+exits: order_placed, cart_gone, cart_emptied); a back-in-stock product is still sold (else it
+exits: product_gone) and can be had at the store (else the step is skipped: sold_out); the step's
+channel has an address and marketing consent (else the step is skipped with the reason, and a
+campaign that exits on `unsubscribed` ends the enrolment when no later step could reach them either).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def take_step(enrolment: Enrolment, now: dt.datetime) -> StepRun | None:
         return None
     channel = step["channel"]
     address = content.address(enrolment, cart, channel)
-    reason = "no_address" if address is None else None
+    reason = content.unavailable(enrolment) or ("no_address" if address is None else None)
     if reason is None:
         ok, reason = consent.allowed(channel, "marketing", customer_id=enrolment.customer_id,
                                      email=address if channel == "email" else None,

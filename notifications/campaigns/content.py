@@ -1,5 +1,7 @@
 """What a campaign message shows, asked of the shop at send time (ports): the cart as it is then,
-a recovery link tagged with the message, a single-use coupon, recommendations after a pickup."""
+a recovery link tagged with the message, a single-use coupon, recommendations after a pickup, the
+product of a back-in-stock alert as it is then (gone: the enrolment exits; sold out again at the
+store: the step is skipped)."""
 
 from __future__ import annotations
 
@@ -14,10 +16,20 @@ from shop.core.clock import clock
 # A cart's status at send time -> why its enrolment ends
 CART_EXITS = {"converted": "order_placed", "merged": "cart_merged", "expired": "cart_expired"}
 RECOMMENDATIONS = 4
+STOCK_ALERT = "stock_alert:"  # a back_in_stock enrolment's subject
+
+
+def _product(enrolment: Enrolment) -> tuple[dict | None, int]:
+    """A back-in-stock subject's product now (None: withdrawn from the catalog) and units free at the store."""
+    sku = (enrolment.facts or {}).get("sku")
+    product = ports.ask("product_by_sku", sku)
+    return product, ports.ask("available_at_store", enrolment.store_id, sku) if product else 0
 
 
 def subject_now(enrolment: Enrolment) -> tuple[dict | None, str | None]:
     """(the cart now, None) or (None, why the enrolment ends); (None, None) for a subject that is not a cart."""
+    if enrolment.subject.startswith(STOCK_ALERT) and _product(enrolment)[0] is None:
+        return None, "product_gone"
     if enrolment.cart_id is None:
         return None, None
     cart = ports.ask("cart_for_message", enrolment.cart_id)
@@ -28,6 +40,13 @@ def subject_now(enrolment: Enrolment) -> tuple[dict | None, str | None]:
     if not cart["lines"]:
         return None, "cart_emptied"
     return cart, None
+
+
+def unavailable(enrolment: Enrolment) -> str | None:
+    """Why the step cannot offer its subject now (it is skipped, a later step may find it back), or None."""
+    if enrolment.subject.startswith(STOCK_ALERT) and _product(enrolment)[1] <= 0:
+        return "sold_out"
+    return None
 
 
 def address(enrolment: Enrolment, cart: dict | None, channel: str) -> str | None:
@@ -64,6 +83,8 @@ def context(enrolment: Enrolment, step: dict, cart: dict | None) -> dict:
               "recommendations": _recommendations(enrolment.order_id) if step["template"] == "post_pickup_follow_up"
               else [], "feedback_url": facts.get("order_url"), "shop_url": current_app.config.get("STOREFRONT_URL")
               or None}
+    if enrolment.subject.startswith(STOCK_ALERT):
+        values["available"] = _product(enrolment)[1]
     if cart is not None:
         values.update(store_id=cart["store_id"], store_name=cart["store_name"], store_timezone=cart["store_timezone"])
         values["cart"] = {key: cart[key] for key in ("lines", "subtotal", "currency", "store_name", "line_count")}
