@@ -64,3 +64,14 @@ def marketer() -> dict:
     user = f.user("marketing")
     db.session.commit()
     return f.bearer(user)
+
+
+def launch(client, headers: dict, trigger: str, steps: list[dict], **body) -> int:
+    """A campaign created through the API and activated; its id."""
+    created = client.post("/api/v1/campaigns", json={"name": f"{trigger} campaign", "trigger": trigger,
+                                                     "steps": steps, **body}, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    campaign_id = created.get_json()["id"]
+    activated = client.post(f"/api/v1/campaigns/{campaign_id}/activate", headers=headers)
+    assert activated.status_code == 200, activated.get_json()
+    return campaign_id
