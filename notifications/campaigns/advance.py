@@ -58,13 +58,13 @@ def take_step(enrolment: Enrolment, now: dt.datetime) -> StepRun | None:
     """Re-check, then queue the step's message or record why not; move on to the next step."""
     campaign, index = enrolment.campaign, enrolment.next_step
     step = campaign.steps[index]
-    cart, exit_reason = content.subject_now(enrolment)
-    if exit_reason is not None:
-        end(enrolment, "exited", exit_reason)
+    now_subject = content.subject_now(enrolment)
+    if now_subject.exit is not None:
+        end(enrolment, "exited", now_subject.exit)
         return None
     channel = step["channel"]
-    address = content.address(enrolment, cart, channel)
-    reason = content.unavailable(enrolment) or ("no_address" if address is None else None)
+    address = content.address(enrolment, now_subject.cart, channel)
+    reason = now_subject.skip or ("no_address" if address is None else None)
     if reason is None:
         ok, reason = consent.allowed(channel, "marketing", customer_id=enrolment.customer_id,
                                      email=address if channel == "email" else None,
@@ -78,15 +78,15 @@ def take_step(enrolment: Enrolment, now: dt.datetime) -> StepRun | None:
             end(enrolment, "exited", "unsubscribed")
             return run
     else:
-        run = _send(enrolment, step, index, channel, address, cart, now)
+        run = _send(enrolment, step, index, channel, address, now_subject, now)
     _move_on(enrolment)
     return run
 
 
-def _send(enrolment: Enrolment, step: dict, index: int, channel: str, address: str, cart: dict | None,
+def _send(enrolment: Enrolment, step: dict, index: int, channel: str, address: str, subject: content.SubjectNow,
           now: dt.datetime) -> StepRun:
     locale, zone = receivers.recipient(enrolment.customer_id)
-    context = content.context(enrolment, step, cart)
+    context = content.context(enrolment, step, subject)
     key = f"campaign:{enrolment.id}:{index}:{channel}"
     message = enqueue(template=step["template"], channel=channel, purpose="marketing", to=address, dedupe_key=key,
                       context=context, customer_id=enrolment.customer_id, order_id=enrolment.order_id,

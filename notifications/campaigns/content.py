@@ -6,6 +6,7 @@ store: the step is skipped)."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 
 from flask import current_app
 
@@ -19,34 +20,45 @@ RECOMMENDATIONS = 4
 STOCK_ALERT = "stock_alert:"  # a back_in_stock enrolment's subject
 
 
-def _product(enrolment: Enrolment) -> tuple[dict | None, int]:
-    """A back-in-stock subject's product now (None: withdrawn from the catalog) and units free at the store."""
+@dataclass(frozen=True)
+class SubjectNow:
+    """The subject at send time: the cart (a cart's enrolment), why the enrolment ends (`exit`), why
+    this step is skipped (`skip`: a later step may find it back), and what the message shows of it."""
+
+    cart: dict | None = None
+    exit: str | None = None
+    skip: str | None = None
+    shows: dict = field(default_factory=dict)
+
+
+def _stock_alert_now(enrolment: Enrolment) -> SubjectNow:
+    """The product of a back-in-stock alert now: withdrawn from the catalog ends it; sold out again
+    at the store skips the step; else the message shows how many can be had there."""
     sku = (enrolment.facts or {}).get("sku")
-    product = ports.ask("product_by_sku", sku)
-    return product, ports.ask("available_at_store", enrolment.store_id, sku) if product else 0
+    if ports.ask("product_by_sku", sku) is None:
+        return SubjectNow(exit="product_gone")
+    available = ports.ask("available_at_store", enrolment.store_id, sku)
+    return SubjectNow(skip=None if available > 0 else "sold_out", shows={"available": available})
 
 
-def subject_now(enrolment: Enrolment) -> tuple[dict | None, str | None]:
-    """(the cart now, None) or (None, why the enrolment ends); (None, None) for a subject that is not a cart."""
-    if enrolment.subject.startswith(STOCK_ALERT) and _product(enrolment)[0] is None:
-        return None, "product_gone"
-    if enrolment.cart_id is None:
-        return None, None
-    cart = ports.ask("cart_for_message", enrolment.cart_id)
+def _cart_now(cart_id: str) -> SubjectNow:
+    cart = ports.ask("cart_for_message", cart_id)
     if cart is None:
-        return None, "cart_gone"
+        return SubjectNow(exit="cart_gone")
     if cart["status"] != "active":
-        return None, CART_EXITS.get(cart["status"], "cart_gone")
+        return SubjectNow(exit=CART_EXITS.get(cart["status"], "cart_gone"))
     if not cart["lines"]:
-        return None, "cart_emptied"
-    return cart, None
+        return SubjectNow(exit="cart_emptied")
+    return SubjectNow(cart=cart)
 
 
-def unavailable(enrolment: Enrolment) -> str | None:
-    """Why the step cannot offer its subject now (it is skipped, a later step may find it back), or None."""
-    if enrolment.subject.startswith(STOCK_ALERT) and _product(enrolment)[1] <= 0:
-        return "sold_out"
-    return None
+def subject_now(enrolment: Enrolment) -> SubjectNow:
+    """The subject as it is now (a cart, a back-in-stock product; an order's facts are kept as they were)."""
+    if enrolment.subject.startswith(STOCK_ALERT):
+        return _stock_alert_now(enrolment)
+    if enrolment.cart_id is not None:
+        return _cart_now(enrolment.cart_id)
+    return SubjectNow()
 
 
 def address(enrolment: Enrolment, cart: dict | None, channel: str) -> str | None:
@@ -73,9 +85,9 @@ def _recommendations(order_id: int | None) -> list:
         return []
 
 
-def context(enrolment: Enrolment, step: dict, cart: dict | None) -> dict:
-    """The template's context: the trigger's facts, the cart now, the coupon, the campaign's step."""
-    facts = dict(enrolment.facts or {})
+def context(enrolment: Enrolment, step: dict, now: SubjectNow) -> dict:
+    """The template's context: the trigger's facts, the subject now, the coupon, the campaign's step."""
+    facts, cart = {**(enrolment.facts or {}), **now.shows}, now.cart
     currency = (cart or {}).get("currency") or facts.get("currency")
     values = {**facts, "campaign_id": enrolment.campaign_id, "step": enrolment.next_step + 1,
               "cart": cart, "recovery_url": None, "currency": currency,
@@ -83,8 +95,6 @@ def context(enrolment: Enrolment, step: dict, cart: dict | None) -> dict:
               "recommendations": _recommendations(enrolment.order_id) if step["template"] == "post_pickup_follow_up"
               else [], "feedback_url": facts.get("order_url"), "shop_url": current_app.config.get("STOREFRONT_URL")
               or None}
-    if enrolment.subject.startswith(STOCK_ALERT):
-        values["available"] = _product(enrolment)[1]
     if cart is not None:
         values.update(store_id=cart["store_id"], store_name=cart["store_name"], store_timezone=cart["store_timezone"])
         values["cart"] = {key: cart[key] for key in ("lines", "subtotal", "currency", "store_name", "line_count")}
