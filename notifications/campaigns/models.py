@@ -45,7 +45,7 @@ class Campaign(db.Model):
     trigger: Mapped[str] = mapped_column("trigger_kind", String(20))  # "trigger" is an SQL keyword
     status: Mapped[str] = mapped_column(String(10), default="draft")
     # {"channels": ["email", ...] (one with consent is enough), "store_ids": [...] or [],
-    #  "min_cart_value": minor units or null, "who": customer|guest|any}
+    #  "min_cart_value": minor units or null, "who": customer|guest|any, "keyword": sms_keyword only}
     audience: Mapped[dict] = mapped_column(JSON, default=dict)
     # [{"delay_minutes", "channel", "template", "incentive": {"kind", "value", "valid_days"} | null}]
     steps: Mapped[list] = mapped_column(JSON, default=list)
@@ -84,7 +84,7 @@ class Enrolment(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
-    subject: Mapped[str] = mapped_column(String(80))  # "cart:<id>", "order:<id>", "sku:<store>:<sku>:<address>"
+    subject: Mapped[str] = mapped_column(String(80))  # "cart:<id>", "order:<id>", "stock_alert:<id>", "sms_keyword:<id>"
     contact: Mapped[str] = mapped_column(String(270))  # "customer:<id>", "email:<address>", "sms:<phone>"
     customer_id: Mapped[int | None]
     cart_id: Mapped[str | None] = mapped_column(String(43))
