@@ -80,11 +80,13 @@ class Enrolment(db.Model):
         Index("ix_campaign_enrolments_campaign_contact", "campaign_id", "contact", "created_at"),
         Index("ix_campaign_enrolments_cart_id", "cart_id"),
         Index("ix_campaign_enrolments_customer_id", "customer_id"),
+        # An order exits a guest's enrolments by their contact (email or phone), in any campaign.
+        Index("ix_campaign_enrolments_active_contact", "contact", postgresql_where=_ACTIVE, sqlite_where=_ACTIVE),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
-    subject: Mapped[str] = mapped_column(String(80))  # "cart:<id>", "order:<id>", "stock_alert:<id>", "sms_keyword:<id>"
+    subject: Mapped[str] = mapped_column(String(80))  # cart:, order:, stock_alert:, sms_keyword: <id>
     contact: Mapped[str] = mapped_column(String(270))  # "customer:<id>", "email:<address>", "sms:<phone>"
     customer_id: Mapped[int | None]
     cart_id: Mapped[str | None] = mapped_column(String(43))
