@@ -6,7 +6,6 @@ they were (one transactional message; one code)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 import xml.etree.ElementTree as ET
 from zoneinfo import ZoneInfo
@@ -31,12 +30,6 @@ DAY = 24 * 60
 KEEN, SHY = "keen@example.com", "shy@example.com"
 PHONE = "+14155550123"
 FOLLOW_UP = [{"delay_minutes": 2 * DAY, "channel": "email", "template": "back_in_stock_follow_up"}]
-
-
-@pytest.fixture
-def morning(frozen_clock):
-    frozen_clock.set(dt.datetime(2026, 11, 24, 10, 0, tzinfo=NEW_YORK))  # a Tuesday
-    return frozen_clock
 
 
 @pytest.fixture

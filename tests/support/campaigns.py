@@ -3,6 +3,10 @@ would run (find abandoned carts, advance campaigns, deliver the outbox), in that
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
 from sqlalchemy import select
 
 from notifications import consent
@@ -14,6 +18,14 @@ from shop.core.extensions import db
 from tests.support import factories as f
 
 WORDING = "Send me offers (test)."
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+@pytest.fixture
+def morning(frozen_clock):
+    """The frozen clock at 10:00 in New York on a Tuesday (marketing texts may go out)."""
+    frozen_clock.set(dt.datetime(2026, 11, 24, 10, 0, tzinfo=NEW_YORK))
+    return frozen_clock
 
 
 def demo_campaign() -> int:
