@@ -117,7 +117,6 @@ def confirmed(phone: str, reference: str) -> str | None:
         row.coupon_code = ports.ask("mint_coupon", offer.kind, offer.value, offer.valid_days, f"sms:{offer.keyword}",
                                     currency=offer.currency)
         row.status, row.confirmed_at = "confirmed", clock.now()
-        db.session.flush()
         events.sms_keyword_confirmed.send(  # campaigns of the sms_keyword trigger may text later
             current_app._get_current_object(), optin_id=row.id, phone=phone, keyword=row.keyword,
             coupon_code=row.coupon_code, coupon_ends_at=row.confirmed_at + dt.timedelta(days=offer.valid_days))

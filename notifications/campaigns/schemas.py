@@ -63,13 +63,14 @@ class AudienceSchema(Schema):
 
 
 # Audience filters that only a trigger's facts can answer: anything else would never match.
-_ONLY_FOR = {"keyword": ("sms_keyword",), "min_cart_value": ("cart_abandoned", "order_picked_up", "order_expired")}
+_ONLY_FOR = {"keyword": ("sms_keyword",), "min_cart_value": ("cart_abandoned", "order_picked_up", "order_expired"),
+             "store_ids": ("cart_abandoned", "order_picked_up", "order_expired", "back_in_stock")}
 
 
 def audience_misfit(trigger: str | None, audience: dict | None) -> str | None:
     """Why this audience cannot fit this trigger (a filter its enrolments have nothing to match), or None."""
     for key, triggers in _ONLY_FOR.items():
-        if trigger and (audience or {}).get(key) is not None and trigger not in triggers:
+        if trigger and (audience or {}).get(key) and trigger not in triggers:
             return f"`{key}` filters {' and '.join(triggers)} campaigns only."
     return None
 

@@ -193,6 +193,7 @@ def test_a_number_that_texted_stop_gets_no_reminder(client, keywords, morning, t
     ("sms_keyword", {"keyword": "no way!"}),
     ("sms_keyword", {"keyword": "S"}),
     ("back_in_stock", {"min_cart_value": 1000}),  # no cart value to compare
+    ("sms_keyword", {"store_ids": [1]}),  # a number texting a keyword is at no store
 ])
 def test_an_audience_its_trigger_cannot_match_is_refused(client, app, trigger, audience):
     headers = marketer()
