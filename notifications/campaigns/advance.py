@@ -58,13 +58,13 @@ def take_step(enrolment: Enrolment, now: dt.datetime) -> StepRun | None:
     """Re-check, then queue the step's message or record why not; move on to the next step."""
     campaign, index = enrolment.campaign, enrolment.next_step
     step = campaign.steps[index]
-    now_subject = content.subject_now(enrolment)
-    if now_subject.exit is not None:
-        end(enrolment, "exited", now_subject.exit)
+    subject = content.subject_now(enrolment)
+    if subject.exit is not None:
+        end(enrolment, "exited", subject.exit)
         return None
     channel = step["channel"]
-    address = content.address(enrolment, now_subject.cart, channel)
-    reason = now_subject.skip or ("no_address" if address is None else None)
+    address = content.address(enrolment, subject.cart, channel)
+    reason = subject.skip or ("no_address" if address is None else None)
     if reason is None:
         ok, reason = consent.allowed(channel, "marketing", customer_id=enrolment.customer_id,
                                      email=address if channel == "email" else None,
@@ -78,7 +78,7 @@ def take_step(enrolment: Enrolment, now: dt.datetime) -> StepRun | None:
             end(enrolment, "exited", "unsubscribed")
             return run
     else:
-        run = _send(enrolment, step, index, channel, address, now_subject, now)
+        run = _send(enrolment, step, index, channel, address, subject, now)
     _move_on(enrolment)
     return run
 

@@ -85,9 +85,9 @@ def _recommendations(order_id: int | None) -> list:
         return []
 
 
-def context(enrolment: Enrolment, step: dict, now: SubjectNow) -> dict:
+def context(enrolment: Enrolment, step: dict, subject: SubjectNow) -> dict:
     """The template's context: the trigger's facts, the subject now, the coupon, the campaign's step."""
-    facts, cart = {**(enrolment.facts or {}), **now.shows}, now.cart
+    facts, cart = {**(enrolment.facts or {}), **subject.shows}, subject.cart
     currency = (cart or {}).get("currency") or facts.get("currency")
     values = {**facts, "campaign_id": enrolment.campaign_id, "step": enrolment.next_step + 1,
               "cart": cart, "recovery_url": None, "currency": currency,

@@ -1,11 +1,10 @@
 """Signals -> campaign rows, in the sender's transaction and without network I/O.
 
 cart_abandoned, order_picked_up, order_expired, a back-in-stock subscriber told (stock_alert_told)
-and a keyword confirmed by Y (sms_keyword_confirmed) enrol (enrolment.enrol); order_placed exits the
-enrolments of the cart and of the order's contact (account, email, phone) and credits the order
-(attribution.credit); a line removed that
-leaves an enrolled cart empty exits it; an opened tagged link is a click; `flask shop demo` adds
-the demo campaign.
+and a keyword confirmed by Y (sms_keyword_confirmed) enrol (enrolment.enrol); order_placed exits
+the enrolments of the cart and of the order's contact (account, email, phone) and credits the
+order (attribution.credit); a line removed that leaves an enrolled cart empty exits it; an opened
+tagged link is a click; `flask shop demo` adds the demo campaigns.
 """
 
 from __future__ import annotations
