@@ -48,9 +48,14 @@ DEMO.update({
     "abandoned_cart_1": DEMO_CART, "abandoned_cart_2": DEMO_CART,
     "abandoned_cart_3": {**DEMO_CART, "coupon": DEMO_COUPON},
     "post_pickup_follow_up": DEMO_FOLLOW_UP, "win_back": {**DEMO_FOLLOW_UP, "coupon": DEMO_COUPON},
+    "back_in_stock_follow_up": {**DEMO["back_in_stock"], "available": 3, "coupon": DEMO_COUPON,
+                                "store_timezone": "America/New_York"},
+    "keyword_coupon_reminder": {"keyword": "SPRING", "coupon_code": "K7QX3MZ9TA",
+                                "coupon_ends_at": "2026-12-01T05:00:00+00:00", "shop_url": "https://shop.example.com"},
 })
 PURPOSE = {"promotion": "marketing", **{name: "marketing" for name in (
-    "abandoned_cart_1", "abandoned_cart_2", "abandoned_cart_3", "post_pickup_follow_up", "win_back")}}
+    "abandoned_cart_1", "abandoned_cart_2", "abandoned_cart_3", "post_pickup_follow_up", "win_back",
+    "back_in_stock_follow_up", "keyword_coupon_reminder")}}
 
 
 def demo_context(template: str) -> dict:

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from notifications import consent
 from notifications.formatting import money
 from notifications.sms_keyword_models import SmsKeywordOptin
-from shop.core import ports
+from shop.core import events, ports
 from shop.core.clock import clock
 from shop.core.extensions import db
 
@@ -117,4 +117,7 @@ def confirmed(phone: str, reference: str) -> str | None:
         row.coupon_code = ports.ask("mint_coupon", offer.kind, offer.value, offer.valid_days, f"sms:{offer.keyword}",
                                     currency=offer.currency)
         row.status, row.confirmed_at = "confirmed", clock.now()
+        events.sms_keyword_confirmed.send(  # campaigns of the sms_keyword trigger may text later
+            current_app._get_current_object(), optin_id=row.id, phone=phone, keyword=row.keyword,
+            coupon_code=row.coupon_code, coupon_ends_at=row.confirmed_at + dt.timedelta(days=offer.valid_days))
     return _code_text(offer, row)

@@ -106,7 +106,17 @@ def tell(store_id: int, sku: str, product_id: int, available: int, store_name: s
                           customer_id=alert.customer_id, store_id=store_id, locale=alert.locale)
         alert.status, alert.closed_at = "told", now
         alert.message_id = message.id if message is not None else None
+        _told(alert, context)
     return len(alerts)
+
+
+def _told(alert: StockAlert, context: dict) -> None:
+    """Say a subscriber was told (campaigns of the back_in_stock trigger may follow up, with consent)."""
+    events.stock_alert_told.send(
+        current_app._get_current_object(), alert_id=alert.id, customer_id=alert.customer_id,
+        email=alert.address if alert.channel == "email" else None,
+        phone=alert.address if alert.channel == "sms" else None, store_id=alert.store_id,
+        store_name=context["store_name"], sku=alert.sku, name=context["name"], product_url=context["product_url"])
 
 
 def connect(app: Flask) -> None:

@@ -7,9 +7,10 @@ campaign:<enrolment>:<step>:<channel>, so even a step run twice queues one messa
 
 At send time, before anything is queued: the campaign is still active (a paused campaign's
 enrolments wait, unclaimed); a cart is still there, unordered and not empty (else the enrolment
-exits: order_placed, cart_gone, cart_emptied); the step's channel has an address and marketing
-consent (else the step is skipped with the reason, and a campaign that exits on `unsubscribed`
-ends the enrolment when no later step could reach them either).
+exits: order_placed, cart_gone, cart_emptied); a back-in-stock product is still sold (else it
+exits: product_gone) and can be had at the store (else the step is skipped: sold_out); the step's
+channel has an address and marketing consent (else the step is skipped with the reason, and a
+campaign that exits on `unsubscribed` ends the enrolment when no later step could reach them either).
 """
 
 from __future__ import annotations
@@ -57,13 +58,13 @@ def take_step(enrolment: Enrolment, now: dt.datetime) -> StepRun | None:
     """Re-check, then queue the step's message or record why not; move on to the next step."""
     campaign, index = enrolment.campaign, enrolment.next_step
     step = campaign.steps[index]
-    cart, exit_reason = content.subject_now(enrolment)
-    if exit_reason is not None:
-        end(enrolment, "exited", exit_reason)
+    subject = content.subject_now(enrolment)
+    if subject.exit is not None:
+        end(enrolment, "exited", subject.exit)
         return None
     channel = step["channel"]
-    address = content.address(enrolment, cart, channel)
-    reason = "no_address" if address is None else None
+    address = content.address(enrolment, subject.cart, channel)
+    reason = subject.skip or ("no_address" if address is None else None)
     if reason is None:
         ok, reason = consent.allowed(channel, "marketing", customer_id=enrolment.customer_id,
                                      email=address if channel == "email" else None,
@@ -77,15 +78,15 @@ def take_step(enrolment: Enrolment, now: dt.datetime) -> StepRun | None:
             end(enrolment, "exited", "unsubscribed")
             return run
     else:
-        run = _send(enrolment, step, index, channel, address, cart, now)
+        run = _send(enrolment, step, index, channel, address, subject, now)
     _move_on(enrolment)
     return run
 
 
-def _send(enrolment: Enrolment, step: dict, index: int, channel: str, address: str, cart: dict | None,
+def _send(enrolment: Enrolment, step: dict, index: int, channel: str, address: str, subject: content.SubjectNow,
           now: dt.datetime) -> StepRun:
     locale, zone = receivers.recipient(enrolment.customer_id)
-    context = content.context(enrolment, step, cart)
+    context = content.context(enrolment, step, subject)
     key = f"campaign:{enrolment.id}:{index}:{channel}"
     message = enqueue(template=step["template"], channel=channel, purpose="marketing", to=address, dedupe_key=key,
                       context=context, customer_id=enrolment.customer_id, order_id=enrolment.order_id,

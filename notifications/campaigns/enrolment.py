@@ -1,7 +1,7 @@
 """Entering and leaving campaigns: `enrol` (any trigger), `exit_where` (an exit condition met).
 
-`enrol` is the engine's one door: a trigger's receiver (an abandoned cart, a pickup, an expiry;
-later a stock alert or a keyword) calls it with the subject and its contact, and each active
+`enrol` is the engine's one door: a trigger's receiver (an abandoned cart, a pickup, an expiry,
+a back-in-stock subscriber told, a keyword confirmed) calls it with the subject and its contact, and each active
 campaign of that trigger whose audience matches gets one enrolment, unless the subject or the
 contact entered it within its cool-down. It writes in the caller's transaction, never sends.
 """
@@ -44,16 +44,19 @@ def reachable(channels: list[str], *, customer_id: int | None, email: str | None
 
 def matches(campaign: Campaign, *, customer_id: int | None, email: str | None, phone: str | None,
             store_id: int | None, facts: dict) -> bool:
-    """The campaign's audience filter: who (customer, guest, any), stores, minimum cart value, and a
-    channel with consent (the audience's channels, else those of its steps)."""
+    """The campaign's audience filter: who (customer, guest, any), stores, the texted keyword (an
+    sms_keyword campaign), minimum cart value, and a channel with consent (the audience's channels,
+    else those of its steps)."""
     audience = campaign.audience or {}
     who = audience.get("who", "any")
     if (who == "customer" and customer_id is None) or (who == "guest" and customer_id is not None):
         return False
     if audience.get("store_ids") and store_id not in audience["store_ids"]:
         return False
+    if audience.get("keyword") and audience["keyword"] != facts.get("keyword"):
+        return False
     minimum = audience.get("min_cart_value")
-    if minimum is not None and (facts.get("subtotal") or 0) < minimum:
+    if minimum is not None and (facts.get("subtotal") or facts.get("total") or 0) < minimum:  # cart, or order
         return False
     channels = audience.get("channels") or sorted({step["channel"] for step in campaign.steps})
     return reachable(channels, customer_id=customer_id, email=email, phone=phone)
@@ -126,13 +129,18 @@ def end(enrolment: Enrolment, status: str, reason: str) -> None:
     enrolment.ended_at, enrolment.next_due_at = clock.now(), None
 
 
-def exit_where(reason: str, *, cart_id: str | None = None, customer_id: int | None = None) -> int:
-    """Exit the active enrolments of this cart or customer in campaigns that exit on `reason`."""
+def exit_where(reason: str, *, cart_id: str | None = None, customer_id: int | None = None,
+               email: str | None = None, phone: str | None = None) -> int:
+    """Exit the active enrolments of this cart, or of this contact (the customer; a guest's email or
+    phone, as `contact_key` names them), in campaigns that exit on `reason`."""
     who = []
     if cart_id is not None:
         who.append(Enrolment.cart_id == cart_id)
     if customer_id is not None:
         who.append(Enrolment.customer_id == customer_id)
+    guest = [contact_key(None, email, None) if email else None, contact_key(None, None, phone) if phone else None]
+    if any(guest):
+        who.append(Enrolment.contact.in_([key for key in guest if key]))
     if not who:
         return 0
     ids = [e.id for e in db.session.scalars(select(Enrolment).where(Enrolment.status == "active", or_(*who)))

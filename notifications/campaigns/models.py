@@ -45,7 +45,7 @@ class Campaign(db.Model):
     trigger: Mapped[str] = mapped_column("trigger_kind", String(20))  # "trigger" is an SQL keyword
     status: Mapped[str] = mapped_column(String(10), default="draft")
     # {"channels": ["email", ...] (one with consent is enough), "store_ids": [...] or [],
-    #  "min_cart_value": minor units or null, "who": customer|guest|any}
+    #  "min_cart_value": minor units or null, "who": customer|guest|any, "keyword": sms_keyword only}
     audience: Mapped[dict] = mapped_column(JSON, default=dict)
     # [{"delay_minutes", "channel", "template", "incentive": {"kind", "value", "valid_days"} | null}]
     steps: Mapped[list] = mapped_column(JSON, default=list)
@@ -80,11 +80,13 @@ class Enrolment(db.Model):
         Index("ix_campaign_enrolments_campaign_contact", "campaign_id", "contact", "created_at"),
         Index("ix_campaign_enrolments_cart_id", "cart_id"),
         Index("ix_campaign_enrolments_customer_id", "customer_id"),
+        # An order exits a guest's enrolments by their contact (email or phone), in any campaign.
+        Index("ix_campaign_enrolments_active_contact", "contact", postgresql_where=_ACTIVE, sqlite_where=_ACTIVE),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
-    subject: Mapped[str] = mapped_column(String(80))  # "cart:<id>", "order:<id>", "sku:<store>:<sku>:<address>"
+    subject: Mapped[str] = mapped_column(String(80))  # cart:, order:, stock_alert:, sms_keyword: <id>
     contact: Mapped[str] = mapped_column(String(270))  # "customer:<id>", "email:<address>", "sms:<phone>"
     customer_id: Mapped[int | None]
     cart_id: Mapped[str | None] = mapped_column(String(43))

@@ -1,9 +1,10 @@
 """Signals -> campaign rows, in the sender's transaction and without network I/O.
 
-cart_abandoned, order_picked_up, order_expired enrol (enrolment.enrol); order_placed exits the
-cart's and customer's enrolments and credits the order (attribution.credit); a line removed that
-leaves an enrolled cart empty exits it; an opened tagged link is a click; `flask shop demo` adds
-the demo campaign.
+cart_abandoned, order_picked_up, order_expired, a back-in-stock subscriber told (stock_alert_told)
+and a keyword confirmed by Y (sms_keyword_confirmed) enrol (enrolment.enrol); order_placed exits
+the enrolments of the cart and of the order's contact (account, email, phone) and credits the
+order (attribution.credit); a line removed that leaves an enrolled cart empty exits it; an opened
+tagged link is a click; `flask shop demo` adds the demo campaigns.
 """
 
 from __future__ import annotations
@@ -36,8 +37,18 @@ def on_order(trigger: str, fields: dict) -> None:
           phone=fields.get("phone"), store_id=fields.get("store_id"), order_id=fields["order_id"], facts=facts)
 
 
-def on_order_placed(sender, order_id, cart_id=None, customer_id=None, total=0, currency=None, **_):
-    exit_where("order_placed", cart_id=cart_id, customer_id=customer_id)
+def on_stock_alert_told(sender, alert_id, customer_id=None, email=None, phone=None, store_id=None, **facts):
+    enrol("back_in_stock", f"stock_alert:{alert_id}", customer_id=customer_id, email=email, phone=phone,
+          store_id=store_id, facts={**facts, "store_id": store_id})
+
+
+def on_sms_keyword_confirmed(sender, optin_id, phone, **facts):
+    enrol("sms_keyword", f"sms_keyword:{optin_id}", phone=phone, facts=facts)
+
+
+def on_order_placed(sender, order_id, cart_id=None, customer_id=None, email=None, phone=None, total=0,
+                    currency=None, **_):
+    exit_where("order_placed", cart_id=cart_id, customer_id=customer_id, email=email, phone=phone)
     attribution.credit(order_id, cart_id, customer_id, total or 0, currency)
 
 
@@ -63,7 +74,9 @@ def connect(app: Flask) -> None:
     events.order_placed.connect(on_order_placed, sender=app, weak=False)
     events.cart_changed.connect(on_cart_changed, sender=app, weak=False)
     events.cart_link_opened.connect(on_link_opened, sender=app, weak=False)
-    events.demo_loaded.connect(lambda sender, **_: demo.ensure_default(), sender=app, weak=False)
+    events.stock_alert_told.connect(on_stock_alert_told, sender=app, weak=False)
+    events.sms_keyword_confirmed.connect(on_sms_keyword_confirmed, sender=app, weak=False)
+    events.demo_loaded.connect(lambda sender, **_: demo.ensure_all(), sender=app, weak=False)
     for name, trigger in ORDER_TRIGGERS.items():
         def receiver(sender, _trigger=trigger, **fields):
             on_order(_trigger, fields)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from notifications import rendering
 from notifications.campaigns.models import AUDIENCES, CAMPAIGN_STATUSES, CHANNELS, EXITS, TRIGGERS
@@ -51,6 +51,28 @@ class AudienceSchema(Schema):
                             metadata={"description": "Pickup stores (empty: any)"})
     min_cart_value = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(0, 10**9))
     who = fields.String(load_default="any", validate=validate.OneOf(AUDIENCES))
+    keyword = fields.String(allow_none=True, load_default=None, validate=validate.Regexp(r"^[A-Za-z0-9]{2,20}$"),
+                            metadata={"description": "sms_keyword campaigns only: the advert's keyword "
+                                                     "(SMS_KEYWORDS; any case); empty: any keyword"})
+
+    @post_load
+    def _upper(self, data, **_):
+        if data.get("keyword"):
+            data["keyword"] = data["keyword"].upper()
+        return data
+
+
+# Audience filters that only a trigger's facts can answer: anything else would never match.
+_ONLY_FOR = {"keyword": ("sms_keyword",), "min_cart_value": ("cart_abandoned", "order_picked_up", "order_expired"),
+             "store_ids": ("cart_abandoned", "order_picked_up", "order_expired", "back_in_stock")}
+
+
+def audience_misfit(trigger: str | None, audience: dict | None) -> str | None:
+    """Why this audience cannot fit this trigger (a filter its enrolments have nothing to match), or None."""
+    for key, triggers in _ONLY_FOR.items():
+        if trigger and (audience or {}).get(key) and trigger not in triggers:
+            return f"`{key}` filters {' and '.join(triggers)} campaigns only."
+    return None
 
 
 class CampaignInSchema(Schema):
@@ -63,6 +85,12 @@ class CampaignInSchema(Schema):
                           validate=validate.Length(max=len(EXITS)))
     cooldown_days = fields.Integer(load_default=7, validate=validate.Range(0, limits.MAX_CAMPAIGN_COOLDOWN_DAYS))
     attribution_days = fields.Integer(load_default=5, validate=validate.Range(1, limits.MAX_ATTRIBUTION_DAYS))
+
+    @validates_schema
+    def _audience_fits(self, data, **_):
+        misfit = audience_misfit(data.get("trigger"), data.get("audience"))
+        if misfit:
+            raise ValidationError(misfit, "audience")
 
     @validates_schema
     def _steps_in_order(self, data, **_):

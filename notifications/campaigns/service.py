@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from notifications import consent, preview
 from notifications.campaigns.models import Campaign
+from notifications.campaigns.schemas import audience_misfit
 from notifications.outbox import enqueue
 from shop.core.clock import clock
 from shop.core.errors import DomainError
@@ -51,6 +52,9 @@ def update(campaign_id: int, changes: dict) -> Campaign:
         setattr(campaign, key, value)
     if [s["delay_minutes"] for s in campaign.steps] != sorted(s["delay_minutes"] for s in campaign.steps):
         raise DomainError("validation_error", "Steps come in the order of their delays.")
+    misfit = audience_misfit(campaign.trigger, campaign.audience)
+    if misfit:
+        raise DomainError("validation_error", misfit)
     db.session.flush()
     return campaign
 

@@ -48,6 +48,9 @@ stock_changed = _signals.signal("stock-changed")
 # What shoppers can reserve of a SKU at a store went from 0 to more: store_id, sku, product_id, available,
 # store_name (sent from one place: inventory.back_in_stock.watch).
 stock_available = _signals.signal("stock-available")
+# A back-in-stock subscriber was told (notifications.stock_alerts, their message queued): alert_id,
+# customer_id, email or phone, store_id, store_name, sku, name, product_url (the back_in_stock trigger).
+stock_alert_told = _signals.signal("stock-alert-told")
 reservation_at_risk = _signals.signal("reservation-at-risk")
 
 # Consent: a ledger entry about a known customer (notifications.consent), for the timeline
@@ -55,6 +58,9 @@ consent_changed = _signals.signal("consent-changed")
 # A shopper said yes to offers by email outside their preferences (a guest at checkout): customer_id
 # (or None), email, source, wording, reference. notifications records it pending its confirmation.
 marketing_email_requested = _signals.signal("marketing-email-requested")
+# A number confirmed an advert's keyword by Y (notifications.sms_keywords, consent recorded, code minted):
+# optin_id, phone, keyword, coupon_code, coupon_ends_at (the sms_keyword trigger).
+sms_keyword_confirmed = _signals.signal("sms-keyword-confirmed")
 
 # `flask shop demo` loaded the demo data (in its transaction): notifications adds its demo campaign.
 demo_loaded = _signals.signal("demo-loaded")

@@ -57,8 +57,13 @@ def test_demo_is_complete_and_idempotent(app):
     assert run(app, "demo").exit_code == 0
     assert (count(Store), count(Product), count(Stock), count(User), count(LedgerEntry), count(Order),
             count(Campaign)) == figures
-    [campaign] = db.session.scalars(db.select(Campaign)).all()  # the abandoned-cart flow, running
-    assert (campaign.trigger, campaign.status) == ("cart_abandoned", "active")
+    campaign, follow_up, win_back = db.session.scalars(db.select(Campaign).order_by(Campaign.id)).all()
+    assert (campaign.trigger, campaign.status) == ("cart_abandoned", "active")  # the abandoned-cart flow, running
+    # and two examples, drafts: an email 14 days after a pickup, and a win-back with a coupon
+    assert (follow_up.trigger, follow_up.status, follow_up.steps[0]["delay_minutes"], follow_up.steps[0]["template"]
+            ) == ("order_picked_up", "draft", 14 * 24 * 60, "post_pickup_follow_up")
+    assert (win_back.trigger, win_back.status, win_back.steps[0]["template"], win_back.steps[0]["incentive"]["kind"]
+            ) == ("order_expired", "draft", "win_back", "percent")
     assert [(s["delay_minutes"], s["channel"], s["incentive"]) for s in campaign.steps] == [
         (60, "email", None), (1440, "sms", None), (4320, "email", {"kind": "percent", "value": 10, "valid_days": 7})]
     stores = db.session.scalars(db.select(Store)).all()

@@ -23,12 +23,6 @@ EMAIL, PHONE = "gail@example.com", "+14155550188"
 
 
 @pytest.fixture
-def morning(frozen_clock):
-    frozen_clock.set(dt.datetime(2026, 11, 24, 10, 0, tzinfo=NEW_YORK))  # a Tuesday
-    return frozen_clock
-
-
-@pytest.fixture
 def guest_cart(client, store_world, morning):
     cart_id = cart_for(client, store_world["store"], email=EMAIL)
     assert client.patch(f"/api/v1/carts/{cart_id}", json={"phone": PHONE}).status_code == 200

@@ -3,6 +3,10 @@ would run (find abandoned carts, advance campaigns, deliver the outbox), in that
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
 from sqlalchemy import select
 
 from notifications import consent
@@ -14,6 +18,14 @@ from shop.core.extensions import db
 from tests.support import factories as f
 
 WORDING = "Send me offers (test)."
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+@pytest.fixture
+def morning(frozen_clock):
+    """The frozen clock at 10:00 in New York on a Tuesday (marketing texts may go out)."""
+    frozen_clock.set(dt.datetime(2026, 11, 24, 10, 0, tzinfo=NEW_YORK))
+    return frozen_clock
 
 
 def demo_campaign() -> int:
@@ -64,3 +76,14 @@ def marketer() -> dict:
     user = f.user("marketing")
     db.session.commit()
     return f.bearer(user)
+
+
+def launch(client, headers: dict, trigger: str, steps: list[dict], **body) -> int:
+    """A campaign created through the API and activated; its id."""
+    created = client.post("/api/v1/campaigns", json={"name": f"{trigger} campaign", "trigger": trigger,
+                                                     "steps": steps, **body}, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    campaign_id = created.get_json()["id"]
+    activated = client.post(f"/api/v1/campaigns/{campaign_id}/activate", headers=headers)
+    assert activated.status_code == 200, activated.get_json()
+    return campaign_id
