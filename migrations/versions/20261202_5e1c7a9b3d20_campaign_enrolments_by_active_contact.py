@@ -1,7 +1,7 @@
 """campaign_enrolments: a partial index on contact (active only), for an order's exit by a guest's email or phone
 
 Revision ID: 5e1c7a9b3d20
-Revises: 2b679c99ceb0
+Revises: b5e2d8f4c1a9
 Create Date: 2026-12-02 17:25:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5e1c7a9b3d20'
-down_revision = '2b679c99ceb0'
+down_revision = 'b5e2d8f4c1a9'
 branch_labels = None
 depends_on = None
 
