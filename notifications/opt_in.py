@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Flask, current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import and_, exists, not_, or_, select
 from sqlalchemy.orm import aliased
 
@@ -26,7 +25,7 @@ from notifications import consent
 from notifications.consent_models import ConsentRecord
 from notifications.outbox import enqueue
 from shop.accounts.models import User
-from shop.core import events
+from shop.core import events, signed_links
 from shop.core import sweeps as runner
 from shop.core.clock import clock
 from shop.core.errors import DomainError
@@ -40,12 +39,8 @@ LAPSE_BATCH = 500
 LINK_CODES = ("confirmation_link_invalid", "confirmation_link_expired", "confirmation_superseded")
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
-
-
 def make_url(pending: ConsentRecord) -> str:
-    token = _serializer().dumps({"r": pending.id, "a": pending.address})
+    token = signed_links.dumps(SALT, {"r": pending.id, "a": pending.address})
     return f"{current_app.config['PUBLIC_BASE_URL']}/api/v1/consent/confirm/{token}"
 
 
@@ -65,17 +60,13 @@ def request_confirmation(source: str, wording: str, *, customer_id: int | None, 
 
 def read(token: str) -> ConsentRecord:
     """The pending event the link was made for; 404 if tampered, 410 if too old."""
-    try:
-        data = _serializer().loads(token, max_age=current_app.config["CONSENT_CONFIRM_MAX_AGE_SECONDS"])
-    except SignatureExpired as exc:
-        raise DomainError("confirmation_link_expired",
-                          "This confirmation link has expired: say yes to offers again for a new one.") from exc
-    except BadSignature as exc:
-        raise DomainError("confirmation_link_invalid", "This confirmation link is not valid.") from exc
+    data = signed_links.loads(
+        SALT, token, max_age_setting="CONSENT_CONFIRM_MAX_AGE_SECONDS", kind="confirmation",
+        expired_detail="This confirmation link has expired: say yes to offers again for a new one.")
     pending = db.session.get(ConsentRecord, data.get("r")) if isinstance(data, dict) and isinstance(
         data.get("r"), int) else None
     if pending is None or pending.state != consent.PENDING or pending.address != data.get("a"):
-        raise DomainError("confirmation_link_invalid", "This confirmation link is not valid.")
+        raise signed_links.invalid("confirmation")
     return pending
 
 

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from jinja2 import Environment
 
 from notifications import consent
 from notifications.consent_models import CHANNELS, PURPOSES
 from notifications.schemas_consent import UnsubscribeLinkSchema
 from shop.accounts.contact import mask_email, mask_phone
+from shop.core import signed_links
 from shop.core.errors import DomainError
 from shop.core.http import PROBLEM_CONTENT_TYPE, problems
 from shop.core.transactions import transactional
@@ -67,30 +67,21 @@ class Link:
         return mask_email(self.address) if self.channel == "email" else mask_phone(self.address)
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
-
-
 def make_url(channel: str, address: str, purpose: str = "marketing") -> str:
     """The absolute link that unsubscribes this address from this channel and purpose."""
     if channel not in CHANNELS or purpose not in PURPOSES:
         raise ValueError(f"no unsubscribe link for {channel}/{purpose}")
-    token = _serializer().dumps({"c": channel, "a": consent.address_for(channel, address), "p": purpose})
+    token = signed_links.dumps(SALT, {"c": channel, "a": consent.address_for(channel, address), "p": purpose})
     return f"{current_app.config['PUBLIC_BASE_URL']}/api/v1/unsubscribe/{token}"
 
 
 def read(token: str) -> Link:
     """The link's contents, or a 404 (tampered, not ours) or a 410 (older than the settings allow)."""
-    try:
-        data = _serializer().loads(token, max_age=current_app.config["UNSUBSCRIBE_MAX_AGE_SECONDS"])
-    except SignatureExpired as exc:
-        raise DomainError("unsubscribe_link_expired",
-                          "This unsubscribe link has expired: use the link in a newer message.") from exc
-    except BadSignature as exc:
-        raise DomainError("unsubscribe_link_invalid", "This unsubscribe link is not valid.") from exc
+    data = signed_links.loads(SALT, token, max_age_setting="UNSUBSCRIBE_MAX_AGE_SECONDS", kind="unsubscribe",
+                              expired_detail="This unsubscribe link has expired: use the link in a newer message.")
     if (not isinstance(data, dict) or data.get("c") not in CHANNELS or data.get("p") not in PURPOSES
             or not isinstance(data.get("a"), str) or not data["a"]):
-        raise DomainError("unsubscribe_link_invalid", "This unsubscribe link is not valid.")
+        raise signed_links.invalid("unsubscribe")
     return Link(data["c"], data["a"], data["p"])
 
 
