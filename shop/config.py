@@ -70,11 +70,22 @@ def normalize_database_url(url: str) -> str:
 STRIPE_CALLS_PER_REQUEST = 2
 
 
+def longest_wait_seconds(config: dict, limit: float) -> float:
+    """The longest one round trip with this limit may wait (shop.core.suspicion): the limit, or,
+    when it reaches the limit before the suspect point, the limit and then the probe."""
+    after = config["DB_SUSPECT_AFTER_SECONDS"]
+    if after <= 0:
+        return limit
+    return max(limit, min(after, limit) + config["DB_SUSPECT_PROBE_TIMEOUT_SECONDS"])
+
+
 def slowest_request_seconds(config: dict) -> float:
     """How long a request takes when every wait it has uses its whole allowance: a pooled
-    connection, a fresh one, one statement the server never answers, and two card-service calls."""
-    return (config["DB_POOL_TIMEOUT_SECONDS"] + config["DB_CONNECT_TIMEOUT_SECONDS"]
-            + config["DB_ANSWER_TIMEOUT_SECONDS"]
+    connection, its ping, a fresh one, one statement the server never answers, and two card-service
+    calls."""
+    ping = min(config["DB_PING_TIMEOUT_SECONDS"], config["DB_ANSWER_TIMEOUT_SECONDS"])
+    return (config["DB_POOL_TIMEOUT_SECONDS"] + longest_wait_seconds(config, ping)
+            + config["DB_CONNECT_TIMEOUT_SECONDS"] + longest_wait_seconds(config, config["DB_ANSWER_TIMEOUT_SECONDS"])
             + STRIPE_CALLS_PER_REQUEST * config["STRIPE_CALL_BUDGET_SECONDS"])
 
 
@@ -88,6 +99,11 @@ def check_timeouts(config: dict) -> None:
         problems.append("DB_ANSWER_TIMEOUT_SECONDS must be positive")
     elif statement and answer <= statement:
         problems.append(f"DB_ANSWER_TIMEOUT_SECONDS ({answer:g}) must exceed DB_STATEMENT_TIMEOUT_MS ({statement:g} s)")
+    after, probe = config["DB_SUSPECT_AFTER_SECONDS"], config["DB_SUSPECT_PROBE_TIMEOUT_SECONDS"]
+    if after < 0:
+        problems.append("DB_SUSPECT_AFTER_SECONDS must be 0 (no probe) or positive")
+    elif after and probe <= 0:
+        problems.append("DB_SUSPECT_PROBE_TIMEOUT_SECONDS must be positive while DB_SUSPECT_AFTER_SECONDS is set")
     attempt = config["STRIPE_CONNECT_TIMEOUT_SECONDS"] + config["STRIPE_READ_TIMEOUT_SECONDS"]
     if config["STRIPE_CALL_BUDGET_SECONDS"] < attempt:
         problems.append(f"STRIPE_CALL_BUDGET_SECONDS ({config['STRIPE_CALL_BUDGET_SECONDS']:g}) must hold one "
@@ -118,6 +134,9 @@ def load() -> dict:
         "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS": _env_int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60_000),
         "DB_ANSWER_TIMEOUT_SECONDS": _env_float("DB_ANSWER_TIMEOUT_SECONDS", 6.0),
         "DB_PING_TIMEOUT_SECONDS": _env_float("DB_PING_TIMEOUT_SECONDS", 1.0),
+        # A wait quiet this long asks a fresh connection whether the server is silent or slow (0: never).
+        "DB_SUSPECT_AFTER_SECONDS": _env_float("DB_SUSPECT_AFTER_SECONDS", 1.0),
+        "DB_SUSPECT_PROBE_TIMEOUT_SECONDS": _env_float("DB_SUSPECT_PROBE_TIMEOUT_SECONDS", 0.5),
         "DB_POOL_TIMEOUT_SECONDS": _env_float("DB_POOL_TIMEOUT_SECONDS", 2.0),
         # Connections per process (each gunicorn worker, each scheduler): docs/scaling.md counts them.
         "DB_POOL_SIZE": _env_int("DB_POOL_SIZE", 5),

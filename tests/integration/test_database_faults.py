@@ -1,7 +1,7 @@
 """The database under faults, for real: PostgreSQL behind the fault suite's TCP proxy (refused,
 black-holed) and a busy row held by another connection. Users get 503 problem+json with
-Retry-After, the app recovers without a restart, an outage logs one traceback, and nothing waits
-without a limit. A hang would be the failure here, so calls that could hang run on a thread that
+Retry-After, the app recovers without a restart, an outage logs one traceback, nothing waits
+without a limit, and a silent server is told from a slow one by a probe (shop.core.suspicion). A hang would be the failure here, so calls that could hang run on a thread that
 the test waits for with a generous limit (a ceiling against hanging forever, not a timing claim)."""
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from faults.proxy import FaultProxy
 from shop.app import create_app
 from shop.core import database
 from shop.core.extensions import db
+from shop.core.suspicion import ServerSilent
 from tests.support import factories as f
 from tests.support.problems import assert_problem
 
@@ -73,7 +74,7 @@ def proxied(app, database_url, proxy):
     """A second app reaching the test database through the proxy, quick to retry after an outage."""
     def make(**settings):
         url = make_url(database_url).set(host="127.0.0.1", port=proxy.port).render_as_string(False)
-        other = app_on(url, DB_OUTAGE_RETRY_SECONDS=0.05, **settings)
+        other = app_on(url, **{"DB_OUTAGE_RETRY_SECONDS": 0.05, **settings})
         made.append(other)
         return other
 
@@ -167,13 +168,50 @@ def test_a_refused_database_is_a_503_with_retry_after_one_traceback_and_a_recove
 
 
 @pytest.mark.postgres
+def test_a_slow_statement_succeeds_with_the_default_settings(proxied):
+    """Slow is not dead: quiet for 3 s, past the suspect point, the probe finds the server alive."""
+    other = proxied()
+    with other.app_context(), db.engine.connect() as conn:
+        assert finished(lambda: conn.execute(text("SELECT pg_sleep(3), 7")).one()) == ("", 7)
+        assert not conn.invalidated
+
+
+@pytest.mark.postgres
+def test_a_statement_on_a_black_holed_database_is_told_silent_by_the_probe(proxied, proxy):
+    other = proxied()  # the defaults: the answer limit (6 s) is never reached, the probe decides
+    with other.app_context(), db.engine.connect() as conn:
+        assert conn.execute(select(1)).scalar() == 1
+        with cut(proxy, "blackhole"), pytest.raises(OperationalError) as caught:
+            finished(lambda: conn.execute(select(1)))
+        assert isinstance(caught.value.orig, ServerSilent)
+        assert database.classify(caught.value) == "unavailable"
+        assert conn.invalidated
+
+
+@pytest.mark.postgres
+def test_a_black_holed_database_is_a_503_and_the_next_request_tries_no_connection(proxied, proxy, store, caplog):
+    other = proxied(DB_OUTAGE_RETRY_SECONDS=60)
+    client = other.test_client()
+    path = f"/api/v1/stores/{store.id}"
+    assert client.get(path).status_code == 200  # a pooled connection: its ping goes unanswered
+    with caplog.at_level(logging.INFO, logger="shop.core.database"), cut(proxy, "blackhole"):
+        first, second = finished(lambda: (client.get(path), client.get(path)))
+        told = [r.getMessage() for r in caplog.records if r.name == "shop.core.database"]
+    for resp in (first, second):
+        assert_problem(resp, 503, "database_unavailable")
+        assert resp.headers["Retry-After"] == "5"
+    assert told == ["database unreachable: NotTried: the database went silent: not tried for this request"]
+
+
+@pytest.mark.postgres
 def test_a_statement_on_a_silent_database_ends_at_the_answer_limit(proxied, proxy):
-    other = proxied(DB_STATEMENT_TIMEOUT_MS=200, DB_ANSWER_TIMEOUT_SECONDS=0.5)
+    other = proxied(DB_STATEMENT_TIMEOUT_MS=200, DB_ANSWER_TIMEOUT_SECONDS=0.5, DB_SUSPECT_AFTER_SECONDS=0)
     with other.app_context(), db.engine.connect() as conn:
         assert conn.execute(select(1)).scalar() == 1
         with cut(proxy, "blackhole"), pytest.raises(OperationalError) as caught:
             finished(lambda: conn.execute(select(1)))
         assert isinstance(caught.value.orig, database.AnswerTimeout)
+        assert not isinstance(caught.value.orig, ServerSilent)  # no probe: the answer limit alone
         assert conn.invalidated  # a connection cut mid-statement is never used again
 
 

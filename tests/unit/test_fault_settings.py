@@ -64,8 +64,11 @@ def test_explicit_engine_options_win():
 def test_settings_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("DB_STATEMENT_TIMEOUT_MS", "1500")
     monkeypatch.setenv("STRIPE_CALL_BUDGET_SECONDS", "7.5")
+    monkeypatch.setenv("DB_SUSPECT_AFTER_SECONDS", "0")
+    monkeypatch.setenv("DB_SUSPECT_PROBE_TIMEOUT_SECONDS", "0.25")
     loaded = settings.load()
     assert loaded["DB_STATEMENT_TIMEOUT_MS"] == 1500 and loaded["STRIPE_CALL_BUDGET_SECONDS"] == 7.5
+    assert (loaded["DB_SUSPECT_AFTER_SECONDS"], loaded["DB_SUSPECT_PROBE_TIMEOUT_SECONDS"]) == (0, 0.25)
     monkeypatch.setenv("DB_PING_TIMEOUT_SECONDS", "soon")
     with pytest.raises(RuntimeError, match="DB_PING_TIMEOUT_SECONDS must be a number"):
         settings.load()
@@ -77,12 +80,28 @@ def test_the_default_timeouts_fit_together():
     assert defaults["WORKER_TIMEOUT_SECONDS"] > settings.slowest_request_seconds(defaults)
 
 
+def test_the_slowest_request_counts_the_probe_where_it_can_lengthen_a_wait():
+    # pool 2, ping 1 then its probe 0.5, connect 2, a statement's answer limit 6 (its probe at 1 s
+    # fits inside), two Stripe calls of 8.
+    assert settings.slowest_request_seconds(config()) == 2 + 1.5 + 2 + 6 + 2 * 8
+    assert settings.slowest_request_seconds(config(DB_SUSPECT_AFTER_SECONDS=0)) == 2 + 1 + 2 + 6 + 2 * 8
+    assert settings.longest_wait_seconds(config(DB_SUSPECT_AFTER_SECONDS=5.8), 6.0) == 5.8 + 0.5
+
+
+def test_no_probe_needs_no_probe_timeout():
+    settings.check_timeouts(config(DB_SUSPECT_AFTER_SECONDS=0, DB_SUSPECT_PROBE_TIMEOUT_SECONDS=0))
+
+
 @pytest.mark.parametrize(("overrides", "complaint"), [
     ({"WORKER_TIMEOUT_SECONDS": 20}, "WORKER_TIMEOUT_SECONDS (20) must exceed"),
     ({"STRIPE_CALL_BUDGET_SECONDS": 14.0}, "WORKER_TIMEOUT_SECONDS (30) must exceed"),
     ({"DB_ANSWER_TIMEOUT_SECONDS": 5.0}, "DB_ANSWER_TIMEOUT_SECONDS (5) must exceed DB_STATEMENT_TIMEOUT_MS"),
     ({"STRIPE_CALL_BUDGET_SECONDS": 6.0}, "must hold one attempt"),
     ({"REFUND_IN_FLIGHT_GRACE_SECONDS": 30}, "REFUND_IN_FLIGHT_GRACE_SECONDS (30) must exceed WORKER_TIMEOUT_SECONDS"),
+    ({"DB_SUSPECT_AFTER_SECONDS": -1.0}, "DB_SUSPECT_AFTER_SECONDS must be 0 (no probe) or positive"),
+    ({"DB_SUSPECT_PROBE_TIMEOUT_SECONDS": 0.0}, "DB_SUSPECT_PROBE_TIMEOUT_SECONDS must be positive"),
+    # A probe that may take 3 s makes the ping's wait 1 + 3 s: 2 + 4 + 2 + 6 + 2 x 8 = 30 s.
+    ({"DB_SUSPECT_PROBE_TIMEOUT_SECONDS": 3.0}, "the slowest request the other timeouts allow (30 s)"),
 ])
 def test_timeouts_that_do_not_fit_refuse_to_start(overrides, complaint):
     with pytest.raises(RuntimeError, match=complaint.replace("(", r"\(").replace(")", r"\)")):
