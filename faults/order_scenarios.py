@@ -103,8 +103,13 @@ def clock_at(when: dt.datetime):
 
 
 def _deadlocks(world: World) -> int:
-    with world._admin() as conn:
-        return conn.execute("SELECT deadlocks FROM pg_stat_database WHERE datname = %s", (world.db_name,)).fetchone()[0]
+    """PostgreSQL's own count of deadlocks in the world's database, read on the world's direct app."""
+    from sqlalchemy import text
+
+    from shop.core.extensions import db
+
+    with world.app.app_context(), db.engine.connect() as conn:
+        return conn.execute(text("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")).scalar()
 
 
 def _hold(world: World, store: SimpleNamespace, skus: list[str]) -> Reply:
