@@ -36,9 +36,11 @@ RACE_UNITS = 10
 # It stays on, still counted on every request, with room for the bench's rate. (The pickup code's
 # limit counts wrong codes only.)
 UNTHROTTLED = {"CHECKOUT_RATE_LIMIT": "1000000/minute"}
-# Seeding a million rows outlives every shipped timeout; the refunds' grace must still exceed the
-# worker timeout (shop.config.check_timeouts), or the app refuses to start.
+# Seeding a million rows outlives every shipped timeout (and keeps a statement quiet for long on a
+# busy machine: no silence probe either); the refunds' grace must still exceed the worker timeout
+# (shop.config.check_timeouts), or the app refuses to start.
 SEEDING = {"LOG_LEVEL": "WARNING", "DB_STATEMENT_TIMEOUT_MS": 0, "DB_ANSWER_TIMEOUT_SECONDS": 3600,
+           "DB_SUSPECT_AFTER_SECONDS": 0,
            "WORKER_TIMEOUT_SECONDS": 100_000, "REFUND_IN_FLIGHT_GRACE_SECONDS": 100_001}
 
 
