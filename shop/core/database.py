@@ -177,6 +177,22 @@ def init_app(app: Flask) -> None:
 
 
 @contextlib.contextmanager
+def unwatched(connection) -> Iterator[None]:
+    """No silence probe on one SQLAlchemy connection for a while: a bulk statement that rightly keeps
+    the server busy and quiet for seconds (seeding a big catalog), on a machine so loaded that a
+    fresh connection may take over the probe's time. The answer limit and the server's timeouts stay."""
+    dbapi = connection.connection.dbapi_connection if connection.dialect.name == "postgresql" else None
+    if not isinstance(dbapi, GuardedConnection):
+        yield
+        return
+    saved, dbapi.suspicion = dbapi.suspicion, None
+    try:
+        yield
+    finally:
+        dbapi.suspicion = saved
+
+
+@contextlib.contextmanager
 def unlimited(connection) -> Iterator[None]:
     """Lift the statement timeout and the answer limit on one SQLAlchemy connection for a while
     (migrations: an index build may rightly take minutes); lock_timeout stays, so a migration never
