@@ -13,6 +13,7 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import select
 
+from notifications import consent
 from notifications import receivers as order_receivers
 from notifications.campaigns import attribution, demo
 from notifications.campaigns.enrolment import Entrant, enrol, enrol_many, exit_where
@@ -48,7 +49,11 @@ def on_stock_alert_told(sender, alert_id, customer_id=None, email=None, phone=No
 
 
 def on_sms_keyword_confirmed(sender, optin_id, phone, **facts):
-    enrol("sms_keyword", f"sms_keyword:{optin_id}", phone=phone, facts=facts)
+    """The number's account, when exactly one has it, is who enters: its orders end the enrolment
+    (and count against its cool-down) whatever number they carry. A shared number stays the number's."""
+    owners = consent.customers_at("sms", phone)
+    enrol("sms_keyword", f"sms_keyword:{optin_id}", customer_id=owners[0] if len(owners) == 1 else None,
+          phone=phone, facts=facts)
 
 
 def on_order_placed(sender, order_id, cart_id=None, customer_id=None, email=None, phone=None, total=0,
