@@ -1,4 +1,5 @@
-"""The consent ledger and the one rule on whether a message may go (`allowed`), used by every path.
+"""The consent ledger and the one rule on whether a message may go (`allowed`, `allowed_many` for a
+batch: one statement of the rule, `_decide`), used by every path.
 
 The ledger is append-only: a change of mind is a new row, the latest row for a channel and purpose
 wins. A row applies to a customer and to the address it was about, so a guest's opt-out (by link
@@ -22,9 +23,13 @@ Rules:
 
 from __future__ import annotations
 
+import functools
+from collections import defaultdict
+from collections.abc import Sequence
+
 from flask import Flask, current_app
 from marshmallow import ValidationError
-from sqlalchemy import and_, false, not_, or_, select
+from sqlalchemy import and_, or_, select
 
 from notifications.consent_models import CHANNELS, PURPOSES, SOURCES, STATES, WORDING_MAX, ConsentRecord
 from shop.accounts.contact import contact_hash, normalize_email, normalize_phone
@@ -39,6 +44,7 @@ HISTORY_LIMIT = 100
 ERASED_PREFIX = "hmac:"  # an erased address in the ledger: "hmac:" + contact_hash(address)
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and asked twice per entrant of a campaign batch (key, consent)
 def address_for(channel: str, value: str | None) -> str | None:
     """The ledger's spelling of an address: a normalised email or an E.164 phone. A value the
     normaliser refuses is kept trimmed (lower-cased for email): an opt-out is never lost to its spelling."""
@@ -104,14 +110,53 @@ def _is_erased(address: str | None) -> bool:
     return address is not None and address.startswith(ERASED_PREFIX)
 
 
-def _subject(customer_id: int | None, address: str | None, *, erased: bool = True):
-    """The rows about this customer or this address (with `erased`, also those kept under its hash)."""
-    terms = []
-    if customer_id is not None:
-        terms.append(ConsentRecord.customer_id == customer_id)
-    if address is not None:
-        terms.append(ConsentRecord.address.in_([address, erased_form(address)] if erased else [address]))
-    return or_(*terms) if terms else false()
+class _Ledger:
+    """The events on one channel about a batch of people (customers, addresses, and the erased form
+    of each address), read in one query, newest first: what `allowed_many` and `latest` decide from."""
+
+    def __init__(self, channel: str, people: Sequence[tuple[int | None, str | None]]) -> None:
+        customers = sorted({customer_id for customer_id, _ in people if customer_id is not None})
+        addresses = sorted({form for _, address in people if address for form in (address, erased_form(address))})
+        terms = ([ConsentRecord.customer_id.in_(customers)] if customers else []) + (
+            [ConsentRecord.address.in_(addresses)] if addresses else [])
+        records = list(db.session.scalars(
+            select(ConsentRecord).where(ConsentRecord.channel == channel, or_(*terms))
+            .order_by(ConsentRecord.id.desc()))) if terms else []
+        self._by_customer: dict[int, list[ConsentRecord]] = defaultdict(list)
+        self._by_address: dict[str, list[ConsentRecord]] = defaultdict(list)
+        for entry in records:
+            if entry.customer_id is not None:
+                self._by_customer[entry.customer_id].append(entry)
+            if entry.address is not None:
+                self._by_address[entry.address].append(entry)
+
+    def about(self, customer_id: int | None, address: str | None) -> list[ConsentRecord]:
+        """The events about this customer or this address (or its erased form), newest first."""
+        found = {entry.id: entry for entry in self._by_customer.get(customer_id, ())} if customer_id is not None else {}
+        if address is not None:
+            for form in (address, erased_form(address)):
+                found.update((entry.id, entry) for entry in self._by_address.get(form, ()))
+        return sorted(found.values(), key=lambda entry: entry.id, reverse=True)
+
+
+def _newest(about: list[ConsentRecord], purpose: str, customer_id: int | None,
+            address: str | None) -> ConsentRecord | None:
+    """`latest`'s rule over the events about them: a yes kept from before an erasure does not count."""
+    mine = [entry for entry in about if entry.purpose == purpose]
+    last = mine[0] if mine else None
+    if last is not None and last.state in (GRANTED, PENDING) and _is_erased(last.address):
+        last = next((entry for entry in mine if not _is_erased(entry.address) and (
+            (customer_id is not None and entry.customer_id == customer_id)
+            or (address is not None and entry.address == address))), None)
+    return last
+
+
+def _stopped(about: list[ConsentRecord], phone: str | None) -> bool:
+    """The number's last word by text (any purpose, before an erasure or after) was STOP."""
+    if phone is None:
+        return False
+    said = [entry for entry in about if entry.source in TEXT_SOURCES and entry.address in (phone, erased_form(phone))]
+    return bool(said) and said[0].state == WITHDRAWN
 
 
 def latest(channel: str, purpose: str, *, customer_id: int | None = None,
@@ -119,37 +164,21 @@ def latest(channel: str, purpose: str, *, customer_id: int | None = None,
     """The newest event for this channel and purpose about the customer or the address. A yes (or a
     yes awaiting its confirmation) kept from before an erasure does not count (a no does): then the
     newest event not erased decides."""
-    newest = (select(ConsentRecord).where(ConsentRecord.channel == channel, ConsentRecord.purpose == purpose)
-              .order_by(ConsentRecord.id.desc()).limit(1))
-    last = db.session.scalar(newest.where(_subject(customer_id, address)))
-    if last is not None and last.state in (GRANTED, PENDING) and _is_erased(last.address):
-        last = db.session.scalar(newest.where(
-            _subject(customer_id, address, erased=False),
-            or_(ConsentRecord.address.is_(None), not_(ConsentRecord.address.startswith(ERASED_PREFIX)))))
-    return last
+    about = _Ledger(channel, [(customer_id, address)]).about(customer_id, address)
+    return _newest(about, purpose, customer_id, address)
 
 
 def stopped_by_text(phone: str | None) -> bool:
     """Did this number text STOP (and not START since), before an erasure or after?"""
-    if phone is None:
-        return False
-    last = db.session.scalar(
-        select(ConsentRecord.state)
-        .where(ConsentRecord.channel == "sms", ConsentRecord.address.in_([phone, erased_form(phone)]),
-               ConsentRecord.source.in_(TEXT_SOURCES))
-        .order_by(ConsentRecord.id.desc()).limit(1))
-    return last == WITHDRAWN
+    return phone is not None and _stopped(_Ledger("sms", [(None, phone)]).about(None, phone), phone)
 
 
-def allowed(channel: str, purpose: str, *, customer_id: int | None = None, email: str | None = None,
-            phone: str | None = None, order_sms_updates: bool | None = None) -> tuple[bool, str | None]:
-    """May a message on this channel for this purpose go to them now? (ok, reason when not).
-
-    `order_sms_updates` is the order's own choice for an order text; None for any other text."""
-    address = address_for(channel, email if channel == "email" else phone)
-    if channel == "sms" and stopped_by_text(address):
+def _decide(about: list[ConsentRecord], channel: str, purpose: str, customer_id: int | None, address: str | None,
+            order_sms_updates: bool | None) -> tuple[bool, str | None]:
+    """The rule (see the module's docstring), over the events about one person on the channel."""
+    if channel == "sms" and _stopped(about, address):
         return False, "sms_stopped"
-    last = latest(channel, purpose, customer_id=customer_id, address=address)
+    last = _newest(about, purpose, customer_id, address)
     if last is not None and last.state == WITHDRAWN:
         return False, "unsubscribed"
     if last is not None and last.state == PENDING:
@@ -161,6 +190,25 @@ def allowed(channel: str, purpose: str, *, customer_id: int | None = None, email
     if channel == "sms" and not order_sms_updates:
         return False, "no_sms_updates"
     return True, None
+
+
+def allowed_many(channel: str, purpose: str, people: Sequence[tuple[int | None, str | None, str | None]],
+                 order_sms_updates: bool | None = None) -> list[tuple[bool, str | None]]:
+    """`allowed` for each (customer_id, email, phone) of a batch, in one query (a campaign's enrolment
+    checks hundreds at once)."""
+    spelled = [(customer_id, address_for(channel, email if channel == "email" else phone))
+               for customer_id, email, phone in people]
+    ledger = _Ledger(channel, spelled)
+    return [_decide(ledger.about(customer_id, address), channel, purpose, customer_id, address, order_sms_updates)
+            for customer_id, address in spelled]
+
+
+def allowed(channel: str, purpose: str, *, customer_id: int | None = None, email: str | None = None,
+            phone: str | None = None, order_sms_updates: bool | None = None) -> tuple[bool, str | None]:
+    """May a message on this channel for this purpose go to them now? (ok, reason when not).
+
+    `order_sms_updates` is the order's own choice for an order text; None for any other text."""
+    return allowed_many(channel, purpose, [(customer_id, email, phone)], order_sms_updates)[0]
 
 
 def customers_at(channel: str, address: str) -> list[int]:

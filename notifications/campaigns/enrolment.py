@@ -1,25 +1,30 @@
-"""Entering and leaving campaigns: `enrol` (any trigger), `exit_where` (an exit condition met).
+"""Entering and leaving campaigns: `enrol_many` / `enrol` (any trigger), `exit_where` (an exit condition met).
 
-`enrol` is the engine's one door: a trigger's receiver (an abandoned cart, a pickup, an expiry,
-a back-in-stock subscriber told, a keyword confirmed) calls it with the subject and its contact, and each active
-campaign of that trigger whose audience matches gets one enrolment, unless the subject or the
-contact entered it within its cool-down. It writes in the caller's transaction, never sends.
+`enrol_many` is the engine's one door: a trigger's receiver (a batch of abandoned carts; through
+`enrol`, a pickup, an expiry, a back-in-stock subscriber told, a keyword confirmed) calls it with
+the subjects and their contacts, and each active campaign of that trigger whose audience matches
+gets one enrolment per subject, unless the subject or the contact entered it within its cool-down.
+It writes in the caller's transaction, never sends.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 
-from sqlalchemy import exists, literal, or_, select, update
+from sqlalchemy import and_, exists, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from notifications import consent
 from notifications.campaigns.models import Campaign, Enrolment
 from shop.core.clock import clock
 from shop.core.extensions import db
+from shop.core.json_rows import json_rows
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 _CACHE = "omnishop.campaigns.active"  # session.info: (transaction, {trigger: campaigns})
+_ROW_COLUMNS = ("subject", "contact", "customer_id", "cart_id", "order_id", "store_id", "email", "phone", "facts",
+                "anchor_at", "next_due_at")  # per row of a batch; the rest is the campaign's
 
 
 def contact_key(customer_id: int | None, email: str | None, phone: str | None) -> str | None:
@@ -33,41 +38,78 @@ def contact_key(customer_id: int | None, email: str | None, phone: str | None) -
     return None
 
 
-def reachable(channels: list[str], *, customer_id: int | None, email: str | None, phone: str | None) -> bool:
-    """Is one of these channels open for marketing to them (an address and consent)?"""
-    for channel in channels:
-        address = email if channel == "email" else phone
-        if address and consent.allowed(channel, "marketing", customer_id=customer_id, email=email, phone=phone)[0]:
-            return True
-    return False
+@dataclass(frozen=True)
+class Entrant:
+    """A subject offered to a trigger's campaigns ("cart:<id>", "order:<id>", ...), its contact, and
+    `at`, when the trigger happened (step delays count from it; default now); `facts` are what the
+    messages may show."""
+
+    subject: str
+    customer_id: int | None = None
+    email: str | None = None
+    phone: str | None = None
+    store_id: int | None = None
+    cart_id: str | None = None
+    order_id: int | None = None
+    at: dt.datetime | None = None
+    facts: dict = field(default_factory=dict)
+
+    def address(self, channel: str) -> str | None:
+        return self.email if channel == "email" else self.phone
 
 
-def matches(campaign: Campaign, *, customer_id: int | None, email: str | None, phone: str | None,
-            store_id: int | None, facts: dict) -> bool:
-    """The campaign's audience filter: who (customer, guest, any), stores, the texted keyword (an
-    sms_keyword campaign), minimum cart value, and a channel with consent (the audience's channels,
-    else those of its steps)."""
-    audience = campaign.audience or {}
+def fits(campaign: Campaign, entrant: Entrant) -> bool:
+    """The audience filter but consent: who (customer, guest, any), stores, the texted keyword (an
+    sms_keyword campaign), minimum cart value."""
+    audience, facts = campaign.audience or {}, entrant.facts
     who = audience.get("who", "any")
-    if (who == "customer" and customer_id is None) or (who == "guest" and customer_id is not None):
+    if (who == "customer" and entrant.customer_id is None) or (who == "guest" and entrant.customer_id is not None):
         return False
-    if audience.get("store_ids") and store_id not in audience["store_ids"]:
+    if audience.get("store_ids") and entrant.store_id not in audience["store_ids"]:
         return False
     if audience.get("keyword") and audience["keyword"] != facts.get("keyword"):
         return False
     minimum = audience.get("min_cart_value")
-    if minimum is not None and (facts.get("subtotal") or facts.get("total") or 0) < minimum:  # cart, or order
-        return False
-    channels = audience.get("channels") or sorted({step["channel"] for step in campaign.steps})
-    return reachable(channels, customer_id=customer_id, email=email, phone=phone)
+    return minimum is None or (facts.get("subtotal") or facts.get("total") or 0) >= minimum  # cart, or order
 
 
-def _cooling(campaign: Campaign, subject: str, contact: str, now: dt.datetime):
-    """An enrolment of this subject or contact within the cool-down (or still active)."""
+def channels(campaign: Campaign) -> list[str]:
+    """The channels one of which needs consent: the audience's, else those of its steps."""
+    return (campaign.audience or {}).get("channels") or sorted({step["channel"] for step in campaign.steps})
+
+
+class _Reach:
+    """Marketing consent per channel for a batch of entrants, asked once per channel
+    (`consent.allowed_many`) whatever the number of campaigns."""
+
+    def __init__(self, entrants: list[Entrant]) -> None:
+        self._entrants, self._allowed = entrants, {}
+
+    def _on(self, channel: str) -> dict[int, bool]:
+        if channel not in self._allowed:
+            asked = [n for n, entrant in enumerate(self._entrants) if entrant.address(channel)]
+            said = consent.allowed_many(channel, "marketing", [
+                (self._entrants[n].customer_id, self._entrants[n].email, self._entrants[n].phone) for n in asked])
+            self._allowed[channel] = {n: ok for n, (ok, _) in zip(asked, said, strict=True)}
+        return self._allowed[channel]
+
+    def reachable(self, n: int, on: list[str]) -> bool:
+        """Is one of these channels open for marketing to entrant `n` (an address and consent)?"""
+        return any(self._on(channel).get(n, False) for channel in on)
+
+
+def _out_of_cooldown(campaign: Campaign, batch, now: dt.datetime):
+    """No enrolment of the batch row's subject, nor of its contact, within the cool-down (or still
+    active). Two probes per row, each through its index ((campaign, subject), (campaign, contact));
+    OFFSET 0 keeps them probes: made joins, PostgreSQL compared every row of the batch with every
+    enrolment of the campaign (it guesses 100 rows for a JSON batch, whatever its size)."""
     since = now - dt.timedelta(days=campaign.cooldown_days)
-    return exists().where(Enrolment.campaign_id == campaign.id,
-                          or_(Enrolment.subject == subject, Enrolment.contact == contact),
-                          or_(Enrolment.created_at > since, Enrolment.status == "active"))
+
+    def recent(match):
+        return ~exists(select(Enrolment.id).where(Enrolment.campaign_id == campaign.id, match, or_(
+            Enrolment.created_at > since, Enrolment.status == "active")).offset(0))
+
+    return and_(recent(Enrolment.subject == batch.c.subject), recent(Enrolment.contact == batch.c.contact))
 
 
 def _jsonable(facts: dict) -> dict:
@@ -87,40 +129,57 @@ def active_campaigns(trigger: str) -> list[Campaign]:
     return cached[1][trigger]
 
 
-def enrol(trigger: str, subject: str, *, customer_id: int | None = None, email: str | None = None,
-          phone: str | None = None, store_id: int | None = None, cart_id: str | None = None,
-          order_id: int | None = None, at: dt.datetime | None = None, facts: dict | None = None) -> list[Enrolment]:
-    """Enrol `subject` ("cart:<id>", "order:<id>", ...) in every active campaign of `trigger` whose
-    audience it matches and whose cool-down it is out of. `at` is when the trigger happened (step
-    delays count from it; default now); `facts` are what the messages may show. Returns the new
-    enrolments (none when a race or a repeated signal found one there already)."""
-    facts = facts or {}
-    contact = contact_key(customer_id, email, phone)
-    if contact is None:
+def _insert(campaign: Campaign, chosen: list[tuple[Entrant, str]], now: dt.datetime) -> list[int]:
+    """One statement for the batch: insert each row unless cooling down (INSERT ... SELECT ... WHERE
+    NOT EXISTS), and nothing where an enrolment holds a unique key (ON CONFLICT DO NOTHING: a racing
+    scheduler, a repeated signal, or an earlier row of this batch with the same contact)."""
+    first = dt.timedelta(minutes=campaign.steps[0]["delay_minutes"])
+    rows = []
+    for entrant, contact in chosen:
+        anchor = entrant.at or now
+        rows.append({"subject": entrant.subject[:80], "contact": contact[:270], "customer_id": entrant.customer_id,
+                     "cart_id": entrant.cart_id, "order_id": entrant.order_id, "store_id": entrant.store_id,
+                     "email": entrant.email, "phone": entrant.phone, "facts": _jsonable(entrant.facts),
+                     "anchor_at": anchor, "next_due_at": anchor + first})
+    table = Enrolment.__table__.c
+    batch = json_rows(rows, {name: table[name].type for name in _ROW_COLUMNS})
+    constants = {"campaign_id": campaign.id, "next_step": 0, "status": "active", "created_at": now}
+    values = select(*(batch.c[name] for name in _ROW_COLUMNS),
+                    *(literal(value, table[name].type) for name, value in constants.items())
+                    ).where(_out_of_cooldown(campaign, batch, now))
+    insert = _INSERTS[db.session.get_bind().dialect.name]
+    return list(db.session.scalars(insert(Enrolment.__table__).from_select([*_ROW_COLUMNS, *constants], values)
+                                   .on_conflict_do_nothing().returning(Enrolment.id)))
+
+
+def enrol_many(trigger: str, entrants: list[Entrant]) -> list[int]:
+    """Enrol each entrant in every active campaign of `trigger` whose audience it matches and whose
+    cool-down its subject and contact are out of, in the caller's transaction; an entrant without a
+    contact enters nothing. Per campaign one INSERT for the whole batch, and consent read once per
+    channel: what enrolling them one by one, in this order, would give. Returns the new enrolments'
+    ids (none for an entrant a race, a repeated signal or an earlier entrant with its contact got there first)."""
+    keyed = [(entrant, key) for entrant in entrants
+             if (key := contact_key(entrant.customer_id, entrant.email, entrant.phone)) is not None]
+    if not keyed:
         return []
     now = clock.now()
-    anchor = at or now
+    reach = _Reach([entrant for entrant, _ in keyed])
     added = []
     for campaign in active_campaigns(trigger):
-        if not campaign.steps or not matches(campaign, customer_id=customer_id, email=email, phone=phone,
-                                             store_id=store_id, facts=facts):
+        if not campaign.steps:
             continue
-        values = {"campaign_id": campaign.id, "subject": subject[:80], "contact": contact[:270],
-                  "customer_id": customer_id, "cart_id": cart_id, "order_id": order_id, "store_id": store_id,
-                  "email": email, "phone": phone, "facts": _jsonable(facts), "anchor_at": anchor, "next_step": 0,
-                  "next_due_at": anchor + dt.timedelta(minutes=campaign.steps[0]["delay_minutes"]),
-                  "status": "active", "created_at": now}
-        # One statement: insert unless cooling down (INSERT ... SELECT ... WHERE NOT EXISTS), and
-        # nothing if a racing enrolment holds the unique key (ON CONFLICT DO NOTHING).
-        columns = Enrolment.__table__.c
-        row_values = select(*(literal(value, columns[name].type) for name, value in values.items())).where(
-            ~_cooling(campaign, subject, contact, now))
-        insert = _INSERTS[db.session.get_bind().dialect.name]
-        row = db.session.scalar(insert(Enrolment).from_select(list(values), row_values).on_conflict_do_nothing()
-                                .returning(Enrolment))
-        if row is not None:
-            added.append(row)
+        on = channels(campaign)
+        chosen = [(entrant, key) for n, (entrant, key) in enumerate(keyed)
+                  if fits(campaign, entrant) and reach.reachable(n, on)]
+        if chosen:
+            added.extend(_insert(campaign, chosen, now))
     return added
+
+
+def enrol(trigger: str, subject: str, *, facts: dict | None = None, **who) -> list[int]:
+    """`enrol_many` for one subject (a pickup, an expiry, a subscriber told, a keyword confirmed);
+    `who` are the other fields of an `Entrant`."""
+    return enrol_many(trigger, [Entrant(subject, facts=facts or {}, **who)])
 
 
 def end(enrolment: Enrolment, status: str, reason: str) -> None:

@@ -1,7 +1,8 @@
 """Signals -> campaign rows, in the sender's transaction and without network I/O.
 
-cart_abandoned, order_picked_up, order_expired, a back-in-stock subscriber told (stock_alert_told)
-and a keyword confirmed by Y (sms_keyword_confirmed) enrol (enrolment.enrol); order_placed exits
+carts_abandoned (a batch of carts, enrolled together: enrolment.enrol_many), order_picked_up,
+order_expired, a back-in-stock subscriber told (stock_alert_told) and a keyword confirmed by Y
+(sms_keyword_confirmed) enrol (enrolment.enrol); order_placed exits
 the enrolments of the cart and of the order's contact (account, email, phone) and credits the
 order (attribution.credit); a line removed that leaves an enrolled cart empty exits it; an opened
 tagged link is a click; `flask shop demo` adds the demo campaigns.
@@ -12,9 +13,10 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import select
 
+from notifications import consent
 from notifications import receivers as order_receivers
 from notifications.campaigns import attribution, demo
-from notifications.campaigns.enrolment import enrol, exit_where
+from notifications.campaigns.enrolment import Entrant, enrol, enrol_many, exit_where
 from notifications.campaigns.models import Enrolment
 from shop.core import events, ports
 from shop.core.extensions import db
@@ -24,10 +26,14 @@ ORDER_TRIGGERS = {"order_picked_up": "order_picked_up", "order_expired": "order_
 ORDER_FACTS = ("number", "store_id", "store_name", "store_address", "store_timezone", "total", "currency")
 
 
-def on_cart_abandoned(sender, cart_id, customer_id=None, email=None, phone=None, store_id=None, idle_since=None,
-                      **facts):
-    enrol("cart_abandoned", f"cart:{cart_id}", customer_id=customer_id, email=email, phone=phone,
-          store_id=store_id, cart_id=cart_id, at=idle_since, facts={**facts, "idle_since": idle_since})
+def entrant(cart_id, customer_id=None, email=None, phone=None, store_id=None, idle_since=None, **facts) -> Entrant:
+    """An abandoned cart as the signal tells it, entering from when it went idle."""
+    return Entrant(f"cart:{cart_id}", customer_id=customer_id, email=email, phone=phone, store_id=store_id,
+                   cart_id=cart_id, at=idle_since, facts={**facts, "idle_since": idle_since})
+
+
+def on_carts_abandoned(sender, carts):
+    enrol_many("cart_abandoned", [entrant(**cart) for cart in carts])
 
 
 def on_order(trigger: str, fields: dict) -> None:
@@ -43,7 +49,11 @@ def on_stock_alert_told(sender, alert_id, customer_id=None, email=None, phone=No
 
 
 def on_sms_keyword_confirmed(sender, optin_id, phone, **facts):
-    enrol("sms_keyword", f"sms_keyword:{optin_id}", phone=phone, facts=facts)
+    """The number's account, when exactly one has it, is who enters: its orders end the enrolment
+    (and count against its cool-down) whatever number they carry. A shared number stays the number's."""
+    owners = consent.customers_at("sms", phone)
+    enrol("sms_keyword", f"sms_keyword:{optin_id}", customer_id=owners[0] if len(owners) == 1 else None,
+          phone=phone, facts=facts)
 
 
 def on_order_placed(sender, order_id, cart_id=None, customer_id=None, email=None, phone=None, total=0,
@@ -70,7 +80,7 @@ def on_link_opened(sender, cart_id, message_id, **_):
 
 def connect(app: Flask) -> None:
     """One receiver per signal (sender=app)."""
-    events.cart_abandoned.connect(on_cart_abandoned, sender=app, weak=False)
+    events.carts_abandoned.connect(on_carts_abandoned, sender=app, weak=False)
     events.order_placed.connect(on_order_placed, sender=app, weak=False)
     events.cart_changed.connect(on_cart_changed, sender=app, weak=False)
     events.cart_link_opened.connect(on_link_opened, sender=app, weak=False)

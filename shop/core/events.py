@@ -21,9 +21,10 @@ personal_data_erasure = _signals.signal("personal-data-erasure")
 
 # Carts
 cart_changed = _signals.signal("cart-changed")
-# A cart with lines and a known contact went idle past CART_IDLE_SECONDS (once per idle spell):
-# cart_id, customer_id, email, phone, store_id, subtotal, currency, line_count, idle_since.
-cart_abandoned = _signals.signal("cart-abandoned")
+# Carts with lines and a known contact went idle past CART_IDLE_SECONDS (each once per idle spell),
+# sent once per sweep batch: carts=[{cart_id, customer_id, email, phone, store_id, subtotal, currency,
+# line_count, idle_since}, ...], longest idle first.
+carts_abandoned = _signals.signal("carts-abandoned")
 # A recovery link tagged with a message was opened: cart_id, message_id (for attribution).
 cart_link_opened = _signals.signal("cart-link-opened")
 

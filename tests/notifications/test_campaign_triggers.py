@@ -209,3 +209,26 @@ def test_a_keyword_added_to_a_draft_of_another_trigger_is_refused(client, app):
     assert problem(client.patch(url, json={"audience": {"keyword": "SPRING"}}, headers=headers)) == (
         422, "validation_error")
     assert client.get(url, headers=headers).get_json()["audience"].get("keyword") is None
+
+
+def test_a_keyword_from_a_customers_number_enrols_the_customer_and_their_order_ends_it(
+        client, keywords, morning, twilio_standin, store_world):
+    campaign = launch(client, marketer(), "sms_keyword", REMINDER, exit_on=["order_placed", "unsubscribed"])
+    ann = f.user(email="ann@example.com")
+    ann.phone = PHONE
+    db.session.commit()
+    say(client, keywords, "SPRING")
+    say(client, keywords, "Y")
+    [enrolment] = enrolments(campaign)
+    assert (enrolment.contact, enrolment.customer_id) == (f"customer:{ann.id}", ann.id)
+
+    morning.advance(days=1)  # she changes her number, then orders signed in: the reminder is moot
+    ann.phone = "+14155550188"
+    db.session.commit()
+    cart_id = cart_for(client, store_world["store"], lines=(("MUG", 1),), headers=f.bearer(ann), email=None)
+    assert checkout(client, cart_id, headers=f.bearer(ann), sms_updates=False).status_code == 201
+    [enrolment] = enrolments(campaign)  # ended by her account, whatever number the order has
+    assert (enrolment.status, enrolment.reason) == ("exited", "order_placed")
+    morning.advance(days=5)
+    tick()
+    assert twilio_standin.to(PHONE) == []
