@@ -51,8 +51,8 @@ def figures(c: Cluster) -> dict:
     """What the campaign did: enrolments by status, step runs by outcome (and reason), its messages by status."""
     with psycopg.connect(c.dsn, autocommit=True) as conn:
         enrolled = dict(conn.execute("SELECT status, count(*) FROM campaign_enrolments GROUP BY status").fetchall())
-        runs = dict(conn.execute("SELECT step || ' ' || outcome || coalesce(' ' || reason, ''), count(*) "
-                                 "FROM campaign_step_runs GROUP BY 1 ORDER BY 1").fetchall())
+        runs = dict(conn.execute("SELECT 'step ' || step + 1 || ' ' || outcome || coalesce(' (' || reason || ')', ''), "
+                                 "count(*) FROM campaign_step_runs GROUP BY 1 ORDER BY 1").fetchall())
         messages = dict(conn.execute("SELECT status, count(*) FROM messages WHERE purpose = 'marketing' "
                                      "GROUP BY status").fetchall())
         first_sent = conn.execute("SELECT count(*) FROM campaign_step_runs WHERE step = 0 AND outcome = 'sent'"

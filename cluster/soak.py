@@ -233,10 +233,9 @@ def soak(c: Cluster, seconds: float, rate: float) -> Check:
                       f"outbox: {drained['sent']} sent, {len(received)} received ({len(set(received))} distinct "
                       f"message ids); {drained['skipped']} skipped, {drained['held']} held for later, "
                       f"{drained['due']} due",
-                      "card orders (order status, payment status): "
-                      + ", ".join(f"{count} {status}" for status, count in paid.items()),
-                      f"campaign: {guests} guests, enrolments {marketing['enrolled']}, steps {marketing['runs']}, "
-                      f"marketing messages {marketing['messages']}",
+                      f"card orders (order status, payment status): {_told(paid)}",
+                      f"campaign: {guests} guests; enrolments: {_told(marketing['enrolled'])}; "
+                      f"steps: {_told(marketing['runs'])}; its messages: {_told(marketing['messages'])}",
                       f"database connections: at most {max(connections, default=0)} open "
                       f"(median {statistics.median(connections or [0]):.0f}; server max_connections {max_connections})",
                       "invariants held" if not check.failures else "invariants: see failures"]
@@ -258,6 +257,11 @@ def _drain(c: Cluster) -> dict:
             if (due == 0 and sent == len(received)) or time.monotonic() > deadline:
                 return {"due": due, "sent": sent, "skipped": skipped, "held": held, "received": received}
             time.sleep(0.5)
+
+
+def _told(counts: dict[str, int]) -> str:
+    """{"sent": 3, "held": 1} as "3 sent, 1 held" (most first); "none" when empty."""
+    return ", ".join(f"{n} {what}" for what, n in sorted(counts.items(), key=lambda kv: -kv[1])) or "none"
 
 
 def _payments_settle(c: Cluster) -> None:
@@ -296,7 +300,7 @@ def memory_table(memory: dict[str, dict[str, int]]) -> str:
     for name in names:
         figures = [memory[when].get(name) for when in ("start", "warm", "end")]
         cells = [f"{kb / 1024:9.1f}" if kb is not None else f"{'-':>9}" for kb in figures]
-        growth = f"{(figures[2] - figures[1]) / 1024:+9.1f}" if None not in figures[1:] else f"{'-':>9}"
+        growth = f"{round((figures[2] - figures[1]) / 1024, 1) + 0.0:+9.1f}" if None not in figures[1:] else f"{'-':>9}"
         lines.append(f"{name:16} {' '.join(cells)} {growth}")
     lines.append(f"bound: no process grows more than {GROWTH_BOUND_KB // 1024} MB or 25 % (the larger) "
                  "from its warm figure to the end")
