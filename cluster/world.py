@@ -1,6 +1,7 @@
 """The cluster `make cluster` runs: one PostgreSQL database of its own (dropped at the end), a Redis of
-its own for the rate limits, an SMTP server that counts what it receives, two gunicorn nodes, two
-scheduler candidates and nginx in front, all on 127.0.0.1. `with Cluster() as c:` builds and removes it.
+its own for the rate limits, an SMTP server that counts what it receives, one localstripe every node
+and scheduler takes cards through, two gunicorn nodes, two scheduler candidates and nginx in front,
+all on 127.0.0.1. `with Cluster() as c:` builds and removes it.
 """
 
 from __future__ import annotations
@@ -26,9 +27,13 @@ ADMIN_URL = os.environ.get("CLUSTER_DATABASE_URL", "postgresql+psycopg://postgre
 WORKERS = int(os.environ.get("CLUSTER_WORKERS", "2"))  # gunicorn workers per node
 LEASE, RENEW = 6, 2  # SCHEDULER_LEASE_SECONDS, SCHEDULER_RENEW_SECONDS: short, so a takeover is seen quickly
 SWEEP = 5  # seconds between runs of the frequent sweeps (holds, unpaid, outbox)
+PAYMENT_WINDOW = 120  # seconds a card order waits for its authorisation before the unpaid sweep expires it
+CART_IDLE = 60  # seconds without a change after which a cart is abandoned
 STORES = ("CLA", "CLB")
 SKUS = tuple(f"CL-{n:02d}" for n in range(20))
 SECRET = secrets.token_urlsafe(48)  # one per run, shared by every process of the cluster
+WEBHOOK_SECRET = f"whsec_{secrets.token_hex(24)}"  # the nodes check Stripe's signatures with it; cards.py signs
+STRIPE_KEY = "sk_test_cluster"
 
 
 @dataclass
@@ -55,6 +60,7 @@ class Cluster:
             self._database()
             self._redis()
             self._smtp()
+            self._stripe()
             self.env = self._env()
             self.seed = self._seed()
             self.schedulers = [start_scheduler(f"scheduler-{n}", self.env, self.workdir) for n in (1, 2)]
@@ -128,6 +134,15 @@ class Cluster:
         self.smtp.start()
         self._stack.callback(self.smtp.stop)
 
+    def _stripe(self) -> None:
+        """One localstripe for every process (it sends no webhooks: cluster/cards.py posts them)."""
+        from tests.support.localstripe import start_localstripe
+        from tests.support.orders import stripe_client
+
+        self.stripe_url, stop = start_localstripe()
+        self._stack.callback(stop)
+        self.stripe = stripe_client(self.stripe_url, STRIPE_KEY)  # the shopper's app, and what Stripe holds
+
     def _env(self) -> dict:
         lots = "100000/minute"  # the traffic all comes from 127.0.0.1: per-address limits would refuse it
         return {"DATABASE_URL": self.url, "SECRET_KEY": SECRET, "OMNISHOP_INSTANCE_DIR": str(self.workdir),
@@ -137,6 +152,11 @@ class Cluster:
                 "OUTBOX_SWEEP_SECONDS": str(SWEEP), "NO_SHOWS_SWEEP_SECONDS": "10", "REMINDERS_SWEEP_SECONDS": "10",
                 "VOIDS_SWEEP_SECONDS": "10", "RECONCILE_SWEEP_SECONDS": "30",
                 "CHECKOUT_RATE_LIMIT": lots, "PICKUP_CODE_RATE_LIMIT": lots, "COUPON_RATE_LIMIT": lots,
+                "STRIPE_SECRET_KEY": STRIPE_KEY, "STRIPE_API_BASE": self.stripe_url,
+                "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "PAYMENT_WINDOW_SECONDS": str(PAYMENT_WINDOW),
+                # Abandoned carts and campaigns at soak speed (cluster/campaign.py): idle after a minute.
+                "CART_IDLE_SECONDS": str(CART_IDLE), "ABANDONED_CARTS_SWEEP_SECONDS": "10",
+                "CAMPAIGNS_SWEEP_SECONDS": "10",
                 **{key: str(value) for key, value in self.smtp.config().items()}}
 
     def _nginx(self) -> None:

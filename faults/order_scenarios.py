@@ -118,24 +118,11 @@ def _hold(world: World, store: SimpleNamespace, skus: list[str]) -> Reply:
 
 
 def _payment_matches_intent(made: Shop, order_id: int) -> str | None:
-    """None when the order's payment says what Stripe's intent says (status, money taken once)."""
-    from shop.core.extensions import db
-    from shop.orders.models import Order
+    """tests.support.invariants.payment_mismatch, in the shop's app context."""
+    from tests.support.invariants import payment_mismatch
 
     with made.context():
-        order = db.session.get(Order, order_id)
-        intent = made.sc.v1.payment_intents.retrieve(order.payment.intent_id)
-        refunds = (made.sc.v1.refunds.list(params={"payment_intent": intent.id}).data
-                   if intent.status == "succeeded" else [])  # (localstripe lists none of an intent with no charge)
-        fields = intent.to_dict()
-        received = fields.get("amount_received") or (fields["amount"] if intent.status == "succeeded" else 0)
-        if order.payment.status != intent.status:
-            return f"order {order_id}: payment {order.payment.status}, intent {intent.status}"
-        if order.captured_amount != received:
-            return f"order {order_id}: captured {order.captured_amount}, Stripe took {received}"
-        if order.refunded_amount != sum(r.amount for r in refunds):
-            return f"order {order_id}: refunded {order.refunded_amount}, Stripe refunded {[r.amount for r in refunds]}"
-    return None
+        return payment_mismatch(made.sc, order_id)
 
 
 def _sweep_trial(world: World, made: Shop, store: SimpleNamespace, trial: int) -> tuple[list, Counter, Counter]:

@@ -10,7 +10,7 @@ from shop.core.extensions import db
 from shop.orders import sweeps as order_sweeps
 from shop.orders.models import Order
 from shop.payments.models import WebhookEvent
-from tests.support.invariants import assert_stock_invariants
+from tests.support.invariants import assert_stock_invariants, payment_mismatch, payment_mismatches
 from tests.support.orders import (
     authorize,
     card_order,
@@ -54,6 +54,7 @@ def test_full_story_card_short_pick_partial_capture(client, store_world, stripe_
         stripe_app.v1.charges.retrieve(intent.latest_charge)
     # localstripe models a partial capture as capture + refund of the rest.
     assert charge.amount - charge.amount_refunded == 2400
+    assert payment_mismatches(stripe_app) == []
     assert_stock_invariants()
 
 
@@ -75,6 +76,7 @@ def test_refund_goes_through_stripe_and_never_exceeds_the_capture(client, store_
                                                                 "restock": False},
                         headers={**store_world["staff"], "Idempotency-Key": "r2"})
     assert_problem(again, 422, "refund_too_many")
+    assert payment_mismatches(stripe_app) == []
 
 
 def test_cancel_voids_the_authorisation_and_releases_stock(client, store_world, stripe_app):
@@ -84,6 +86,7 @@ def test_cancel_voids_the_authorisation_and_releases_stock(client, store_world, 
     resp = client.post(f"/api/v1/orders/{oid}/cancel", json={}, headers={"X-Order-Token": body["order_token"]})
     assert resp.get_json()["status"] == "cancelled"
     assert stripe_app.v1.payment_intents.retrieve(intent_of(oid)).status == "canceled"
+    assert payment_mismatches(stripe_app) == []
     assert_stock_invariants()
 
 
@@ -107,7 +110,22 @@ def test_unpaid_card_orders_expire_and_release_stock(client, store_world, stripe
     db.session.commit()
     assert status(oid) == "expired"
     assert stripe_app.v1.payment_intents.retrieve(intent_of(oid)).status == "canceled"
+    assert payment_mismatches(stripe_app) == []
     assert_stock_invariants()
+
+
+def test_a_payment_out_of_step_with_stripe_is_named(client, store_world, stripe_app):
+    """The invariant can fail: money Stripe took that the order does not show, and an order the
+    shop calls paid at the store although it has a card payment, are each named."""
+    body = card_order(client, store_world, lines=(("MUG", 1),))
+    oid = body["order"]["id"]
+    authorize(client, stripe_app, oid)
+    assert payment_mismatch(stripe_app, oid) is None
+    stripe_app.v1.payment_intents.capture(intent_of(oid))  # Stripe captured; the shop never heard
+    assert payment_mismatch(stripe_app, oid) == f"order {oid}: payment requires_capture, intent succeeded"
+    db.session.get(Order, oid).payment_method = "pay_at_store"
+    db.session.commit()
+    assert f"order {oid}: paid by pay_at_store with payment" in " ".join(payment_mismatches())
 
 
 def test_webhook_signature_and_staleness(client, store_world, stripe_app):

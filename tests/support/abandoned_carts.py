@@ -1,8 +1,9 @@
 """Carts at scale on PostgreSQL (generate_series), for the abandonment plan test and the bench.
 
-`seed_carts(total, idle, ...)`: `idle` carts went quiet two hours ago with a line and an email whose
-owner agreed to offers (what the sweep signals and a campaign enrols); of the rest, a third are
-active and busy (changed a minute ago), a third were already looked at in their idle spell
+`seed_carts(total, idle, ...)`: `idle` carts went quiet two hours ago (or from `idle_since`, one after
+another over `spread`: the cluster's soak has them go idle while it runs) with a line and an email
+whose owner agreed to offers (what the sweep signals and a campaign enrols); of the rest, a third
+are active and busy (changed a minute ago), a third were already looked at in their idle spell
 (`abandoned_at` set), a third were ordered long ago.
 """
 
@@ -21,7 +22,7 @@ INSERT INTO carts (id, status, pickup_store_id, email, version, channel, notes, 
 SELECT :tag || '-' || g,
        CASE WHEN g > :idle AND g % 3 = 2 THEN 'converted' ELSE 'active' END,
        :store_id, :tag || '-' || g || '@example.com', 1, 'web', '[]', :old,
-       CASE WHEN g <= :idle THEN :idle_since WHEN g % 3 = 0 THEN :busy_since ELSE :old END,
+       CASE WHEN g <= :idle THEN :idle_since + :spread * g / :idle WHEN g % 3 = 0 THEN :busy_since ELSE :old END,
        CASE WHEN g > :idle AND g % 3 = 1 THEN :old END
 FROM generate_series(1, :total) AS g
 """)
@@ -37,10 +38,12 @@ FROM generate_series(1, :idle) AS g
 """)
 
 
-def seed_carts(total: int, idle: int, store_id: int, product_id: int, now: dt.datetime, tag: str = "seed") -> None:
+def seed_carts(total: int, idle: int, store_id: int, product_id: int, now: dt.datetime, tag: str = "seed",
+               idle_since: dt.datetime | None = None, spread: dt.timedelta = dt.timedelta(0)) -> None:
     """Committed on a connection of its own, without the statement and answer limits, then analysed."""
     params = {"tag": tag, "total": total, "idle": idle, "store_id": store_id, "product_id": product_id,
-              "old": now - dt.timedelta(days=30), "idle_since": now - dt.timedelta(hours=2),
+              "old": now - dt.timedelta(days=30), "idle_since": idle_since or now - dt.timedelta(hours=2),
+              "spread": spread,
               "busy_since": now - dt.timedelta(minutes=1)}
     with db.engine.connect() as conn, database.unlimited(conn):  # a million rows outlast the timeouts
         for statement in (_CARTS, _LINES, _CONSENT):

@@ -186,21 +186,23 @@ def rss_kb(pid: int) -> int | None:
 @dataclass
 class Checkouts:
     """Checkouts sent with an Idempotency-Key each and retried with the same key until one answers 201:
-    `answered` maps cart id -> order id of each 201, `tries` counts the calls per cart."""
+    `answered` maps cart id -> order id of each 201 (`replies` -> its body), `tries` counts the calls per cart."""
 
     answered: dict[str, int] = field(default_factory=dict)
+    replies: dict[str, dict] = field(default_factory=dict)
     replayed: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     tries: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     failures: list[str] = field(default_factory=list)
 
-    def place(self, urls: list[str], cart_id: str, session: requests.Session, attempts: int = 40) -> int | None:
+    def place(self, urls: list[str], cart_id: str, session: requests.Session, attempts: int = 40,
+              payment_method: str = "pay_at_store") -> int | None:
         """Check `cart_id` out through `urls` in turn (the next one after a failure) until a 201."""
         key = f"cluster-{cart_id}"
         for n in range(attempts):
             url = urls[n % len(urls)]
             self.tries[cart_id] += 1
             try:
-                resp = session.post(f"{url}/api/v1/carts/{cart_id}/checkout", json={"payment_method": "pay_at_store"},
+                resp = session.post(f"{url}/api/v1/carts/{cart_id}/checkout", json={"payment_method": payment_method},
                                     headers={"Idempotency-Key": key}, timeout=30)
             except requests.RequestException:
                 time.sleep(0.2)
@@ -210,7 +212,7 @@ class Checkouts:
                 if cart_id in self.answered:
                     self.replayed[cart_id].append(order_id)
                 else:
-                    self.answered[cart_id] = order_id
+                    self.answered[cart_id], self.replies[cart_id] = order_id, resp.json()
                 return order_id
             if resp.status_code not in (409, 502, 503, 504):  # 409: the first try still holds the key
                 self.failures.append(f"{cart_id}: {resp.status_code} {resp.text[:200]}")

@@ -51,25 +51,58 @@ def assert_stock_invariants() -> None:
 
 
 def assert_order_invariants() -> None:
-    """A closed order holds no stock and an open one still does; a card order has its one payment and a
-    pay-at-store order none; a handed-over order was paid in full, an order never handed over took nothing."""
+    """A closed order holds no stock and an open one still does; payments match orders (without asking
+    Stripe: `payment_mismatches`)."""
     held = db.session.execute(
         select(Order.id, Order.status, Reservation.status).join(Reservation, Order.reservation_id == Reservation.id)
         .where((Order.status.in_(OPEN)) != (Reservation.status == "active"))
     ).all()
     assert held == [], f"holds out of step with their orders (order, order status, hold status): {held[:10]}"
+    mismatched = payment_mismatches()
+    assert mismatched == [], f"payments that do not match their orders: {mismatched[:10]}"
+
+
+def payment_mismatches(sc=None) -> list[str]:
+    """Payments match orders: the one statement of it (faults, the cluster and tests use it): a card
+    order has its one payment and a pay-at-store order none; a handed-over order was paid in full, an
+    order never handed over took nothing; and with a Stripe client `sc`, every card order says what its
+    PaymentIntent says (`payment_mismatch`). One line per order out of step; [] when all match."""
     unpaired = db.session.execute(
         select(Order.id, Order.payment_method, Payment.id).outerjoin(Payment, Payment.order_id == Order.id)
         .where(((Order.payment_method == "card") & Payment.id.is_(None))
                | ((Order.payment_method == "pay_at_store") & Payment.id.is_not(None)))
     ).all()
-    assert unpaired == [], f"orders whose payment does not match their method: {unpaired[:10]}"
+    found = [f"order {oid}: paid by {method} with payment {pid}" for oid, method, pid in unpaired]
     money = db.session.execute(
         select(Order.id, Order.status, Order.total, Order.captured_amount)
         .where(((Order.status == "picked_up") & (Order.captured_amount < Order.total - Order.refunded_amount))
                | ((Order.status != "picked_up") & (Order.captured_amount != 0)))
     ).all()
-    assert money == [], f"orders whose captured amount does not match their status: {money[:10]}"
+    found += [f"order {oid}: {status}, total {total}, captured {captured}" for oid, status, total, captured in money]
+    if sc is not None:
+        card = db.session.scalars(select(Order.id).join(Payment, Payment.order_id == Order.id).order_by(Order.id))
+        found += [mismatch for oid in list(card) if (mismatch := payment_mismatch(sc, oid)) is not None]
+    return found
+
+
+def payment_mismatch(sc, order_id: int) -> str | None:
+    """None when the card order's payment says what Stripe's intent says (its status, and the money kept:
+    captured less refunded); else what differs. Kept, not captured and refunded each: localstripe takes a
+    partial capture as a full one and a refund of the rest, Stripe as the part alone. `sc` is a stripe.StripeClient on the Stripe the app used."""
+    order = db.session.get(Order, order_id, populate_existing=True)
+    intent = sc.v1.payment_intents.retrieve(order.payment.intent_id)
+    refunds = (sc.v1.refunds.list(params={"payment_intent": intent.id}).data
+               if intent.status == "succeeded" else [])  # (localstripe lists none of an intent with no charge)
+    fields = intent.to_dict()
+    received = fields.get("amount_received") or (fields["amount"] if intent.status == "succeeded" else 0)
+    if order.payment.status != intent.status:
+        return f"order {order_id}: payment {order.payment.status}, intent {intent.status}"
+    refunded = sum(r.amount for r in refunds)
+    if order.captured_amount - order.refunded_amount != received - refunded:
+        return (f"order {order_id}: kept {order.captured_amount - order.refunded_amount} (captured "
+                f"{order.captured_amount}, refunded {order.refunded_amount}), Stripe kept {received - refunded} "
+                f"(took {received}, refunded {[r.amount for r in refunds]})")
+    return None
 
 
 def messages_sent_twice(message_ids: list[str]) -> dict[str, int]:
