@@ -129,3 +129,17 @@ def test_a_corrected_pick_takes_back_given_up_units_only_while_they_are_free_and
     assert (err.value.code, err.value.extra) == ("reservation_not_active", {"status_now": "released"})
     db.session.rollback()
     assert_stock_invariants()
+
+
+def test_a_handed_over_hold_cannot_be_released_after_all(shelf, at):
+    s, mug, _ = shelf
+    r = reservations.reserve(s.id, {mug: 2}, "order:1")
+    reservations.consume(r, {mug.id: 2})
+    db.session.commit()
+    with pytest.raises(DomainError) as err:
+        reservations.release(r)
+    assert (err.value.status, err.value.code, err.value.extra) == (409, "reservation_not_active",
+                                                                   {"status_now": "consumed"})
+    db.session.rollback()
+    assert db.session.get(Stock, (s.id, mug.id)).on_hand == 3
+    assert_stock_invariants()
