@@ -64,10 +64,15 @@ cluster: install
 soak: install
 	$(BIN)/python -m cluster --soak $(or $(SOAK),600) --rate $(SOAK_RATE)
 
-# Mutation testing (pyproject.toml [tool.mutmut] lists the modules and tests); not part of `make test`.
-# Lists the surviving mutants at the end; `$(BIN)/mutmut show NAME` shows one.
+# Mutation testing (docs/testing.md): pyproject.toml [tool.mutmut] lists the modules and the tests; not part
+# of `make test`. MUTANTS='inventory.holding.*' runs only the matching mutants (glob), MUTANTS_DB=postgres
+# runs them on PostgreSQL (from a copy of the tree: mutmut keeps its results in ./mutants). Sessions copy
+# a migrated template database (OMNISHOP_TEST_TEMPLATE). Lists the survivors; `$(BIN)/mutmut show NAME`.
+MUTANTS ?=
+MUTANTS_DB ?= sqlite
+MUTANTS_CHILDREN ?= 2
 mutants: install
-	TEST_DB=sqlite $(BIN)/mutmut run
+	TEST_DB=$(MUTANTS_DB) OMNISHOP_TEST_TEMPLATE=1 $(BIN)/mutmut run --max-children $(MUTANTS_CHILDREN) $(MUTANTS)
 	$(BIN)/mutmut results
 
 clean:

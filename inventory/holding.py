@@ -27,26 +27,33 @@ from shop.core.errors import DomainError
 from shop.core.extensions import db
 from stores import services as stores
 
+_HOLD_LOCK = None  # _hold_lock()'s statement, once built
 
-def _build_hold_lock():
+
+def _hold_lock():
     """The wanted rows and those of expired holds touching them, as one set of keys, each row
     then found by primary key. (Written as `IN (ids) OR IN (subquery)` it read every stock row of
-    the store: 136 ms for each refused hold on a 200,000-SKU store.)"""
-    store_id, ids, now = bindparam("store_id"), bindparam("ids", expanding=True), bindparam("now")
-    theirs = aliased(ReservationLine)
-    touching = select(theirs.product_id).where(among(theirs.reservation_id, lapsed_holds_touching(store_id, ids, now)))
-    keys = union(select(Product.id).where(Product.id.in_(ids)), touching)
-    return (
-        select(Stock, expired_units(Stock.store_id, Stock.product_id, now))
-        .where(Stock.store_id == store_id, among(Stock.product_id, keys))
-        .order_by(Stock.product_id)
-        .options(lazyload(Stock.product))
-        .with_for_update(of=Stock)
-        .execution_options(populate_existing=True)
-    )
+    the store: 136 ms for each refused hold on a 200,000-SKU store.)
 
-
-_HOLD_LOCK = _build_hold_lock()  # built once: every hold and checkout runs it
+    Built on first use and kept (every hold and checkout runs it; building it costs ~1 ms), in
+    the function every hold calls: not at import, so that a mutation test's altered statement
+    is the one its tests run (docs/testing.md)."""
+    global _HOLD_LOCK
+    if _HOLD_LOCK is None:
+        store_id, ids, now = bindparam("store_id"), bindparam("ids", expanding=True), bindparam("now")
+        theirs = aliased(ReservationLine)
+        touching = select(theirs.product_id).where(
+            among(theirs.reservation_id, lapsed_holds_touching(store_id, ids, now)))
+        keys = union(select(Product.id).where(Product.id.in_(ids)), touching)
+        _HOLD_LOCK = (
+            select(Stock, expired_units(Stock.store_id, Stock.product_id, now))
+            .where(Stock.store_id == store_id, among(Stock.product_id, keys))
+            .order_by(Stock.product_id)
+            .options(lazyload(Stock.product))
+            .with_for_update(of=Stock)
+            .execution_options(populate_existing=True)
+        )
+    return _HOLD_LOCK
 
 
 def _lock_for_hold(store_id: int, product_ids, now: dt.datetime) -> tuple[dict[int, Stock], bool]:
@@ -56,7 +63,7 @@ def _lock_for_hold(store_id: int, product_ids, now: dt.datetime) -> tuple[dict[i
     The expired figures come from the statement's snapshot: zero stays zero (holds only leave that
     set), and a non-zero figure sends the caller to look again now that the rows are locked.
     """
-    rows = run_locking(_HOLD_LOCK, store_id, product_ids, now=now)
+    rows = run_locking(_hold_lock(), store_id, product_ids, now=now)
     return {row.product_id: row for row, _ in rows}, any(units for _, units in rows)
 
 

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import make_url
 
 from shop.core.extensions import db, limiter
+from tests.support import template_db
 from tests.support.app import make_app, remove_dev_outbox, wipe
 
 pytest_plugins = ["tests.support.orders", "tests.support.localstripe", "tests.support.concurrency",
@@ -55,12 +56,18 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
     if TEST_DB != "postgres":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'omnishop-test.db'}"
+        path = tmp_path_factory.mktemp("db") / "omnishop-test.db"
+        if template_db.wanted():
+            template_db.sqlite_copy(path)
+        yield f"sqlite:///{path}"
         return
     name = f"omnishop_test_{uuid.uuid4().hex[:12]}"
     admin = _pg_conninfo(PG_ADMIN_URL)
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        if template_db.wanted():
+            template_db.create_from_template(conn, PG_ADMIN_URL, name)
+        else:
+            conn.execute(f'CREATE DATABASE "{name}"')
     yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

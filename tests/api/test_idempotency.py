@@ -11,8 +11,10 @@ from shop.core import idempotency
 from shop.core.errors import DomainError
 from shop.core.extensions import db
 from shop.orders.models import Order
+from tests.support import factories as f
 from tests.support.orders import cart_for, checkout
 from tests.support.problems import assert_problem
+from tests.support.refunds import handed_over, refund_one, stripe_refunds
 
 
 def _orders() -> int:
@@ -37,11 +39,30 @@ def test_any_visible_ascii_key_up_to_255_characters_is_taken(client, store_world
 
 def test_one_key_on_two_carts_places_two_orders(client, store_world):
     # A key answers for one request: another cart with the same key is not a replay of the first.
-    first = checkout(client, cart_for(client, store_world["store"], lines=(("MUG", 1),)), key="same-key")
-    second = checkout(client, cart_for(client, store_world["store"], lines=(("TEA", 1),)), key="same-key")
+    carts = [cart_for(client, store_world["store"], lines=((sku, 1),)) for sku in ("MUG", "TEA")]
+    first, second = (checkout(client, cart_id, key="same-key") for cart_id in carts)
     assert first.status_code == second.status_code == 201
     assert first.get_json()["order"]["id"] != second.get_json()["order"]["id"]
+    for cart_id, reply in reversed(list(zip(carts, (first, second), strict=True))):
+        assert checkout(client, cart_id, key="same-key").get_json() == reply.get_json()  # its own order
     assert _orders() == 2
+
+
+def test_a_retried_refund_replays_its_own_reply_not_another_keys_or_another_callers(
+        client, store_world, stripe_app):
+    """Two refunds by one clerk under two keys, and a colleague's under the first clerk's key:
+    each retry answers with its own refund's reply (and Stripe is asked once for each)."""
+    oid, line = handed_over(client, store_world, stripe_app, lines=(("MUG", 3),))
+    colleague = {"Authorization": store_world["staff"]["Authorization"]}
+    colleague["Authorization"] = f.bearer(f.user("staff", [store_world["store"]]))["Authorization"]
+    db.session.commit()
+    mine = [refund_one(client, store_world, oid, line, key) for key in ("r-1", "r-2")]
+    theirs = refund_one(client, {**store_world, "staff": colleague}, oid, line, "r-1")
+    assert [r.status_code for r in (*mine, theirs)] == [201, 201, 201]
+    assert [r.get_json()["refunded_total"] for r in (*mine, theirs)] == [1200, 2400, 3600]
+    assert refund_one(client, store_world, oid, line, "r-2").data == mine[1].data
+    assert refund_one(client, {**store_world, "staff": colleague}, oid, line, "r-1").data == theirs.data
+    assert len(stripe_refunds(stripe_app, oid)) == 3
 
 
 def test_a_changed_body_under_a_used_key_is_refused_and_the_first_reply_stays(client, store_world):

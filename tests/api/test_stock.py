@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from inventory.models import LedgerEntry, Stock
 from shop.core.extensions import db
 from tests.support import factories as f
+from tests.support.clock import frozen_clock  # noqa: F401 (fixture)
 from tests.support.invariants import assert_stock_invariants
 from tests.support.problems import assert_problem
 
@@ -150,6 +153,23 @@ def test_hold_all_or_nothing_and_release(client, world):
     assert client.post(f"/api/v1/reservations/{rid}/release", headers=world["staff_a"]).status_code == 200
     assert figures(client, world).get_json()[0]["available"] == 9
     assert_stock_invariants()
+
+
+def test_a_counter_hold_answers_with_what_a_later_read_of_it_shows(client, world, frozen_clock):  # noqa: F811
+    """The reply to a hold is built without reading the hold back: it must still say the same."""
+    url = f"/api/v1/stores/{world['a'].id}/reservations"
+    held = client.post(url, headers=world["staff_a"], json={
+        "lines": [{"sku": "MUG", "quantity": 2}], "reference": "phone:42", "ttl_minutes": 90})
+    assert held.status_code == 201
+    body = held.get_json()
+    assert (body["store_id"], body["reference"], body["status"], body["at_risk"]) == (
+        world["a"].id, "phone:42", "active", False)
+    assert dt.datetime.fromisoformat(body["expires_at"]) == frozen_clock.now + dt.timedelta(minutes=90)
+    assert body["lines"] == [{"sku": "MUG", "quantity": 2, "at_risk": False}]
+    assert client.get(f"/api/v1/reservations/{body['id']}", headers=world["staff_a"]).get_json() == body
+    for unknown in (client.get(f"/api/v1/reservations/{body['id'] + 1}", headers=world["staff_a"]),
+                    client.post(f"/api/v1/reservations/{body['id'] + 1}/release", headers=world["staff_a"])):
+        assert_problem(unknown, 404, "reservation_not_found")
 
 
 def test_till_sale_of_a_held_unit_is_accepted_and_marks_the_hold_at_risk(client, world):

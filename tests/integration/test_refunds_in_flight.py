@@ -98,3 +98,21 @@ def test_stripe_unreachable_leaves_the_refund_for_the_next_run(app, client, stor
     assert settle_refunds() == 1
     assert order_of(oid).refunded_amount == 1200
     assert len(stripe_refunds(stripe_app, oid)) == 1
+
+
+def test_the_sweep_answers_only_the_dead_request_of_its_own_order(app, client, store_world, stripe_app,
+                                                                  picked_up, monkeypatch):
+    """Two orders' refunds die in flight (both under key "r-1"), after a refund of the first order
+    that was answered (key "r-0"): each retry replays its own refund, never another's."""
+    oid, line = picked_up
+    done = refund_one(client, store_world, oid, line, "r-0")
+    assert done.status_code == 201 and done.get_json()["refunded_total"] == 1200
+    other, other_line = handed_over(client, store_world, stripe_app, lines=(("TEA", 1),))
+    for order_id, line_id in ((oid, line), (other, other_line)):
+        refund_killed(client, store_world, order_id, line_id, monkeypatch, after_stripe=True)
+    past_grace(app, monkeypatch)
+    assert settle_refunds() == 2
+    assert refund_one(client, store_world, oid, line, "r-0").data == done.data
+    assert refund_one(client, store_world, oid, line, "r-1").get_json()["refunded_total"] == 2400
+    assert refund_one(client, store_world, other, other_line, "r-1").get_json()["refunded_total"] == 500
+    assert len(stripe_refunds(stripe_app, oid)) == 2 and len(stripe_refunds(stripe_app, other)) == 1

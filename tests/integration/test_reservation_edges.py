@@ -99,3 +99,47 @@ def test_a_short_pick_gives_back_part_of_a_line_or_all_of_it(shelf, at):
                                                                    {"status_now": "released"})
     assert reservations.reserved_units(r, mug.id) == 0
     assert_stock_invariants()
+
+
+def test_a_corrected_pick_takes_back_given_up_units_only_while_they_are_free_and_the_hold_lives(shelf, at):
+    s, mug, tea = shelf
+    clerk = f.user("staff", [s])
+    r = reservations.reserve(s.id, {mug: 3, tea: 2}, "order:1", dt.timedelta(hours=1))
+    reservations.release_units(r, mug.id, 2)
+    reservations.release_units(r, tea.id, 2)  # the whole TEA line goes
+    reservations.regain_units(r, mug, 1, actor_id=clerk.id)
+    reservations.regain_units(r, tea, 1, actor_id=clerk.id)  # the line comes back
+    db.session.commit()
+    assert sorted((line.product_id, line.quantity) for line in r.lines) == [(mug.id, 2), (tea.id, 1)]
+    assert _entries("reservation")[-2:] == [(mug.id, 0, 1, f"reservation:{r.id}:regained", clerk.id),
+                                            (tea.id, 0, 1, f"reservation:{r.id}:regained", clerk.id)]
+    reservations.reserve(s.id, {mug: 2}, "order:2")  # MUG: 5 on hand, 4 held, 1 free
+    with pytest.raises(DomainError) as err:
+        reservations.regain_units(r, mug, 2)
+    assert (err.value.code, err.value.extra["short"][0]["available"]) == ("insufficient_stock", 1)
+    at(r.expires_at)  # still `active` (the sweep has not run), but over at this very second
+    with pytest.raises(DomainError) as err:
+        reservations.regain_units(r, mug, 1)
+    assert (err.value.status, err.value.code, err.value.extra) == (409, "reservation_not_active",
+                                                                   {"status_now": "active"})
+    db.session.rollback()
+    reservations.release(r)
+    with pytest.raises(DomainError) as err:
+        reservations.regain_units(r, mug, 1)
+    assert (err.value.code, err.value.extra) == ("reservation_not_active", {"status_now": "released"})
+    db.session.rollback()
+    assert_stock_invariants()
+
+
+def test_a_handed_over_hold_cannot_be_released_after_all(shelf, at):
+    s, mug, _ = shelf
+    r = reservations.reserve(s.id, {mug: 2}, "order:1")
+    reservations.consume(r, {mug.id: 2})
+    db.session.commit()
+    with pytest.raises(DomainError) as err:
+        reservations.release(r)
+    assert (err.value.status, err.value.code, err.value.extra) == (409, "reservation_not_active",
+                                                                   {"status_now": "consumed"})
+    db.session.rollback()
+    assert db.session.get(Stock, (s.id, mug.id)).on_hand == 3
+    assert_stock_invariants()

@@ -69,6 +69,28 @@ def test_a_writer_releases_a_whole_expired_hold_even_on_skus_it_does_not_want(sh
     assert_stock_invariants()
 
 
+def test_a_hold_releases_only_the_lapsed_holds_in_its_way_and_the_sweep_all_the_others(shelf, later):
+    s, mug, tea = shelf
+    other = f.store()
+    f.stock(other, mug, 5)
+    db.session.commit()
+    in_the_way = reservations.reserve(s.id, {mug: 4}, "order:1", dt.timedelta(minutes=5))
+    elsewhere = reservations.reserve(other.id, {mug: 1}, "order:2", dt.timedelta(minutes=5))  # same SKU
+    aside = reservations.reserve(s.id, {tea: 1}, "order:3", dt.timedelta(minutes=5))  # same store
+    db.session.commit()
+    later(10)
+    reservations.reserve(s.id, {mug: 3}, "order:4")  # short until the lapsed MUG hold here goes
+    db.session.commit()
+    assert [db.session.get(Reservation, r.id).status for r in (in_the_way, elsewhere, aside)] == [
+        "expired", "active", "active"]
+    assert db.session.get(Stock, (other.id, mug.id)).reserved == 1
+    assert_stock_invariants()
+    assert reservations.release_expired() == 2  # one lapsed hold at each store, in one batch
+    db.session.commit()
+    assert db.session.get(Stock, (other.id, mug.id)).reserved == 0
+    assert_stock_invariants()
+
+
 def test_sweep_releases_expired_and_is_safe_to_run_twice(shelf, later):
     s, mug, tea = shelf
     reservations.reserve(s.id, {mug: 2, tea: 1}, "order:1", dt.timedelta(minutes=5))

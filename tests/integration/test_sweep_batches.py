@@ -55,6 +55,26 @@ def test_the_sweep_goes_on_batch_after_batch_until_none_is_left(seven_expired, m
     assert_stock_invariants()
 
 
+def test_a_batch_takes_the_holds_that_lapsed_first(app, monkeypatch):
+    """A backlog bigger than a batch is drained in the order the holds lapsed, not the order made."""
+    shop = f.store()
+    mug = f.product(sku="MUG")
+    f.stock(shop, mug, 10)
+    db.session.commit()
+    holds = {minutes: reservations.reserve(shop.id, {mug: 1}, f"order:{minutes}", dt.timedelta(minutes=minutes))
+             for minutes in (3, 1, 2)}
+    db.session.commit()
+    later = clock.now() + dt.timedelta(minutes=5)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    order = []
+    for _ in holds:
+        assert reservations.release_expired(limit=1) == 1
+        db.session.commit()
+        order += [m for m, r in holds.items() if m not in order and db.session.get(Reservation, r.id).status != "active"]
+    assert order == [1, 2, 3]
+    assert_stock_invariants()
+
+
 def test_the_sweep_stops_when_its_time_is_spent(seven_expired, monkeypatch):
     later = clock.now() + dt.timedelta(minutes=5)
     monkeypatch.setattr(clock, "now", lambda: later)
