@@ -68,7 +68,8 @@ class Order(db.Model):
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id", lazy="selectin"
     )
-    payment: Mapped[Payment | None] = relationship(back_populates="order", lazy="selectin", uselist=False)
+    # Loaded when read (a pay-at-store order has none; the handover asks only for a card's).
+    payment: Mapped[Payment | None] = relationship(back_populates="order", uselist=False)
 
 
 class OrderLine(db.Model):
