@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from flask import request
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
 
 from inventory import reservations
 from inventory.models import ReservationLine
@@ -58,9 +59,12 @@ def pickup_deadline(store: Store, ready_at: dt.datetime, authorized_at: dt.datet
 
 
 def get_order(order_id: int, *, lock: bool = False) -> Order:
-    stmt = select(Order).where(Order.id == order_id)
+    """The order, its store in the same statement (what a move's message and the deadline read;
+    never changed under the order's lock, so reading it with the lock's snapshot is as good), its
+    lines in a second one (read after the lock: they change under it)."""
+    stmt = select(Order).where(Order.id == order_id).options(joinedload(Order.store, innerjoin=True))
     if lock:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        stmt = stmt.with_for_update(of=Order).execution_options(populate_existing=True)
     order = db.session.scalar(stmt)
     if order is None:
         raise DomainError("order_not_found", f"No order {order_id}.")
