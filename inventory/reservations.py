@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from sqlalchemy import select
 
 from inventory import ledger
-from inventory.expiring import claim, expire_locked, release_lines
+from inventory.expiring import claim, ended_at_risk, expire_locked, release_lines
 from inventory.holding import Held, HeldLine, reserve, reserve_skus
 from inventory.models import Product, Reservation, ReservationLine
 from inventory.stock import available, lock_rows
@@ -24,7 +24,7 @@ from shop.core.errors import DomainError
 from shop.core.extensions import db
 
 # Placing a hold lives in inventory.holding; callers know holds by this module's name.
-__all__ = ["Held", "HeldLine", "consume", "extend", "get_reservation", "regain_units", "release",
+__all__ = ["Held", "HeldLine", "consume", "ended_at_risk", "extend", "get_reservation", "regain_units", "release",
            "release_expired", "release_units", "reserve", "reserve_skus", "reserved_units"]
 
 
@@ -60,15 +60,15 @@ def consume(
         expire_locked([reservation], stocks)
     if not claim(reservation, "consumed"):
         raise _not_active(reservation)
-    source = f"reservation:{reservation.id}"
-    for line in reservation.lines:
-        qty = line.quantity if taken is None else min(line.quantity, taken.get(line.product_id, 0))
-        if qty:
-            ledger.apply(stocks[line.product_id], reason="pickup", delta_on_hand=-qty,
-                         delta_reserved=-qty, source=source, actor_id=actor_id)
-        if line.quantity > qty:
-            ledger.apply(stocks[line.product_id], reason="release",
-                         delta_reserved=-(line.quantity - qty), source=source, actor_id=actor_id)
+    handed = {line.product_id: line.quantity if taken is None else min(line.quantity, taken.get(line.product_id, 0))
+              for line in reservation.lines}
+    source = f"reservation:{reservation.id}"  # every line's pickup in one write, then the rest's release
+    ledger.apply_many([(stocks[line.product_id], -handed[line.product_id], -handed[line.product_id])
+                       for line in reservation.lines if handed[line.product_id]],
+                      reason="pickup", source=source, actor_id=actor_id)
+    ledger.apply_many([(stocks[line.product_id], 0, -(line.quantity - handed[line.product_id]))
+                       for line in reservation.lines if line.quantity > handed[line.product_id]],
+                      reason="release", source=source, actor_id=actor_id)
     return reservation
 
 

@@ -12,6 +12,7 @@ from shop.core.clock import utcnow
 from shop.core.extensions import UTCDateTime, db
 from shop.core.limits import MAX_FEEDBACK_COMMENT, MAX_RATING, MIN_RATING
 from shop.payments.models import Payment
+from stores.models import Store
 
 ORDER_STATUSES = ("pending_payment", "placed", "picking", "ready_for_pickup", "picked_up",
                   "cancelled", "expired")
@@ -68,7 +69,10 @@ class Order(db.Model):
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id", lazy="selectin"
     )
-    payment: Mapped[Payment | None] = relationship(back_populates="order", lazy="selectin", uselist=False)
+    # Loaded when read (a pay-at-store order has none; the handover asks only for a card's).
+    payment: Mapped[Payment | None] = relationship(back_populates="order", uselist=False)
+    # Loaded with the order by get_order (every move's message names the store); else when read.
+    store: Mapped[Store] = relationship()
 
 
 class OrderLine(db.Model):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from flask import current_app
+from sqlalchemy.orm import joinedload
 
 from inventory import reservations
 from inventory.models import Reservation
@@ -33,7 +34,8 @@ CAPTURE_GRACE = dt.timedelta(minutes=10)  # reconciliation leaves a capture in f
 
 
 def _reservation(order: Order) -> Reservation:
-    return db.session.get(Reservation, order.reservation_id)
+    """The order's hold with its lines, in one statement."""
+    return db.session.get(Reservation, order.reservation_id, options=[joinedload(Reservation.lines)])
 
 
 def _reprice(order: Order) -> None:
@@ -158,10 +160,10 @@ def hand_over(order: Order, code: str, actor: Actor) -> CaptureDue | None:
         return None
     order_states.find_move(order, "hand_over", actor)
     _check_code(order, code)
-    payment = order.payment
-    if order.payment_method != "card" or payment.status == "succeeded":
+    if order.payment_method != "card" or order.payment.status == "succeeded":
         _complete(order, actor)  # paid at the counter, or captured by an earlier try
         return None
+    payment = order.payment
     payment.capture_pending = True
     payment.next_try_at = clock.now() + CAPTURE_GRACE
     return CaptureDue(order.id, payment.intent_id, order.total,
@@ -216,14 +218,15 @@ def _retrieve_quietly(gateway, intent_id: str):
 
 
 def _complete(order: Order, actor: Actor | None) -> None:
-    """Take the handed-over units out of stock (the rest goes back), record the total as captured
-    and move to picked_up. The order's fields change after the stock's statements, so the order's
-    row is written once, with its status (set before them, autoflush wrote it twice)."""
-    taken = {line.product_id: line.handed_quantity for line in order.lines}
-    reservations.consume(_reservation(order), taken, actor.user_id if actor else None)
+    """Record the total as captured, move to picked_up (its event and message), then take the
+    handed-over units out of stock (the rest goes back). The stock comes last: its rows are the
+    ones every hold and sale at the store queues on, so their locks are held only from here to the
+    commit. The order's row is written once, by the flush before the stock's lock."""
     order.captured_amount = order.total
     order.picked_up_at = clock.now()
     order_states.move(order, "hand_over", actor)
+    taken = {line.product_id: line.handed_quantity for line in order.lines}
+    reservations.consume(_reservation(order), taken, actor.user_id if actor else None)
 
 
 def cancel(order: Order, actor: Actor, reason: str) -> Order:

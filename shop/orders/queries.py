@@ -8,7 +8,9 @@ from collections.abc import Sequence
 
 from flask import request
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
 
+from inventory import reservations
 from inventory.models import ReservationLine
 from shop.accounts import auth
 from shop.accounts.actors import Actor
@@ -57,9 +59,12 @@ def pickup_deadline(store: Store, ready_at: dt.datetime, authorized_at: dt.datet
 
 
 def get_order(order_id: int, *, lock: bool = False) -> Order:
-    stmt = select(Order).where(Order.id == order_id)
+    """The order, its store in the same statement (what a move's message and the deadline read;
+    never changed under the order's lock, so reading it with the lock's snapshot is as good), its
+    lines in a second one (read after the lock: they change under it)."""
+    stmt = select(Order).where(Order.id == order_id).options(joinedload(Order.store, innerjoin=True))
     if lock:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        stmt = stmt.with_for_update(of=Order).execution_options(populate_existing=True)
     order = db.session.scalar(stmt)
     if order is None:
         raise DomainError("order_not_found", f"No order {order_id}.")
@@ -85,13 +90,17 @@ def check_access(order: Order, actor: Actor) -> None:
 
 
 def at_risk_skus(orders: Sequence[Order]) -> dict[int, list[str]]:
-    """Per order, the SKUs whose held units a stock count put at risk: one query for any number."""
-    reservation_ids = {order.reservation_id for order in orders if order.reservation_id is not None}
+    """Per order, the SKUs whose held units a stock count put at risk: one query for any number,
+    none for a hold this transaction ended (a handover): its claim brought them back."""
+    ended = reservations.ended_at_risk()
+    reservation_ids = {order.reservation_id for order in orders
+                       if order.reservation_id is not None and order.reservation_id not in ended}
     rows = db.session.execute(
         select(ReservationLine.reservation_id, ReservationLine.product_id)
         .where(ReservationLine.reservation_id.in_(reservation_ids), ReservationLine.at_risk)
     ) if reservation_ids else ()
     risky = {(reservation_id, product_id) for reservation_id, product_id in rows}
+    risky |= {(reservation_id, product_id) for reservation_id, products in ended.items() for product_id in products}
     return {order.id: [line.sku for line in order.lines if (order.reservation_id, line.product_id) in risky]
             for order in orders}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
+from sqlalchemy import insert
 
 from shop.accounts.actors import Actor
 from shop.core import events
@@ -20,6 +21,7 @@ from shop.orders.queries import qr_payload
 from stores.models import Store
 
 SHOPPER, STAFF, SYSTEM = "shopper", "staff", "system"
+_EVENT = insert(OrderEvent.__table__)  # append-only, read by no one in the request: no ORM object to flush
 
 
 @dataclass(frozen=True)
@@ -109,9 +111,9 @@ def _store_fields(store_id: int) -> dict:
 
 def record(order: Order, type_: str, actor: Actor | None, source: str | None = None, **detail) -> None:
     channel = actor.channel if actor else "web"
-    db.session.add(OrderEvent(order_id=order.id, type=type_, from_status=source, to_status=order.status,
-                              actor_type=actor.kind if actor else "system",
-                              actor_id=actor.user_id if actor else None, channel=channel, detail=detail))
+    db.session.execute(_EVENT, {"order_id": order.id, "type": type_, "from_status": source, "to_status": order.status,
+                                "actor_type": actor.kind if actor else "system",
+                                "actor_id": actor.user_id if actor else None, "channel": channel, "detail": detail})
     events.order_event.send(current_app._get_current_object(), customer_id=order.customer_id,
                             order_id=order.id, number=order.number, type=type_, channel=channel,
                             status=order.status)

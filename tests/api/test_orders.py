@@ -213,6 +213,25 @@ def test_queue_flags_lines_a_till_sale_left_uncovered(client, store_world):
                               headers=store_world["staff"]), 422, "unknown_status")
 
 
+def test_handover_answers_with_the_lines_a_till_sale_left_uncovered(client, store_world):
+    """The handover's answer names the at-risk SKUs as the queue does (the ended hold's lines are
+    not read again: they come back with its claim), and only those."""
+    body = placed(client, store_world, lines=(("TEA", 3), ("MUG", 1)))
+    oid = body["order"]["id"]
+    for path in ("picking", "ready"):
+        staff_post(client, store_world, f"/orders/{oid}/{path}")
+    sale = {"event_id": "till-1", "type": "sale", "lines": [{"sku": "TEA", "quantity": 2}]}
+    assert client.post(f"/api/v1/stores/{store_world['store'].id}/stock-events", json=sale,
+                       headers=store_world["staff"]).status_code == 201
+    handed = staff_post(client, store_world, f"/orders/{oid}/handover", {"pickup_code": body["pickup_code"]})
+    assert handed.status_code == 200 and handed.get_json()["status"] == "picked_up"
+    assert handed.get_json()["at_risk_skus"] == ["TEA"]
+    again = client.get(f"/api/v1/stores/{store_world['store'].id}/orders?status=picked_up",
+                       headers=store_world["staff"]).get_json()
+    assert [o["at_risk_skus"] for o in again] == [["TEA"]]
+    assert_stock_invariants()
+
+
 def test_queue_is_sorted_by_promise(client, store_world, monkeypatch):
     # Placed within opening hours (9-21 in New York), each order is promised 30 minutes later; at
     # night both would be promised for the same opening, so the times are fixed, not "now".
