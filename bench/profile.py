@@ -20,6 +20,9 @@ os.environ.setdefault("OMNISHOP_ENV", "development")
 
 
 def main() -> None:
+    if os.environ.get("PROFILE_CPU"):  # metrics stored as under gunicorn (gunicorn.conf.py), before prometheus loads
+        import tempfile
+        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="omnishop-profile-metrics-"))
     from pyinstrument import Profiler
 
     from bench.servers import UNTHROTTLED, bench_database, make_ready, prepared_carts, settle
