@@ -81,7 +81,8 @@ def get_cart(cart_id: str, actor: Actor, *, active: bool = True) -> Cart:
 
 
 _carts = Cart.__table__
-_BUMP = (
+# The one version bump: bump() runs it, and add to cart builds its one statement on it (shop.carts.adds).
+BUMP = (
     update(_carts)
     .where(_carts.c.id == bindparam("cart_id"))
     .values(version=_carts.c.version + 1, last_activity_at=bindparam("now"), abandoned_at=None)
@@ -111,7 +112,13 @@ def bump(cart_id: str, actor: Actor, if_match: str | None = None) -> Row:
     undoes the bump.
     """
     with prepared(db.session):  # a key lookup: its plan cannot go stale as carts grow
-        row = db.session.execute(_BUMP, {"cart_id": cart_id, "now": clock.now()}).first()
+        row = db.session.execute(BUMP, {"cart_id": cart_id, "now": clock.now()}).first()
+    return bumped(cart_id, row, actor, if_match)
+
+
+def bumped(cart_id: str, row: Row | None, actor: Actor, if_match: str | None) -> Row:
+    """The checks after the bump (the cart's row it returned, None if no such cart): whoever runs
+    BUMP runs these."""
     if row is None:
         raise _not_found(cart_id)
     check_access(row, actor)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
 from http import HTTPStatus
@@ -214,6 +215,7 @@ _BRACKETS = re.compile(rb"[\[\]{}]")
 MAX_JSON_DEPTH = 32
 
 
+@functools.lru_cache(maxsize=1024)  # per view and method: the answer is fixed once routes are registered
 def _takes_json(view_func, method: str) -> bool:
     """Whether this operation reads a JSON body (a flask-smorest `@blp.arguments` in json)."""
     handler = getattr(getattr(view_func, "view_class", None), method.lower(), None)

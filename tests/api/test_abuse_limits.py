@@ -11,8 +11,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+from flask_limiter import ApplicationLimit
 
-from shop.core.extensions import db
+from shop.core.extensions import db, limiter
 from tests.support.orders import cart_for, checkout, post_event
 from tests.support.problems import assert_problem
 
@@ -28,6 +29,16 @@ def test_checkout_is_limited_per_caller(client, store_world, monkeypatch):
     monkeypatch.setitem(client.application.config, "CHECKOUT_RATE_LIMIT", "2/minute")
     answers = [checkout(client, cart_for(client, store_world["store"], lines=(("TEA", 1),))) for _ in range(3)]
     assert [a.status_code for a in answers[:2]] == [201, 201]
+    limited(answers[2])
+
+
+def test_an_app_wide_limit_is_still_checked_before_each_request(client, store_world, monkeypatch):
+    """An operation's own limit is checked by its decorator; one set for the whole app (a RATELIMIT_*
+    setting) by the hook before every request, which runs only when such a limit exists."""
+    carts = [cart_for(client, store_world["store"], lines=(("TEA", 1),)) for _ in range(3)]
+    monkeypatch.setattr(limiter.limit_manager, "_application_limits", [ApplicationLimit("2/minute").bind(limiter)])
+    answers = [checkout(client, cart_id) for cart_id in carts]
+    assert [a.status_code for a in answers[:2]] == [201, 201]  # checkout's own limit is far above 2
     limited(answers[2])
 
 
