@@ -140,6 +140,14 @@ def read_cart(cart_id: str, actor: Actor) -> CartSnapshot:
     return cart
 
 
+_CONVERT = update(_carts).where(_carts.c.id == bindparam("cart_id")).values(status="converted")
+
+
+def mark_converted(cart_id: str) -> None:
+    """The cart became an order (its `bump` holds the lock): one UPDATE, no ORM cart needed."""
+    db.session.execute(_CONVERT, {"cart_id": cart_id})
+
+
 def snapshot(cart: Cart) -> CartSnapshot:
     """What a change is about to commit, read back in the same transaction."""
     db.session.flush()
