@@ -135,8 +135,7 @@ def place(cart_id: str, actor: Actor, data: dict,
             raise ValueError("a card checkout needs the client's Idempotency-Key")
         intent = _start_payment(cart_id, figures, client_key)
 
-    carts.bump(cart_id, actor)  # the lock; the version goes up by one, as on every change
-    cart = carts.read_cart(cart_id, actor)  # read after the lock: what a change committed meanwhile is in it
+    cart = carts.convert(cart_id, actor)  # the lock (the version goes up by one, as on every change), read
     store, (email, phone, sms), locked = _checked(cart, data)
     if figures is not None and (locked["version"] != figures["version"] + 1 or _total(locked) != _total(figures)):
         raise DomainError("cart_changed", "The cart changed while the order was being placed: "
@@ -158,7 +157,6 @@ def place(cart_id: str, actor: Actor, data: dict,
         rules.check_coupon(coupon, subtotal=order.subtotal, currency=order.currency, now=clock.now(),
                            customer_id=order.customer_id, email=email)
         coupons.redeem(coupon, order.id, order.customer_id, email)
-    carts.mark_converted(cart.id)
     carts.log(cart, actor, "cart_converted", f"Ordered as {order.number}", order=order.number)
     order_states.record(order, "created", actor, None, payment_method=method)
     if order.status == "placed":
