@@ -72,13 +72,14 @@ def main() -> None:
 
             cpu_profile = cProfile.Profile(time.process_time)
             cpu_profile.runcall(lambda: [step(item) for item in items[10:]])
+            took, cpu = time.perf_counter() - began, time.process_time() - cpu
             pstats.Stats(cpu_profile).sort_stats("cumulative").print_stats(45)
         else:
             with profiler:
                 for item in items[10:]:
                     step(item)
+            took, cpu = time.perf_counter() - began, time.process_time() - cpu
             print(profiler.output_text(unicode=True, color=False, show_all=False))
-        took, cpu = time.perf_counter() - began, time.process_time() - cpu
         done = len(items) - 10
         print(f"{what}: {done} requests, {took / done * 1000:.2f} ms each in-process ({cpu / done * 1000:.2f} ms CPU), "
               f"{len(seen) / done:.1f} statements each (pings, BEGIN and COMMIT not counted)")
