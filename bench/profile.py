@@ -1,6 +1,7 @@
 """Profile an endpoint in-process with pyinstrument, on a bench database (not part of `make bench`).
 
     python -m bench.profile checkout|handover|add|read [N]
+    PROFILE_STATEMENTS=1 ...   one request's statements;  PROFILE_CPU=1 ...   each per-request hook's CPU cost
 
 Seeds a bench database (BENCH_CATALOG etc. as for `make bench`; a smaller catalog seeds faster),
 then sends N requests (default 300) through the app's test client, as one client would, inside a

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from inventory import ledger
 from inventory.expiring import claim, ended_at_risk, expire_locked, release_lines
-from inventory.holding import Held, HeldLine, reserve, reserve_skus
+from inventory.holding import Held, HeldLine, reserve, reserve_lines, reserve_skus
 from inventory.models import Product, Reservation, ReservationLine
 from inventory.stock import available, lock_rows
 from shop.core.clock import clock
@@ -25,7 +25,7 @@ from shop.core.extensions import db
 
 # Placing a hold lives in inventory.holding; callers know holds by this module's name.
 __all__ = ["Held", "HeldLine", "consume", "ended_at_risk", "extend", "get_reservation", "regain_units", "release",
-           "release_expired", "release_units", "reserve", "reserve_skus", "reserved_units"]
+           "release_expired", "release_units", "reserve", "reserve_lines", "reserve_skus", "reserved_units"]
 
 
 def get_reservation(reservation_id: int) -> Reservation:

@@ -15,7 +15,17 @@ from shop.core.clock import clock
 from shop.core.extensions import db
 
 LOCALES = ("en", "fr")
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def _insert(insert):
+    """The outbox's INSERT, built once per dialect (building and compiling it on every call cost
+    about as much as running it): values come as parameters, None written as NULL (`render_nulls`)
+    so every call is the same statement, and the new row comes back as a Message."""
+    return (insert(Message).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(Message)
+            .execution_options(render_nulls=True))
+
+
+_INSERTS = {"postgresql": _insert(postgresql.insert), "sqlite": _insert(sqlite.insert)}
 
 
 def locale_of(value: str | None) -> str:
@@ -38,6 +48,4 @@ def enqueue(*, template: str, channel: str, purpose: str, to: str, dedupe_key: s
         "cart_id": cart_id, "store_id": store_id, "timezone": timezone, "context": context,
         "status": "queued", "attempts": 0, "due_at": due_at or now, "created_at": now, "updated_at": now,
     }
-    insert = _INSERTS[db.session.get_bind().dialect.name]
-    stmt = insert(Message).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return db.session.scalar(stmt.returning(Message))
+    return db.session.scalar(_INSERTS[db.session.get_bind().dialect.name], values)

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy.orm import selectinload
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from shop.core.errors import DomainError
 from shop.core.extensions import db
@@ -44,8 +45,19 @@ class StoreView:
         return self.state.closes_at
 
 
-def get_store(store_id: int) -> Store:
-    store = db.session.get(Store, store_id)
+# The store with its weekly hours and dated exceptions in one statement (a checkout's promised time
+# reads both): the two collections are joined side by side, so it returns hours x exceptions rows
+# (7 x the store's exceptions at most; 7 for a store with none), instead of three round trips.
+_WITH_HOURS = (select(Store).where(Store.id == bindparam("store_id"))
+               .options(joinedload(Store.hours), joinedload(Store.exceptions)))
+
+
+def get_store(store_id: int, *, hours: bool = False) -> Store:
+    """The store, or 404; `hours=True` loads its opening hours and exceptions in the same statement."""
+    if hours:
+        store = db.session.execute(_WITH_HOURS, {"store_id": store_id}).unique().scalar_one_or_none()
+    else:
+        store = db.session.get(Store, store_id)
     if store is None:
         raise DomainError("store_not_found", f"No store with id {store_id}.")
     return store

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, bindparam, or_, select
 
 from notifications.campaigns.models import Campaign, Click, Conversion, Enrolment, StepRun
 from notifications.models import Message
@@ -32,27 +32,35 @@ def click(cart_id: str | None, message_id: int) -> Click | None:
     return entry
 
 
-def _sent_at(run: StepRun) -> dt.datetime:
-    message = db.session.get(Message, run.message_id) if run.message_id is not None else None
-    return (message.sent_at if message is not None and message.sent_at else None) or run.created_at
+# The clicks an order may follow: of its cart or its customer (a name bound as NULL matches
+# nothing), made before the order. Built once.
+CLICKS_OF = and_(or_(Click.cart_id == bindparam("cart_id"), Click.customer_id == bindparam("customer_id")),
+                 Click.created_at <= bindparam("now"))
+# Each with its step, campaign and message's sending time, the latest first, in one statement.
+_LATEST_CLICKS = (
+    select(StepRun, Campaign, Message.sent_at).select_from(Click)
+    .join(StepRun, StepRun.id == Click.step_run_id).join(Campaign, Campaign.id == StepRun.campaign_id)
+    .outerjoin(Message, Message.id == StepRun.message_id)
+    .where(CLICKS_OF).order_by(Click.created_at.desc(), Click.id.desc()).limit(LOOK_BACK))
+
+
+def clicks_params(cart_id: str | None, customer_id: int | None, now: dt.datetime) -> dict | None:
+    """CLICKS_OF's parameters; None when neither the cart nor the customer is known."""
+    if not cart_id and customer_id is None:
+        return None
+    return {"cart_id": cart_id or None, "customer_id": customer_id, "now": now}
 
 
 def credit(order_id: int, cart_id: str | None, customer_id: int | None, total: int,
            currency: str | None) -> Conversion | None:
     """Credit a placed order to the step of the latest click that still counts, if any."""
-    who = [Click.cart_id == cart_id] if cart_id else []
-    if customer_id is not None:
-        who.append(Click.customer_id == customer_id)
-    if not who:
-        return None
     now = clock.now()
-    rows = db.session.execute(
-        select(Click, StepRun, Campaign).join(StepRun, StepRun.id == Click.step_run_id)
-        .join(Campaign, Campaign.id == StepRun.campaign_id)
-        .where(or_(*who), Click.created_at <= now)
-        .order_by(Click.created_at.desc(), Click.id.desc()).limit(LOOK_BACK)).all()
-    for _, run, campaign in rows:
-        if now <= _sent_at(run) + dt.timedelta(days=campaign.attribution_days):
+    params = clicks_params(cart_id, customer_id, now)
+    if params is None:
+        return None
+    for run, campaign, sent_at in db.session.execute(_LATEST_CLICKS, params):
+        # the window runs from the sending (the queueing, if it was never sent)
+        if now <= (sent_at or run.created_at) + dt.timedelta(days=campaign.attribution_days):
             conversion = Conversion(step_run_id=run.id, campaign_id=campaign.id, order_id=order_id,
                                     revenue=total, currency=currency, created_at=now)
             db.session.add(conversion)

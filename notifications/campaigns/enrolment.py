@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, exists, literal, or_, select, update
+from sqlalchemy import and_, bindparam, exists, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from notifications import consent
@@ -188,22 +188,32 @@ def end(enrolment: Enrolment, status: str, reason: str) -> None:
     enrolment.ended_at, enrolment.next_due_at = clock.now(), None
 
 
+# Whom an exit reaches: the cart, the customer, a guest's email or phone (as `contact_key` names
+# them); a name left out is bound as NULL and matches nothing. Built once (`exit_params` binds it).
+ACTIVE_OF = and_(Enrolment.status == "active",
+                 or_(Enrolment.cart_id == bindparam("cart_id"), Enrolment.customer_id == bindparam("customer_id"),
+                     Enrolment.contact.in_([bindparam("email_key"), bindparam("phone_key")])))
+_ACTIVE_EXITS = select(Enrolment.id, Campaign.exit_on).join(Campaign, Campaign.id == Enrolment.campaign_id).where(
+    ACTIVE_OF)
+
+
+def exit_params(*, cart_id: str | None = None, customer_id: int | None = None, email: str | None = None,
+                phone: str | None = None) -> dict | None:
+    """ACTIVE_OF's parameters for these names; None when no name is given (nobody to exit)."""
+    params = {"cart_id": cart_id, "customer_id": customer_id,
+              "email_key": contact_key(None, email, None) if email else None,
+              "phone_key": contact_key(None, None, phone) if phone else None}
+    return params if any(value is not None for value in params.values()) else None
+
+
 def exit_where(reason: str, *, cart_id: str | None = None, customer_id: int | None = None,
                email: str | None = None, phone: str | None = None) -> int:
     """Exit the active enrolments of this cart, or of this contact (the customer; a guest's email or
     phone, as `contact_key` names them), in campaigns that exit on `reason`."""
-    who = []
-    if cart_id is not None:
-        who.append(Enrolment.cart_id == cart_id)
-    if customer_id is not None:
-        who.append(Enrolment.customer_id == customer_id)
-    guest = [contact_key(None, email, None) if email else None, contact_key(None, None, phone) if phone else None]
-    if any(guest):
-        who.append(Enrolment.contact.in_([key for key in guest if key]))
-    if not who:
+    params = exit_params(cart_id=cart_id, customer_id=customer_id, email=email, phone=phone)
+    if params is None:
         return 0
-    ids = [e.id for e in db.session.scalars(select(Enrolment).where(Enrolment.status == "active", or_(*who)))
-           if reason in (e.campaign.exit_on or [])]
+    ids = [row.id for row in db.session.execute(_ACTIVE_EXITS, params) if reason in (row.exit_on or [])]
     if not ids:
         return 0
     now = clock.now()

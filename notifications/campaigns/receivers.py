@@ -11,14 +11,15 @@ tagged link is a click; `flask shop demo` adds the demo campaigns.
 from __future__ import annotations
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from notifications import consent
 from notifications import receivers as order_receivers
 from notifications.campaigns import attribution, demo
-from notifications.campaigns.enrolment import Entrant, enrol, enrol_many, exit_where
+from notifications.campaigns.enrolment import ACTIVE_OF, Entrant, enrol, enrol_many, exit_params, exit_where
 from notifications.campaigns.models import Enrolment
 from shop.core import events, ports
+from shop.core.clock import clock
 from shop.core.extensions import db
 
 # An order signal -> the trigger it is (the subject is the order)
@@ -56,10 +57,21 @@ def on_sms_keyword_confirmed(sender, optin_id, phone, **facts):
           phone=phone, facts=facts)
 
 
+# Is there an enrolment an order could end, or a click it could follow? Most orders have neither,
+# and then this one statement is all their campaigns cost.
+_ANYTHING_FOR_ORDER = select(exists().where(ACTIVE_OF), exists().where(attribution.CLICKS_OF))
+
+
 def on_order_placed(sender, order_id, cart_id=None, customer_id=None, email=None, phone=None, total=0,
                     currency=None, **_):
-    exit_where("order_placed", cart_id=cart_id, customer_id=customer_id, email=email, phone=phone)
-    attribution.credit(order_id, cart_id, customer_id, total or 0, currency)
+    params = exit_params(cart_id=cart_id, customer_id=customer_id, email=email, phone=phone)
+    if params is None:  # no cart, account, email or phone: nothing to end, no click to follow
+        return
+    enrolled, clicked = db.session.execute(_ANYTHING_FOR_ORDER, {**params, "now": clock.now()}).one()
+    if enrolled:
+        exit_where("order_placed", cart_id=cart_id, customer_id=customer_id, email=email, phone=phone)
+    if clicked:
+        attribution.credit(order_id, cart_id, customer_id, total or 0, currency)
 
 
 def on_cart_changed(sender, cart_id, type=None, **_):  # noqa: A002 - the signal's field

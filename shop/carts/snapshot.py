@@ -23,6 +23,7 @@ from shop.core.extensions import db
 
 @dataclass(frozen=True)
 class SnapshotLine:
+    product_id: int  # so a checkout writes its order lines and hold without reading the products again
     sku: str
     name: str
     quantity: int
@@ -55,7 +56,7 @@ _CART_COLUMNS = ("id", "customer_id", "status", "merged_into_id", "pickup_store_
 _SELECT = (
     select(
         *(_carts.c[name] for name in _CART_COLUMNS),
-        _lines.c.quantity, _lines.c.unit_price_at_add,
+        _lines.c.product_id, _lines.c.quantity, _lines.c.unit_price_at_add,
         _products.c.sku, _products.c.name, _products.c.price, _products.c.currency, _products.c.active,
         _stock.c.on_hand,
         reserved_now(_stock.c.reserved, _carts.c.pickup_store_id, _lines.c.product_id, bindparam("now"))
@@ -80,7 +81,7 @@ def _line(row) -> SnapshotLine:
         free = 0
     else:
         free = available(row.on_hand, row.reserved, row.safety_stock)
-    return SnapshotLine(row.sku, row.name, row.quantity, row.price, row.unit_price_at_add, row.currency,
+    return SnapshotLine(row.product_id, row.sku, row.name, row.quantity, row.price, row.unit_price_at_add, row.currency,
                         row.active, free)
 
 

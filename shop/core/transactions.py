@@ -156,17 +156,28 @@ def _check_placement(func: Callable) -> None:
                         "and below @blp.arguments")
 
 
-def _once(scope: str, func: Callable, args: tuple, kwargs: dict, access: Callable | None) -> Response:
+def _once(scope: str, func: Callable, args: tuple, kwargs: dict, access: Callable | None,
+          checked_in_view: bool = False) -> Response:
     """Replay the stored reply to this caller's key, or run, then store the reply (or release the claim).
 
     `access` (the view's own access check, given the URL arguments) runs first: a replay skips the
     view body, so whoever may no longer reach the resource gets the refusal, not the stored reply.
+    With `checked_in_view` (the body starts with the same check) it runs only when the key was not
+    freshly claimed, still before any stored reply or claim refusal is answered: a first request
+    then pays for the check once, in the view, and a refusal there rolls its claim back.
     """
-    if access is not None:
+    if access is not None and not checked_in_view:
         access(**kwargs)
     parsed = args[1:]  # after `self`: what @blp.arguments parsed
-    claim = idempotency.claim(scope, idempotency.header_key(), parsed[0] if len(parsed) == 1 else list(parsed))
+    try:
+        claim = idempotency.claim(scope, idempotency.header_key(), parsed[0] if len(parsed) == 1 else list(parsed))
+    except DomainError:  # the key's refusal (reused, in progress), to a caller who may still reach it
+        if access is not None and checked_in_view:
+            access(**kwargs)
+        raise
     if claim.replay is not None:
+        if access is not None and checked_in_view:
+            access(**kwargs)
         return idempotency.replay(claim)
     token = _claimed.set(True)
     try:
@@ -182,9 +193,10 @@ def _once(scope: str, func: Callable, args: tuple, kwargs: dict, access: Callabl
 
 
 def transactional(view: Callable | None = None, /, *, idempotent: str | None = None,
-                  access: Callable | None = None):
+                  access: Callable | None = None, checked_in_view: bool = False):
     """Mark a view method as one transaction; with `idempotent`, the Idempotency-Key scope, and
-    `access`, the check that must pass before a stored reply is replayed."""
+    `access`, the check that must pass before a stored reply is replayed (`checked_in_view`: the
+    body starts with that check, so a fresh claim skips it here; see `_once`)."""
 
     def decorate(func: Callable) -> Callable:
         _check_placement(func)
@@ -194,7 +206,7 @@ def transactional(view: Callable | None = None, /, *, idempotent: str | None = N
             with transaction():
                 if idempotent is None:
                     return func(*args, **kwargs)
-                return _once(idempotent.format(**kwargs), func, args, kwargs, access)
+                return _once(idempotent.format(**kwargs), func, args, kwargs, access, checked_in_view)
 
         wrapper.transactional = True
         return headers("Idempotency-Key")(wrapper) if idempotent else wrapper

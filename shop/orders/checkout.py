@@ -47,7 +47,7 @@ def _contact(cart, data: dict) -> tuple[str, str | None, bool]:
 def _store_for(cart, method: str):
     if cart.pickup_store_id is None:
         raise DomainError("pickup_store_required", "Choose a pickup store first.")
-    store = get_store(cart.pickup_store_id)
+    store = get_store(cart.pickup_store_id, hours=True)  # its hours: the promised time reads them
     if not store.pickup_enabled:
         raise DomainError("pickup_disabled", f"{store.name} does not offer pickup.")
     if method == "pay_at_store" and not store.pay_at_store_enabled:
@@ -57,7 +57,7 @@ def _store_for(cart, method: str):
     return store
 
 
-def _new_order(cart, store, figures: dict, email, phone, sms, method: str, actor: Actor) -> Order:
+def _new_order(cart: CartSnapshot, store, figures: dict, email, phone, sms, method: str, actor: Actor) -> Order:
     now = clock.now()
     order = Order(
         number=orders.new_number(store), access_token=secrets.token_urlsafe(32),
@@ -69,9 +69,9 @@ def _new_order(cart, store, figures: dict, email, phone, sms, method: str, actor
         coupon_code=cart.coupon_code if figures["discount"] else None,
         promised_at=orders.ready_by(store, now),
     )
-    order.lines = [
-        OrderLine(product_id=line.product_id, sku=line.product.sku, name=line.product.name,
-                  unit_price=line.product.price, quantity=line.quantity)
+    order.lines = [  # the cart's lines as read under its lock, at the products' current prices
+        OrderLine(product_id=line.product_id, sku=line.sku, name=line.name, unit_price=line.price,
+                  quantity=line.quantity)
         for line in cart.lines
     ]
     db.session.add(order)
@@ -135,8 +135,8 @@ def place(cart_id: str, actor: Actor, data: dict,
             raise ValueError("a card checkout needs the client's Idempotency-Key")
         intent = _start_payment(cart_id, figures, client_key)
 
-    cart = carts.begin_change(cart_id, actor)  # the lock; the version goes up by one, as on every change
-    store, (email, phone, sms), locked = _checked(carts.snapshot(cart), data)
+    cart = carts.convert(cart_id, actor)  # the lock (the version goes up by one, as on every change), read
+    store, (email, phone, sms), locked = _checked(cart, data)
     if figures is not None and (locked["version"] != figures["version"] + 1 or _total(locked) != _total(figures)):
         raise DomainError("cart_changed", "The cart changed while the order was being placed: "
                                           "check it and order again.", current_version=locked["version"] - 1)
@@ -145,10 +145,8 @@ def place(cart_id: str, actor: Actor, data: dict,
     window = dt.timedelta(seconds=current_app.config["PAYMENT_WINDOW_SECONDS"])
     hold = window if method == "card" else (
         order.promised_at - clock.now() + dt.timedelta(days=store.hold_days) + PAY_AT_STORE_HOLD_MARGIN)
-    reservation = reservations.reserve(
-        store.id, {line.product: line.quantity for line in cart.lines}, f"order:{order.id}", hold,
-        actor_id=actor.user_id)
-    order.reservation_id = reservation.id
+    order.reservation_id = reservations.reserve_lines(store.id, cart.lines, f"order:{order.id}", hold,
+                                                     actor_id=actor.user_id)
 
     if intent is not None:
         order.payment_expires_at = clock.now() + window
@@ -159,7 +157,6 @@ def place(cart_id: str, actor: Actor, data: dict,
         rules.check_coupon(coupon, subtotal=order.subtotal, currency=order.currency, now=clock.now(),
                            customer_id=order.customer_id, email=email)
         coupons.redeem(coupon, order.id, order.customer_id, email)
-    cart.status = "converted"
     carts.log(cart, actor, "cart_converted", f"Ordered as {order.number}", order=order.number)
     order_states.record(order, "created", actor, None, payment_method=method)
     if order.status == "placed":
