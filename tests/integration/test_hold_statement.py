@@ -84,6 +84,21 @@ def test_on_postgresql_a_hold_that_fits_is_one_statement(shelf):
 
 
 @pytest.mark.postgres
+def test_on_postgresql_a_checkouts_hold_is_one_statement_too(shelf):
+    """Checkout holds by product (`reserve`): the same one statement, keeping what it was asked."""
+    s, mug, tea = shelf
+    with statements() as seen:
+        held = reservations.reserve(s.id, {mug: 2, tea: 1}, "order:9", dt.timedelta(minutes=20))
+    assert len(seen) == 1 and seen[0].lstrip().startswith("WITH want AS")
+    db.session.commit()
+    db.session.expire_all()
+    row = db.session.get(Reservation, held.id)
+    assert (row.reference, row.expires_at - row.created_at) == ("order:9", dt.timedelta(minutes=20))
+    assert sorted((line.product_id, line.quantity) for line in row.lines) == sorted([(mug.id, 2), (tea.id, 1)])
+    assert_stock_invariants()
+
+
+@pytest.mark.postgres
 def test_on_postgresql_a_refusal_with_no_expired_hold_in_the_way_is_one_statement(shelf):
     s, mug, tea = shelf
     with statements() as seen, pytest.raises(DomainError) as refused:
