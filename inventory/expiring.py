@@ -95,8 +95,11 @@ def lapsed_holds_touching(store_id, product_ids, now):
 
 
 def expired_touching(store_id: int, product_ids, now: dt.datetime) -> list[Reservation]:
+    """In id order, so the ledger's release entries come in one order whatever the plan (the
+    agreement test in tests/integration/test_ledger_writes.py compares them entry by entry)."""
     return list(db.session.scalars(
-        select(Reservation).where(among(Reservation.id, lapsed_holds_touching(store_id, list(product_ids), now)))))
+        select(Reservation).where(among(Reservation.id, lapsed_holds_touching(store_id, list(product_ids), now)))
+        .order_by(Reservation.id)))
 
 
 def expire_locked(reservations: list[Reservation], stocks) -> int:
