@@ -51,7 +51,11 @@ def omnishop(url: str, seed):
     def add_to_cart(session):
         cart_id = cart_of(session)
         session.adds += 1
-        sku = seed.skus[session.adds % 10]  # 10 SKUs, one unit at a time: far from the 99 cap
+        if session.adds > 900:  # 10 lines x 90 units: a new cart before any line meets the 99 cap
+            del session.cart_id
+            cart_id = cart_of(session)
+            session.adds = 1
+        sku = seed.skus[session.adds % 10]  # 10 SKUs, one unit at a time
         ms, ok, _ = timed(session, "POST", f"{api}/carts/{cart_id}/lines", 200,
                           json={"sku": sku, "quantity": 1})
         return [(ms, ok)]
