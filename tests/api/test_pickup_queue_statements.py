@@ -2,27 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-
-from sqlalchemy import event
-
 from shop.core.extensions import db
 from tests.support import factories as f
 from tests.support.orders import cart_for, checkout
-
-
-@contextlib.contextmanager
-def statements():
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+from tests.support.statement_count import statements
 
 
 def queue_of(client, orders: int) -> tuple[list[dict], int]:
