@@ -15,7 +15,9 @@ import os
 import platform
 import statistics
 
-from bench import abandonment, load, outbox, record, scale, scenarios
+from sqlalchemy import make_url
+
+from bench import abandonment, cpu, load, outbox, paired, record, scale, scenarios
 from bench.servers import (
     ADMIN_URL,
     BACKLOG,
@@ -35,7 +37,8 @@ from bench.servers import (
 # A developer's tool, like `make run`: a SECRET_KEY is generated when none is set (docs/security.md).
 os.environ.setdefault("OMNISHOP_ENV", "development")
 THREADS = int(os.environ.get("BENCH_THREADS", "8"))
-SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))  # of each scenario, and as many of the baseline beside it
+SLICE = float(os.environ.get("BENCH_SLICE", "1"))  # seconds of one side before the other's turn
 CARTS = int(os.environ.get("BENCH_CARTS", "3000"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", str(2 * (os.cpu_count() or 1))))
 ONLY = os.environ.get("BENCH_ONLY", "")  # e.g. BENCH_ONLY=reserve,race: scenarios whose name has one
@@ -46,16 +49,26 @@ def wanted(name: str) -> bool:
     return any(part.strip().lower() in name.lower() for part in ONLY.split(","))
 
 
-def table(results: list[load.Result], baseline_rps: float) -> str:
-    head = (f"{'scenario':44} {'requests':>9} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-            f"{'errors':>7} {'vs baseline':>12}")
+def table(results: list[load.Result]) -> str:
+    head = (f"{'scenario':44} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
+            f"{'base/s':>7} {'ratio':>6} {'pairs':>9} {'CPU ms':>6} {'base':>5}")
     lines = [head, "-" * len(head)]
     for r in results:
-        lines.append(
-            f"{r.name:44} {r.requests:9d} {r.rps:9.1f} {r.pct(50):8.2f} {r.pct(99):8.2f} "
-            f"{r.errors:7d} {r.rps / baseline_rps:11.0%}"
-        )
+        row = f"{r.name[:44]:44} {r.requests:8d} {r.rps:7.1f} {r.pct(50):7.2f} {r.pct(99):7.2f} {r.errors:6d}"
+        if isinstance(r, paired.Paired):
+            low, high = r.spread
+            row += f" {r.baseline.rps:7.1f} {r.ratio:6.0%} {low:4.0%}-{high:<4.0%}"
+            if r.cpu_ms is not None and r.baseline_cpu_ms is not None:
+                row += f" {r.cpu_ms:6.2f} {r.baseline_cpu_ms:5.2f}"
+        lines.append(row)
     return "\n".join(lines)
+
+
+def pooled_baseline(results: list[load.Result]) -> float:
+    """The baseline's requests per second over every pair of the run."""
+    sides = [r.baseline for r in results if isinstance(r, paired.Paired) and r.baseline]
+    seconds = sum(b.seconds for b in sides)
+    return sum(b.requests for b in sides) / seconds if seconds else float("nan")
 
 
 def main() -> None:
@@ -76,7 +89,7 @@ def main() -> None:
 def settings() -> dict:
     return {"threads": THREADS, "seconds": SECONDS, "workers": WORKERS, "carts": CARTS, "only": ONLY,
             "catalog": CATALOG, "catalog_stores": CATALOG_STORES, "stores": STORES, "backlog": BACKLOG,
-            "buyers": BUYERS}
+            "buyers": BUYERS, "slice": SLICE}
 
 
 def run(record_path: str | None) -> None:
@@ -91,27 +104,32 @@ def run(record_path: str | None) -> None:
         cart_ids = prepared_carts(url, seed.store_id, CARTS if wanted("checkout handover") else 0)
         settle(url)
         placed: list = []
-        # The baseline runs first and last: a machine whose speed drifts during the run (shared
-        # CPUs do) shows it, and every ratio is taken against the mean of the two.
-        with gunicorn("bench.baseline_app:app", env, WORKERS) as base_url, gunicorn("wsgi:app", env, WORKERS) as url_:
-            results = [load.run("baseline, first", scenarios.baseline(base_url), THREADS, SECONDS)]
-            for name, step in scenarios.omnishop(url_, seed):
-                if wanted(name):
-                    results.append(load.run(name, step, THREADS, SECONDS))
+        # Each scenario alternates with the baseline in short slices (bench/paired.py): drift of the
+        # machine's speed lands on both sides of a ratio alike.
+        with (gunicorn("bench.baseline_app:app", env, WORKERS) as (base_url, base_master),
+              gunicorn("wsgi:app", env, WORKERS) as (url_, master),
+              cpu.meter([base_master, master], conninfo(ADMIN_URL), make_url(url).database) as snapshot):
+            base_step = scenarios.baseline(base_url)
+
+            def measure(name, step):
+                return paired.run(name, step, base_step, THREADS, SECONDS, SLICE, snapshot)
+
+            results = [measure(name, step) for name, step in scenarios.omnishop(url_, seed) if wanted(name)]
             if wanted("checkout handover"):
-                results.append(load.run("checkout, pay at store (POST .../checkout)",
-                                        scenarios.checkout(url_, cart_ids, placed), THREADS, SECONDS))
+                results.append(measure("checkout, pay at store (POST .../checkout)",
+                                       scenarios.checkout(url_, cart_ids, placed)))
                 make_ready(url, placed)
-                results.append(load.run("handover with pickup code (POST .../handover)",
-                                        scenarios.handover(url_, seed, placed), THREADS, SECONDS))
+                results.append(measure("handover with pickup code (POST .../handover)",
+                                       scenarios.handover(url_, seed, placed)))
             if wanted(outbox.NAME):
                 results.append(outbox.drain(url))  # in-process: the sweep, not an endpoint
-            results.append(load.run("baseline, last", scenarios.baseline(base_url), THREADS, SECONDS))
             races = [scenarios.race(url_, seed, sku, BUYERS) for sku in seed.race_skus] if wanted("race") else []
-        first, last = results[0].rps, results[-1].rps
-        print(table(results, (first + last) / 2))
-        print(f"baseline = PK read + conditional UPDATE in bare Flask; ratios against the mean of its two runs "
-              f"(they differ by {abs(first - last) / max(first, last):.0%})")
+        baseline_rps = pooled_baseline(results)
+        print(table(results))
+        print(f"baseline = PK read + conditional UPDATE in bare Flask, alternated with each scenario in "
+              f"{SLICE:g} s slices; ratio = pooled req/s over the baseline's beside it; pairs = lowest-highest "
+              f"ratio of one pair; CPU ms = servers' and database backends' CPU per request, scenario and "
+              f"baseline; the baseline's own rate ranged {baseline_range(results)} over the run")
         if wanted(outbox.NAME):
             print("outbox: 'requests' = mails the SMTP server accepted, req/s = mails per second of deliver_due, "
                   "p50/p99 = gap between consecutive mails, errors = mails not sent")
@@ -121,9 +139,14 @@ def run(record_path: str | None) -> None:
             print(scale.table(scale.run(url, seed)))
         if wanted(abandonment.NAME):
             print("\n".join(abandonment.run(url, seed.store_id)))  # in-process, after the servers stopped
-        written = record.write(record.build(results, (first + last) / 2, settings(), conninfo(ADMIN_URL), races),
+        written = record.write(record.build(results, baseline_rps, settings(), conninfo(ADMIN_URL), races),
                                record_path)
         print(f"record: {written} (compare two with `python -m bench compare A.json B.json`)")
+
+
+def baseline_range(results: list[load.Result]) -> str:
+    rates = [r.baseline.rps for r in results if isinstance(r, paired.Paired) and r.baseline and r.baseline.seconds]
+    return f"{min(rates):.0f}-{max(rates):.0f} req/s" if rates else "-"
 
 
 def race_table(races: list[list[tuple[float, int]]]) -> str:

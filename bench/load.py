@@ -1,4 +1,7 @@
-"""A small closed-loop load generator: N threads, each with its own keep-alive session, for T seconds."""
+"""What the bench's load is made of: a measured side as a Result, one timed request, a burst of simultaneous ones.
+
+The closed loop itself (N threads alternating between the baseline and a scenario) is bench/paired.py.
+"""
 
 from __future__ import annotations
 
@@ -21,55 +24,12 @@ class Result:
 
     @property
     def rps(self) -> float:
-        return self.requests / self.seconds
+        return self.requests / self.seconds if self.seconds else 0.0
 
     def pct(self, q: float) -> float:
         if len(self.latencies_ms) < 2:
             return self.latencies_ms[0] if self.latencies_ms else float("nan")
         return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[int(q) - 1]
-
-
-def run(name: str, step: Callable[[requests.Session], list[tuple[float, bool]]],
-        threads: int = 8, seconds: float = 5.0, warmup: float = 1.0) -> Result:
-    """`step` makes one or more requests and returns (latency_ms, ok) for each, or None when it
-    has no work left (a pool of prepared orders ran out): then the run ends early.
-
-    Threads warm up for `warmup` seconds, then what they do in the next `seconds` is counted.
-    """
-    measuring, stop = threading.Event(), threading.Event()
-    latencies: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-
-    def worker():
-        session = requests.Session()
-        mine, bad = [], 0
-        while not stop.is_set():
-            counted = measuring.is_set()
-            results = step(session)
-            if results is None:
-                break
-            if counted and not stop.is_set():
-                mine += [ms for ms, _ in results]
-                bad += sum(1 for _, ok in results if not ok)
-        with lock:
-            latencies.extend(mine)
-            errors[0] += bad
-
-    pool = [threading.Thread(target=worker, daemon=True) for _ in range(threads)]
-    for t in pool:
-        t.start()
-    time.sleep(warmup)
-    measuring.set()
-    began = time.perf_counter()
-    deadline = began + seconds
-    while time.perf_counter() < deadline and any(t.is_alive() for t in pool):
-        time.sleep(0.01)
-    stop.set()
-    elapsed = time.perf_counter() - began
-    for t in pool:
-        t.join(timeout=60)
-    return Result(name, len(latencies), errors[0], elapsed, latencies)
 
 
 def timed(session: requests.Session, method: str, url: str, ok_status: int, **kw):

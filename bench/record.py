@@ -19,10 +19,10 @@ from pathlib import Path
 import psycopg
 
 from bench.load import Result
+from bench.paired import Paired
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-BASELINE_RUNS = ("baseline, first", "baseline, last")
 
 
 def _git(*args: str) -> str:
@@ -55,19 +55,30 @@ def _number(x: float) -> float | None:
     return None if math.isnan(x) else round(x, 3)
 
 
+def _row(r: Result) -> dict:
+    row = {"name": r.name, "requests": r.requests, "errors": r.errors, "seconds": round(r.seconds, 3),
+           "rps": round(r.rps, 3), "p50_ms": _number(r.pct(50)), "p99_ms": _number(r.pct(99))}
+    if isinstance(r, Paired):  # measured beside the baseline (bench/paired.py); the outbox is not
+        row.update({"baseline_rps": round(r.baseline.rps, 3), "ratio": _number(round(r.ratio, 4)),
+                    "pair_ratios": [round(x, 4) for x in r.pair_ratios],
+                    "cpu_ms": None if r.cpu_ms is None else round(r.cpu_ms, 3),
+                    "baseline_cpu_ms": None if r.baseline_cpu_ms is None else round(r.baseline_cpu_ms, 3)})
+    return row
+
+
 def build(results: list[Result], baseline_rps: float, settings: dict, conninfo: str,
           races: list[list[tuple[float, int]]] | None = None) -> dict:
+    """Format 2: each scenario's ratio is to the baseline alternated with it, its pairs' ratios beside it
+    (format 1 had one baseline for the run, measured first and last)."""
     return {
-        "format": 1,
+        "format": 2,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "commit": commit(),
         "machine": machine(conninfo),
         "packages": packages(),
         "settings": settings,
         "baseline_rps": round(baseline_rps, 3),
-        "results": [{"name": r.name, "requests": r.requests, "errors": r.errors, "seconds": round(r.seconds, 3),
-                     "rps": round(r.rps, 3), "p50_ms": _number(r.pct(50)), "p99_ms": _number(r.pct(99)),
-                     "ratio": round(r.rps / baseline_rps, 4)} for r in results],
+        "results": [_row(r) for r in results],
         "races": [[{"ms": round(ms, 1), "status": status} for ms, status in rounds] for rounds in races or []],
     }
 
@@ -94,10 +105,18 @@ def compare(a_path: str, b_path: str) -> str:
     head = f"{'scenario':46} {'A req/s':>9} {'A ratio':>8} {'B req/s':>9} {'B ratio':>8} {'B/A':>7}"
     lines = [f"A = {label(a)}", f"B = {label(b)}", head, "-" * len(head)]
     for name in names:
-        ra, rb = rows_a.get(name), rows_b.get(name)
-        cells = [f"{r['rps']:9.1f} {r['ratio']:8.0%}" if r else f"{'-':>9} {'-':>8}" for r in (ra, rb)]
-        change = f"{rb['ratio'] / ra['ratio']:7.2f}" if ra and rb and ra["ratio"] else f"{'-':>7}"
+        ra, rb = rows_a.get(name, {}), rows_b.get(name, {})
+        cells = [f"{r['rps']:9.1f} " + (f"{r['ratio']:8.0%}" if r.get("ratio") else f"{'-':>8}") if r
+                 else f"{'-':>9} {'-':>8}" for r in (ra, rb)]
+        change = f"{rb['ratio'] / ra['ratio']:7.2f}" if ra.get("ratio") and rb.get("ratio") else f"{'-':>7}"
         lines.append(f"{name[:46]:46} {cells[0]} {cells[1]} {change}")
+    cpu = [(n, rows_a[n], rows_b[n]) for n in names
+           if rows_a.get(n, {}).get("cpu_ms") and rows_b.get(n, {}).get("cpu_ms")]
+    if cpu:
+        lines.append("CPU ms per request (servers + database backends), scenario / baseline beside it:")
+        lines += [f"{n[:46]:46} A {ra['cpu_ms']:6.2f} / {ra['baseline_cpu_ms']:5.2f}   "
+                  f"B {rb['cpu_ms']:6.2f} / {rb['baseline_cpu_ms']:5.2f}   B/A {rb['cpu_ms'] / ra['cpu_ms']:5.2f}"
+                  for n, ra, rb in cpu]
     changed = sorted(k for k in set(a["packages"]) | set(b["packages"])
                      if a["packages"].get(k) != b["packages"].get(k))
     if changed:

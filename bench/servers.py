@@ -108,8 +108,9 @@ def bench_database():
 
 @contextlib.contextmanager
 def gunicorn(target: str, env: dict, workers: int):
-    with serve(target, env, workers) as (url, _):
-        yield url
+    """(its URL, its master process: bench.cpu counts the master's workers)."""
+    with serve(target, env, workers) as (url, master):
+        yield url, master
 
 
 def settle(url: str) -> None:
