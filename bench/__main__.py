@@ -11,9 +11,11 @@ up. Figures are for reading, never pass/fail.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import statistics
+from pathlib import Path
 
 from sqlalchemy import make_url
 
@@ -43,6 +45,10 @@ CARTS = int(os.environ.get("BENCH_CARTS", "3000"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", str(2 * (os.cpu_count() or 1))))
 ONLY = os.environ.get("BENCH_ONLY", "")  # e.g. BENCH_ONLY=reserve,race: scenarios whose name has one
 BUYERS = int(os.environ.get("BENCH_BUYERS", "200"))
+# Another source tree (an older commit from `git archive`): each cart and stock scenario is then paired
+# with the same scenario served from that tree, not with the baseline, and its ratio is this tree's
+# rate over that tree's (checkout and handover are skipped: their prepared carts would be shared).
+AGAINST = os.environ.get("BENCH_AGAINST", "")
 
 
 def wanted(name: str) -> bool:
@@ -51,13 +57,13 @@ def wanted(name: str) -> bool:
 
 def table(results: list[load.Result]) -> str:
     head = (f"{'scenario':44} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
-            f"{'base/s':>7} {'ratio':>6} {'pairs':>9} {'CPU ms':>6} {'base':>5}")
+            f"{'base/s':>7} {'ratio':>6} {'±':>4} {'pairs':>9} {'CPU ms':>6} {'base':>5}")
     lines = [head, "-" * len(head)]
     for r in results:
         row = f"{r.name[:44]:44} {r.requests:8d} {r.rps:7.1f} {r.pct(50):7.2f} {r.pct(99):7.2f} {r.errors:6d}"
         if isinstance(r, paired.Paired):
             low, high = r.spread
-            row += f" {r.baseline.rps:7.1f} {r.ratio:6.0%} {low:4.0%}-{high:<4.0%}"
+            row += f" {r.baseline.rps:7.1f} {r.ratio:6.0%} {r.margin * 100:4.0f} {low:4.0%}-{high:<4.0%}"
             if r.cpu_ms is not None and r.baseline_cpu_ms is not None:
                 row += f" {r.cpu_ms:6.2f} {r.baseline_cpu_ms:5.2f}"
         lines.append(row)
@@ -89,7 +95,7 @@ def main() -> None:
 def settings() -> dict:
     return {"threads": THREADS, "seconds": SECONDS, "workers": WORKERS, "carts": CARTS, "only": ONLY,
             "catalog": CATALOG, "catalog_stores": CATALOG_STORES, "stores": STORES, "backlog": BACKLOG,
-            "buyers": BUYERS, "slice": SLICE}
+            "buyers": BUYERS, "slice": SLICE, "against": AGAINST}
 
 
 def run(record_path: str | None) -> None:
@@ -106,16 +112,23 @@ def run(record_path: str | None) -> None:
         placed: list = []
         # Each scenario alternates with the baseline in short slices (bench/paired.py): drift of the
         # machine's speed lands on both sides of a ratio alike.
-        with (gunicorn("bench.baseline_app:app", env, WORKERS) as (base_url, base_master),
-              gunicorn("wsgi:app", env, WORKERS) as (url_, master),
-              cpu.meter([base_master, master], conninfo(ADMIN_URL), make_url(url).database) as snapshot):
+        with contextlib.ExitStack() as servers:
+            base_url, base_master = servers.enter_context(gunicorn("bench.baseline_app:app", env, WORKERS))
+            url_, master = servers.enter_context(gunicorn("wsgi:app", env, WORKERS))
+            masters = [base_master, master]
+            if AGAINST:
+                other_url, other_master = servers.enter_context(gunicorn("wsgi:app", env, WORKERS, Path(AGAINST)))
+                masters.append(other_master)
+            snapshot = servers.enter_context(cpu.meter(masters, conninfo(ADMIN_URL), make_url(url).database))
             base_step = scenarios.baseline(base_url)
 
-            def measure(name, step):
-                return paired.run(name, step, base_step, THREADS, SECONDS, SLICE, snapshot)
+            def measure(name, step, beside=base_step):
+                return paired.run(name, step, beside, THREADS, SECONDS, SLICE, snapshot)
 
-            results = [measure(name, step) for name, step in scenarios.omnishop(url_, seed) if wanted(name)]
-            if wanted("checkout handover"):
+            theirs = dict(scenarios.omnishop(other_url, seed)) if AGAINST else {}
+            results = [measure(name, step, theirs.get(name, base_step))
+                       for name, step in scenarios.omnishop(url_, seed) if wanted(name)]
+            if wanted("checkout handover") and not AGAINST:
                 results.append(measure("checkout, pay at store (POST .../checkout)",
                                        scenarios.checkout(url_, cart_ids, placed)))
                 make_ready(url, placed)
@@ -126,10 +139,13 @@ def run(record_path: str | None) -> None:
             races = [scenarios.race(url_, seed, sku, BUYERS) for sku in seed.race_skus] if wanted("race") else []
         baseline_rps = pooled_baseline(results)
         print(table(results))
+        if AGAINST:
+            print(f"base = the same scenario served from {AGAINST}: ratio = this tree's rate over that tree's")
         print(f"baseline = PK read + conditional UPDATE in bare Flask, alternated with each scenario in "
-              f"{SLICE:g} s slices; ratio = pooled req/s over the baseline's beside it; pairs = lowest-highest "
-              f"ratio of one pair; CPU ms = servers' and database backends' CPU per request, scenario and "
-              f"baseline; the baseline's own rate ranged {baseline_range(results)} over the run")
+              f"{SLICE:g} s slices; ratio = pooled req/s over the baseline's beside it; ± = 1.96 standard "
+              f"errors of the pairs' ratios, in points; pairs = lowest-highest ratio of one pair; CPU ms = "
+              f"servers' and database backends' CPU per request, scenario and baseline; the baseline's own "
+              f"rate ranged {baseline_range(results)} over the run")
         if wanted(outbox.NAME):
             print("outbox: 'requests' = mails the SMTP server accepted, req/s = mails per second of deliver_due, "
                   "p50/p99 = gap between consecutive mails, errors = mails not sent")

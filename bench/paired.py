@@ -15,6 +15,8 @@ slice: what a request costs the machine, which waiting for a busy CPU does not c
 
 from __future__ import annotations
 
+import math
+import statistics
 import threading
 import time
 from collections.abc import Callable
@@ -61,6 +63,13 @@ class Paired(Result):
     @property
     def spread(self) -> tuple[float, float]:
         return (min(self.pair_ratios), max(self.pair_ratios)) if self.pair_ratios else (float("nan"),) * 2
+
+    @property
+    def margin(self) -> float:
+        """About a 95% margin on the ratio from the pairs' scatter (1.96 standard errors of their mean):
+        how far another run of the same code may read, when the load comes and goes as in this one."""
+        n = len(self.pair_ratios)
+        return 1.96 * statistics.stdev(self.pair_ratios) / math.sqrt(n) if n > 1 else float("nan")
 
 
 def _pool(name: str, slices: list[Slice]) -> tuple[Result, float | None]:

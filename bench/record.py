@@ -59,8 +59,8 @@ def _row(r: Result) -> dict:
     row = {"name": r.name, "requests": r.requests, "errors": r.errors, "seconds": round(r.seconds, 3),
            "rps": round(r.rps, 3), "p50_ms": _number(r.pct(50)), "p99_ms": _number(r.pct(99))}
     if isinstance(r, Paired):  # measured beside the baseline (bench/paired.py); the outbox is not
-        row.update({"baseline_rps": round(r.baseline.rps, 3), "ratio": _number(round(r.ratio, 4)),
-                    "pair_ratios": [round(x, 4) for x in r.pair_ratios],
+        row.update({"baseline_rps": round(r.baseline.rps, 3), "ratio": round(r.ratio, 4),
+                    "pair_ratios": [round(x, 4) for x in r.pair_ratios], "ratio_margin": _number(r.margin),
                     "cpu_ms": None if r.cpu_ms is None else round(r.cpu_ms, 3),
                     "baseline_cpu_ms": None if r.baseline_cpu_ms is None else round(r.baseline_cpu_ms, 3)})
     return row

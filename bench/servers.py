@@ -107,9 +107,9 @@ def bench_database():
 
 
 @contextlib.contextmanager
-def gunicorn(target: str, env: dict, workers: int):
+def gunicorn(target: str, env: dict, workers: int, root: Path = ROOT):
     """(its URL, its master process: bench.cpu counts the master's workers)."""
-    with serve(target, env, workers) as (url, master):
+    with serve(target, env, workers, root=root) as (url, master):
         yield url, master
 
 

@@ -35,13 +35,15 @@ def wait_until_up(url: str, seconds: float = 60.0) -> None:
 
 
 @contextlib.contextmanager
-def gunicorn(target: str, env: dict, workers: int, log=None) -> Iterator[tuple[str, subprocess.Popen]]:
+def gunicorn(target: str, env: dict, workers: int, log=None,
+             root: Path = ROOT) -> Iterator[tuple[str, subprocess.Popen]]:
     """Start gunicorn (`target` like "wsgi:app") with `env` added to this process's; (its URL, the
-    master process). Terminated, and waited for, on the way out."""
+    master process). Terminated, and waited for, on the way out. `root`: the source tree served
+    (the bench can serve an older commit's, unpacked elsewhere, beside this one)."""
     port = free_port()
     cmd = [sys.executable, "-m", "gunicorn", "--no-control-socket", "--workers", str(workers),
            "--bind", f"127.0.0.1:{port}", "--log-level", "warning", target]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+    proc = subprocess.Popen(cmd, cwd=root, env={**os.environ, "PYTHONPATH": str(root), **env},
                             stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
