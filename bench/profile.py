@@ -1,13 +1,14 @@
 """Profile an endpoint in-process with pyinstrument, on a bench database (not part of `make bench`).
 
-    python -m bench.profile checkout|handover|add|read [N]
+    python -m bench.profile checkout|handover|add|read|reserve [N]
     PROFILE_STATEMENTS=1 ...   one request's statements;  PROFILE_CPU=1 ...   each per-request hook's CPU cost
 
 Seeds a bench database (BENCH_CATALOG etc. as for `make bench`; a smaller catalog seeds faster),
 then sends N requests (default 300) through the app's test client, as one client would, inside a
 pyinstrument profile, and prints where the time went and the mean ms per request. No network, no
 gunicorn: what is left is the app's own cost per request. `add` and `read` are the bench's add to
-cart and cart read (a guest cart with 5 lines, one unit of one of 10 SKUs added at a time).
+cart and cart read (a guest cart with 5 lines, one unit of one of 10 SKUs added at a time); `reserve`
+the bench's one-line hold by staff.
 PROFILE_CPU=1 runs without pyinstrument and prints each request hook's cost instead (bench/hooks.py).
 """
 
@@ -60,7 +61,15 @@ def main() -> None:
             resp = client.get(f"/api/v1/carts/{item[0]}")
             assert resp.status_code == 200, resp.get_data(as_text=True)
 
-        if what in ("add", "read"):
+        def reserve(_item):
+            resp = client.post(f"/api/v1/stores/{seed.store_id}/reservations",
+                               json={"lines": [{"sku": seed.skus[0], "quantity": 1}], "ttl_minutes": 60},
+                               headers={"Authorization": f"Bearer {seed.token}"})
+            assert resp.status_code == 201, resp.get_data(as_text=True)
+
+        if what == "reserve":
+            step, items = reserve, list(range(n + 10))
+        elif what in ("add", "read"):
             step, items = (add if what == "add" else read), _cart_steps(client, seed, n)
         elif what == "handover":
             for cart_id in carts:

@@ -99,6 +99,34 @@ class GuardedConnection(psycopg.Connection):
                 watch.at_limit()  # raises ServerSilent when the server is silent, not just this connection
             raise AnswerTimeout(f"the database did not answer within {limit:g} s") from err
 
+    def rollback(self) -> None:
+        """psycopg's ROLLBACK, keeping the statements prepared on the server (shop.core.plans).
+
+        psycopg forgets them all on every ROLLBACK and sends DEALLOCATE ALL, in case the transaction
+        made an object they came to depend on. Every read-only request ends in a ROLLBACK, so each
+        cost a round trip more and left the next write on the connection to prepare its statements
+        again. Prepared statements outlive a rollback on the server, and ours look up tables no
+        request creates; psycopg still discards them on DROP, ALTER or DISCARD ALL, as it does after
+        COMMIT. Its own rollback stands where its extra states are in play (pipeline, two-phase,
+        transaction blocks)."""
+        if self._pipeline or self._tpc or self._num_transactions:
+            super().rollback()
+            return
+        with self.lock:
+            if self.pgconn.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                self.wait(self._exec_command(b"ROLLBACK"))
+
+    def begin_as_ping(self) -> bool:
+        """The pool's ping as the transaction's BEGIN: the server answering BEGIN is as much a sign of
+        life as its answering SELECT 1, and the request's first statement then finds its transaction
+        open and sends no BEGIN of its own: one round trip fewer on every request. psycopg's own
+        BEGIN (its `_start_query`, private) is sent, so its isolation level and read-only settings
+        stand. False, and nothing sent, when it would not begin one (autocommit, or not idle)."""
+        if self.autocommit or self.pgconn.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            return False
+        self.wait(self._start_query())
+        return True
+
 
 OUTAGE_KEY = "omnishop-database-outage"
 
@@ -169,7 +197,7 @@ def init_app(app: Flask) -> None:
         saved = dbapi_connection.answer_limit
         dbapi_connection.answer_limit = ping_limit
         try:
-            return ping(dbapi_connection)
+            return dbapi_connection.begin_as_ping() or ping(dbapi_connection)
         finally:
             dbapi_connection.answer_limit = saved
 
