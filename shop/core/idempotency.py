@@ -106,7 +106,7 @@ def claim(scope: str, key: str, payload) -> Claim:
     if reply is not None:
         return Claim(reply)
     existing = _existing(scope, caller, key, fingerprint)
-    if existing is None:  # pragma: no cover - the twin's row went (released) between the two statements
+    if existing is None:  # the twin's row went (released) between the two statements
         raise DomainError("request_in_progress", "Retry this request.")
     return existing
 

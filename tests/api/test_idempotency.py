@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from flask import jsonify
+from sqlalchemy import event
 
 from shop.core import idempotency
 from shop.core.errors import DomainError
@@ -94,3 +95,25 @@ def test_the_same_request_is_recognised_whatever_its_key_order_or_value_types(ap
         with pytest.raises(DomainError) as err:
             idempotency.claim("test:2", "k-done", {**same, "when": dt.date(2026, 11, 25)})
         assert err.value.code == "idempotency_key_reused"
+
+
+def test_a_twin_whose_first_request_gave_its_key_up_meanwhile_is_told_to_retry(app):
+    """Between a twin's INSERT (it found the key taken) and its read of the first request's row, the
+    first request ended in a refusal and released the key: the twin is told to retry, not a 500."""
+    released = []
+
+    def release_first(conn, cursor, statement, parameters, context, executemany):
+        if not released and statement.lstrip().upper().startswith("SELECT") and "idempotent_replies" in statement:
+            cursor.execute("DELETE FROM idempotent_replies WHERE key = 'k-gone'")
+            released.append(statement)
+
+    with app.test_request_context():  # a key is its caller's: claims happen in a request
+        idempotency.claim("test:3", "k-gone", {"a": 1})
+        event.listen(db.engine, "before_cursor_execute", release_first)
+        try:
+            with pytest.raises(DomainError) as err:
+                idempotency.claim("test:3", "k-gone", {"a": 1})
+        finally:
+            event.remove(db.engine, "before_cursor_execute", release_first)
+    assert len(released) == 1  # the row went between the twin's two statements
+    assert (err.value.status, err.value.code) == (409, "request_in_progress") and err.value.detail
