@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from sqlalchemy import select
 
 from inventory import ledger
-from inventory.expiring import claim, ended_at_risk, expire_locked, release_lines
+from inventory.expiring import claim, ended_at_risk, expire_locked, lock_and_claim, release_lines
 from inventory.holding import Held, HeldLine, reserve, reserve_lines, reserve_skus
 from inventory.models import Product, Reservation, ReservationLine
 from inventory.stock import available, lock_rows
@@ -55,11 +55,14 @@ def consume(
     reservation: Reservation, taken: Mapping[int, int] | None = None, actor_id: int | None = None
 ) -> Reservation:
     """Hand over: take `taken[product_id]` units (default all) out of stock, release the rest."""
-    stocks = lock_rows(reservation.store_id, [line.product_id for line in reservation.lines])
-    if reservation.expires_at <= clock.now() and reservation.status == "active":
-        expire_locked([reservation], stocks)
-    if not claim(reservation, "consumed"):
-        raise _not_active(reservation)
+    lapsed = reservation.expires_at <= clock.now() and reservation.status == "active"
+    stocks = None if lapsed else lock_and_claim(reservation, "consumed")  # PostgreSQL: one round trip
+    if stocks is None:
+        stocks = lock_rows(reservation.store_id, [line.product_id for line in reservation.lines])
+        if lapsed:
+            expire_locked([reservation], stocks)
+        if not claim(reservation, "consumed"):
+            raise _not_active(reservation)
     handed = {line.product_id: line.quantity if taken is None else min(line.quantity, taken.get(line.product_id, 0))
               for line in reservation.lines}
     source = f"reservation:{reservation.id}"  # every line's pickup in one write, then the rest's release

@@ -50,9 +50,19 @@ def run_locking(stmt, store_id: int, product_ids: Iterable[int], **params) -> li
     return rows
 
 
+def _of_ids(store: str = "store_id"):
+    return Stock.store_id == bindparam(store), Stock.product_id.in_(bindparam("ids", expanding=True))
+
+
+def locking_rows(store: str):
+    """The stock rows of `ids` at the store bound as `store`, locked in key order (for a CTE: a bind
+    named after a column would be read as that column's new value in an UPDATE of the statement)."""
+    return select(Stock.__table__).where(*_of_ids(store)).order_by(Stock.product_id).with_for_update()
+
+
 _LOCK = (
     select(Stock)
-    .where(Stock.store_id == bindparam("store_id"), Stock.product_id.in_(bindparam("ids", expanding=True)))
+    .where(*_of_ids())
     .order_by(Stock.product_id)
     .options(lazyload(Stock.product))
     .with_for_update(of=Stock)

@@ -1,8 +1,9 @@
-"""The ledger's one statement and a hold's one-statement claim (PostgreSQL's data-modifying CTEs)
-write what the general path writes: the same random sequences of stock changes (several rows at
-once, a row twice, changes the CHECKs refuse), holds, releases, handovers and claims of holds
-already ended, run once as the app runs them and once on the general path, leave identical stock
-rows, ledger entries (in id order), holds and lines, and get the same answers."""
+"""The ledger's one statement, a hold's one-statement claim and a handover's lock-and-claim
+(PostgreSQL's data-modifying CTEs) write what the general path writes: the same random sequences
+of stock changes (several rows at once, a row twice, changes the CHECKs refuse), holds, releases,
+handovers (of lapsed holds too) and claims of holds already ended, run once as the app runs them
+and once on the general path, leave identical stock rows, ledger entries (in id order), holds and
+lines, and get the same answers."""
 
 from __future__ import annotations
 
@@ -184,6 +185,7 @@ def test_one_statement_and_general_path_write_the_same_rows(app):
         for table in written:
             assert written[table] == other_written[table], f"seed {seed}: {table} differ after {steps}"
     # Both one-statement forms ran, and the CHECKs refused some changes on both paths.
-    seen = Counter(ledger=sum("WITH change" in sql for sql in sent), claim=sum("WITH claimed" in sql for sql in sent))
-    assert seen["ledger"] > 100 and seen["claim"] > 30, seen
+    seen = Counter(ledger=sum("WITH change" in sql for sql in sent), claim=sum("WITH claimed" in sql for sql in sent),
+                   lock_and_claim=sum(sql.startswith("WITH locked") for sql in sent))
+    assert seen["ledger"] > 100 and seen["claim"] > 30 and seen["lock_and_claim"] > 20, seen
     assert sum(a[0] == "refused" for answers, _ in fast for a in answers if isinstance(a, tuple)) > 5

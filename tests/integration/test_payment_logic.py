@@ -11,21 +11,7 @@ from shop.orders.models import Order
 from shop.payments import gateway as payments
 from tests.support.orders import cart_for, checkout
 from tests.support.problems import assert_problem
-
-
-def ready_card_order(client, world, gateway):
-    from shop.orders import payment_events as order_payments
-    from shop.orders import queries as orders
-
-    body = checkout(client, cart_for(client, world["store"], lines=(("MUG", 2),)), payment_method="card").get_json()
-    order = orders.get_order(body["order"]["id"])
-    intent = gateway.intents[order.payment.intent_id]
-    order_payments.on_authorized(order, payments.Intent(intent.id, "requires_capture", intent.amount,
-                                                        intent.amount, 0, None))
-    db.session.commit()
-    for path in ("picking", "ready"):
-        assert client.post(f"/api/v1/orders/{order.id}/{path}", headers=world["staff"]).status_code == 200
-    return body
+from tests.support.scripted_gateway import ready_card_order
 
 
 def test_every_stripe_call_carries_a_stable_key_of_ours(client, store_world, gateway):

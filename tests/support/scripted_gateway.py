@@ -62,3 +62,22 @@ def gateway(app):
     app.extensions.setdefault("omnishop-stripe", {})["sk_scripted"] = fake
     yield fake
     app.config["STRIPE_SECRET_KEY"] = ""
+
+
+def ready_card_order(client, world, gateway, lines=(("MUG", 2),)) -> dict:
+    """A card order at the world's store, authorised at the scripted gateway, picked and ready: the
+    checkout's answer."""
+    from shop.core.extensions import db
+    from shop.orders import payment_events as order_payments
+    from shop.orders import queries as orders
+    from tests.support.orders import cart_for, checkout
+
+    body = checkout(client, cart_for(client, world["store"], lines=lines), payment_method="card").get_json()
+    order = orders.get_order(body["order"]["id"])
+    intent = gateway.intents[order.payment.intent_id]
+    order_payments.on_authorized(order, payments.Intent(intent.id, "requires_capture", intent.amount,
+                                                        intent.amount, 0, None))
+    db.session.commit()
+    for path in ("picking", "ready"):
+        assert client.post(f"/api/v1/orders/{order.id}/{path}", headers=world["staff"]).status_code == 200
+    return body

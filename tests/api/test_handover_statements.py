@@ -1,0 +1,21 @@
+"""What a handover paid at the counter costs in statements (pings, BEGIN and COMMIT not seen): on
+PostgreSQL the order's move and its event are one statement, the stock rows' lock and the hold's
+claim one, the ledger one (docs/performance.md, "The handover, third pass"). A ceiling reached, so a statement added shows."""
+
+from __future__ import annotations
+
+from shop.core.extensions import db
+from tests.support.pickup import ready_order
+from tests.support.statement_count import statements
+
+CEILING = {"postgresql": 9, "sqlite": 13}
+
+
+def test_a_handover_at_the_counter_stays_within_its_statements(client, store_world):
+    placed = ready_order(client, store_world)
+    db.session.expunge_all()  # the handover reads from the database, not from what the setup left loaded
+    with statements() as seen:
+        resp = client.post(f"/api/v1/orders/{placed['order']['id']}/handover",
+                           json={"pickup_code": placed["pickup_code"]}, headers=store_world["staff"])
+    assert resp.status_code == 200 and resp.get_json()["status"] == "picked_up"
+    assert len(seen) <= CEILING[db.engine.dialect.name], "\n".join(s[:80] for s in seen)
