@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from notifications.models import CHANNELS, PURPOSES, Message
 from shop.core.clock import clock
 from shop.core.extensions import db
+from shop.core.plans import prepared
 
 LOCALES = ("en", "fr")
 
@@ -48,4 +49,5 @@ def enqueue(*, template: str, channel: str, purpose: str, to: str, dedupe_key: s
         "cart_id": cart_id, "store_id": store_id, "timezone": timezone, "context": context,
         "status": "queued", "attempts": 0, "due_at": due_at or now, "created_at": now, "updated_at": now,
     }
-    return db.session.scalar(_INSERTS[db.session.get_bind().dialect.name], values)
+    with prepared(db.session):  # an INSERT on its unique key: nothing in its plan can go stale
+        return db.session.scalar(_INSERTS[db.session.get_bind().dialect.name], values)

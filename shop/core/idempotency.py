@@ -29,6 +29,7 @@ from shop.accounts import auth
 from shop.core.clock import utcnow
 from shop.core.errors import DomainError
 from shop.core.extensions import UTCDateTime, db
+from shop.core.plans import prepared
 
 
 class IdempotentReply(db.Model):
@@ -102,7 +103,8 @@ def claim(scope: str, key: str, payload) -> Claim:
             .values(scope=scope, caller=caller, key=key, request_hash=fingerprint, created_at=utcnow())
             .on_conflict_do_nothing(index_elements=["scope", "caller", "key"])
             .returning(IdempotentReply))
-    reply = db.session.scalar(stmt)
+    with prepared(db.session):  # an INSERT on its unique key: nothing in its plan can go stale
+        reply = db.session.scalar(stmt)
     if reply is not None:
         return Claim(reply)
     existing = _existing(scope, caller, key, fingerprint)
@@ -114,6 +116,8 @@ def claim(scope: str, key: str, payload) -> Claim:
 def store(claim: Claim, response: Response) -> None:
     """Keep the reply as sent (body and status), to be replayed to every retry of the key."""
     claim.reply.body, claim.reply.status_code = response.get_json(), response.status_code
+    with prepared(db.session):  # written now (not by the commit's flush) so it is an UPDATE by key, prepared
+        db.session.flush()
 
 
 def replay(claim: Claim) -> Response:
