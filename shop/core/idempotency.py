@@ -21,11 +21,12 @@ import re
 from dataclasses import dataclass
 
 from flask import Response, jsonify, request
-from sqlalchemy import JSON, String, UniqueConstraint, select
+from sqlalchemy import JSON, String, UniqueConstraint, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.accounts import auth
+from shop.core import appends
 from shop.core.clock import utcnow
 from shop.core.errors import DomainError
 from shop.core.extensions import UTCDateTime, db
@@ -114,10 +115,12 @@ def claim(scope: str, key: str, payload) -> Claim:
 
 
 def store(claim: Claim, response: Response) -> None:
-    """Keep the reply as sent (body and status), to be replayed to every retry of the key."""
-    claim.reply.body, claim.reply.status_code = response.get_json(), response.status_code
-    with prepared(db.session):  # written now (not by the commit's flush) so it is an UPDATE by key, prepared
-        db.session.flush()
+    """Keep the reply as sent (body and status), to be replayed to every retry of the key (written
+    with the view's other writes inside `appends.together()`; `claim.reply` is not read again)."""
+    table = IdempotentReply.__table__
+    with prepared(db.session):  # an UPDATE by key: nothing in its plan can go stale
+        appends.write(update(table).where(table.c.id == claim.reply.id),
+                      {"body": response.get_json(), "status_code": response.status_code})
 
 
 def replay(claim: Claim) -> Response:

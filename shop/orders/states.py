@@ -13,7 +13,8 @@ from flask import current_app
 from sqlalchemy import insert
 
 from shop.accounts.actors import Actor
-from shop.core import events
+from shop.core import appends, events
+from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
 from shop.core.plans import prepared
@@ -113,10 +114,10 @@ def _store_fields(store_id: int) -> dict:
 def record(order: Order, type_: str, actor: Actor | None, source: str | None = None, **detail) -> None:
     channel = actor.channel if actor else "web"
     with prepared(db.session):  # a plain INSERT: nothing in its plan can go stale
-        db.session.execute(_EVENT, {"order_id": order.id, "type": type_, "from_status": source,
-                                    "to_status": order.status, "actor_type": actor.kind if actor else "system",
-                                    "actor_id": actor.user_id if actor else None, "channel": channel,
-                                    "detail": detail})
+        appends.write(_EVENT, {"order_id": order.id, "type": type_, "from_status": source,
+                               "to_status": order.status, "actor_type": actor.kind if actor else "system",
+                               "actor_id": actor.user_id if actor else None, "channel": channel,
+                               "detail": detail, "created_at": clock.now()})
     events.order_event.send(current_app._get_current_object(), customer_id=order.customer_id,
                             order_id=order.id, number=order.number, type=type_, channel=channel,
                             status=order.status)
