@@ -56,8 +56,8 @@ def enqueue(*, template: str, channel: str, purpose: str, to: str, dedupe_key: s
         "status": "queued", "attempts": 0, "due_at": due_at or now, "created_at": now, "updated_at": now,
     }
     dialect = db.session.get_bind().dialect.name
-    if later:
-        appends.write(_LATER[dialect], values)
-        return None
     with prepared(db.session):  # an INSERT on its unique key: nothing in its plan can go stale
+        if later:
+            appends.write(_LATER[dialect], values)
+            return None
         return db.session.scalar(_INSERTS[dialect], values)
