@@ -54,7 +54,8 @@ def request_confirmation(source: str, wording: str, *, customer_id: int | None, 
     enqueue(template=TEMPLATE, channel="email", purpose="transactional", to=pending.address,
             dedupe_key=f"{TEMPLATE}:consent-{pending.id}:0:email", customer_id=customer_id,
             context={"confirm_url": make_url(pending), "wording": wording, "valid_days": max(days, 1)},
-            locale=(user.locale if user else None) or "en", timezone=user.timezone if user else None)
+            locale=(user.locale if user else None) or "en", timezone=user.timezone if user else None,
+            later=True)  # not read back: at a checkout it goes (in order) with the "placed" message
     return pending
 
 

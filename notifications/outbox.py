@@ -11,8 +11,10 @@ import datetime as dt
 from sqlalchemy.dialects import postgresql, sqlite
 
 from notifications.models import CHANNELS, PURPOSES, Message
+from shop.core import appends
 from shop.core.clock import clock
 from shop.core.extensions import db
+from shop.core.plans import prepared
 
 LOCALES = ("en", "fr")
 
@@ -26,6 +28,9 @@ def _insert(insert):
 
 
 _INSERTS = {"postgresql": _insert(postgresql.insert), "sqlite": _insert(sqlite.insert)}
+# The same INSERT for `later`, nothing returned: it may be sent with other writes (shop.core.appends).
+_LATER = {name: make(Message.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"])
+          for name, make in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))}
 
 
 def locale_of(value: str | None) -> str:
@@ -37,8 +42,10 @@ def locale_of(value: str | None) -> str:
 def enqueue(*, template: str, channel: str, purpose: str, to: str, dedupe_key: str, context: dict,
             customer_id: int | None = None, order_id: int | None = None, cart_id: str | None = None,
             store_id: int | None = None, locale: str = "en", timezone: str | None = None,
-            due_at: dt.datetime | None = None) -> Message | None:
-    """Add a message to the current session; None when this dedupe key is already in the outbox."""
+            due_at: dt.datetime | None = None, later: bool = False) -> Message | None:
+    """Add a message to the current session; None when this dedupe key is already in the outbox.
+    `later`: the caller does not read the row, so it may be written with the open
+    `appends.together()` block's other writes (and None is returned)."""
     if channel not in CHANNELS or purpose not in PURPOSES:
         raise ValueError(f"unknown channel or purpose: {channel!r}, {purpose!r}")
     now = clock.now()
@@ -48,4 +55,9 @@ def enqueue(*, template: str, channel: str, purpose: str, to: str, dedupe_key: s
         "cart_id": cart_id, "store_id": store_id, "timezone": timezone, "context": context,
         "status": "queued", "attempts": 0, "due_at": due_at or now, "created_at": now, "updated_at": now,
     }
-    return db.session.scalar(_INSERTS[db.session.get_bind().dialect.name], values)
+    dialect = db.session.get_bind().dialect.name
+    with prepared(db.session):  # an INSERT on its unique key: nothing in its plan can go stale
+        if later:
+            appends.write(_LATER[dialect], values)
+            return None
+        return db.session.scalar(_INSERTS[dialect], values)

@@ -40,8 +40,9 @@ def order_url(fields: dict) -> str | None:
     return f"{base.rstrip('/')}/orders/{fields['order_id']}?token={fields['access_token']}" if base else None
 
 
-def order_message(signal_name: str, fields: dict) -> list:
-    """The messages one order signal asks for: an email, and a text when the shopper opted in."""
+def order_message(signal_name: str, fields: dict) -> None:
+    """The messages one order signal asks for: an email, and a text when the shopper opted in
+    (`later`: nothing reads them back in the transaction)."""
     template, with_text = ORDER_MESSAGES[signal_name]
     context = {k: v for k, v in fields.items() if k not in PRIVATE_FIELDS}
     context["order_url"] = order_url(fields)
@@ -51,12 +52,11 @@ def order_message(signal_name: str, fields: dict) -> list:
     common = {"template": template, "purpose": TRANSACTIONAL, "context": context,
               "customer_id": fields.get("customer_id"), "order_id": fields["order_id"],
               "store_id": fields.get("store_id"), "locale": locale or "en", "timezone": zone}
-    added = [enqueue(channel="email", to=fields["email"], **common,
-                     dedupe_key=f"{template}:{fields['order_id']}:{step}:email")]
+    enqueue(channel="email", to=fields["email"], **common, later=True,
+            dedupe_key=f"{template}:{fields['order_id']}:{step}:email")
     if with_text and fields.get("sms_updates") and fields.get("phone"):
-        added.append(enqueue(channel="sms", to=fields["phone"], **common,
-                             dedupe_key=f"{template}:{fields['order_id']}:{step}:sms"))
-    return [m for m in added if m is not None]
+        enqueue(channel="sms", to=fields["phone"], **common, later=True,
+                dedupe_key=f"{template}:{fields['order_id']}:{step}:sms")
 
 
 def verification_message(user_id: int, email: str, token: str):

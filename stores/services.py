@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from shop.core.errors import DomainError
 from shop.core.extensions import db
 from shop.core.pagination import Page, keyset_in_memory
+from shop.core.plans import prepared
 from stores.geo import distance_km
 from stores.hours import OpenState, open_state
 from stores.models import OpeningException, OpeningHours, Store
@@ -55,7 +56,8 @@ _WITH_HOURS = (select(Store).where(Store.id == bindparam("store_id"))
 def get_store(store_id: int, *, hours: bool = False) -> Store:
     """The store, or 404; `hours=True` loads its opening hours and exceptions in the same statement."""
     if hours:
-        store = db.session.execute(_WITH_HOURS, {"store_id": store_id}).unique().scalar_one_or_none()
+        with prepared(db.session):  # by the store's key: its plan cannot go stale
+            store = db.session.execute(_WITH_HOURS, {"store_id": store_id}).unique().scalar_one_or_none()
     else:
         store = db.session.get(Store, store_id)
     if store is None:

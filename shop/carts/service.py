@@ -20,7 +20,7 @@ from shop.carts import coupons, rules
 from shop.carts import snapshot as cart_snapshot
 from shop.carts.models import Cart, CartEvent, CartLine
 from shop.carts.snapshot import CartSnapshot
-from shop.core import events
+from shop.core import appends, events
 from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
@@ -202,10 +202,10 @@ _LOG = insert(CartEvent.__table__)
 
 
 def log(cart: Cart | CartSnapshot, actor: Actor, type_: str, summary: str, **detail) -> None:
-    """Append the event of a change (its `bump` came first) at once (Core: events are only ever
-    appended) and tell the timeline by signal."""
+    """Append the event of a change (its `bump` came first; Core: events are only ever appended,
+    at once or with the block's other writes inside `appends.together()`) and tell the timeline."""
     with prepared(db.session):  # a plain INSERT: nothing in its plan can go stale
-        db.session.execute(_LOG, {
+        appends.write(_LOG, {
             "cart_id": cart.id, "type": type_, "channel": actor.channel, "actor_type": actor.kind,
             "actor_id": actor.user_id, "store_id": actor.store_id, "detail": detail, "created_at": clock.now()})
     events.cart_changed.send(

@@ -21,14 +21,16 @@ import re
 from dataclasses import dataclass
 
 from flask import Response, jsonify, request
-from sqlalchemy import JSON, String, UniqueConstraint, select
+from sqlalchemy import JSON, String, UniqueConstraint, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.accounts import auth
+from shop.core import appends
 from shop.core.clock import utcnow
 from shop.core.errors import DomainError
 from shop.core.extensions import UTCDateTime, db
+from shop.core.plans import prepared
 
 
 class IdempotentReply(db.Model):
@@ -102,7 +104,8 @@ def claim(scope: str, key: str, payload) -> Claim:
             .values(scope=scope, caller=caller, key=key, request_hash=fingerprint, created_at=utcnow())
             .on_conflict_do_nothing(index_elements=["scope", "caller", "key"])
             .returning(IdempotentReply))
-    reply = db.session.scalar(stmt)
+    with prepared(db.session):  # an INSERT on its unique key: nothing in its plan can go stale
+        reply = db.session.scalar(stmt)
     if reply is not None:
         return Claim(reply)
     existing = _existing(scope, caller, key, fingerprint)
@@ -112,8 +115,12 @@ def claim(scope: str, key: str, payload) -> Claim:
 
 
 def store(claim: Claim, response: Response) -> None:
-    """Keep the reply as sent (body and status), to be replayed to every retry of the key."""
-    claim.reply.body, claim.reply.status_code = response.get_json(), response.status_code
+    """Keep the reply as sent (body and status), to be replayed to every retry of the key (written
+    with the view's other writes inside `appends.together()`; `claim.reply` is not read again)."""
+    table = IdempotentReply.__table__
+    with prepared(db.session):  # an UPDATE by key: nothing in its plan can go stale
+        appends.write(update(table).where(table.c.id == claim.reply.id),
+                      {"body": response.get_json(), "status_code": response.status_code})
 
 
 def replay(claim: Claim) -> Response:

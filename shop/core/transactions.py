@@ -42,13 +42,13 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Any
 
 from flask import Response
 
-from shop.core import idempotency
+from shop.core import appends, idempotency
 from shop.core.errors import DomainError
 from shop.core.extensions import db
 from shop.core.http import headers
@@ -157,7 +157,7 @@ def _check_placement(func: Callable) -> None:
 
 
 def _once(scope: str, func: Callable, args: tuple, kwargs: dict, access: Callable | None,
-          checked_in_view: bool = False) -> Response:
+          checked_in_view: bool = False, together: bool = False) -> Response:
     """Replay the stored reply to this caller's key, or run, then store the reply (or release the claim).
 
     `access` (the view's own access check, given the URL arguments) runs first: a replay skips the
@@ -165,6 +165,7 @@ def _once(scope: str, func: Callable, args: tuple, kwargs: dict, access: Callabl
     With `checked_in_view` (the body starts with the same check) it runs only when the key was not
     freshly claimed, still before any stored reply or claim refusal is answered: a first request
     then pays for the check once, in the view, and a refusal there rolls its claim back.
+    With `together` the view's `appends.write`s and the stored reply go as one statement at the end.
     """
     if access is not None and not checked_in_view:
         access(**kwargs)
@@ -181,22 +182,24 @@ def _once(scope: str, func: Callable, args: tuple, kwargs: dict, access: Callabl
         return idempotency.replay(claim)
     token = _claimed.set(True)
     try:
-        response = func(*args, **kwargs)
+        with appends.together() if together else nullcontext():
+            response = func(*args, **kwargs)
+            idempotency.store(claim, response)
     except DomainError as exc:
         if exc.keep_changes:
             idempotency.release(claim)
         raise
     finally:
         _claimed.reset(token)
-    idempotency.store(claim, response)
     return response
 
 
 def transactional(view: Callable | None = None, /, *, idempotent: str | None = None,
-                  access: Callable | None = None, checked_in_view: bool = False):
+                  access: Callable | None = None, checked_in_view: bool = False, together: bool = False):
     """Mark a view method as one transaction; with `idempotent`, the Idempotency-Key scope, and
     `access`, the check that must pass before a stored reply is replayed (`checked_in_view`: the
-    body starts with that check, so a fresh claim skips it here; see `_once`)."""
+    body starts with that check, so a fresh claim skips it here; `together`: the body reads back
+    none of its `appends.write`s, which go with the stored reply as one statement; see `_once`)."""
 
     def decorate(func: Callable) -> Callable:
         _check_placement(func)
@@ -206,7 +209,7 @@ def transactional(view: Callable | None = None, /, *, idempotent: str | None = N
             with transaction():
                 if idempotent is None:
                     return func(*args, **kwargs)
-                return _once(idempotent.format(**kwargs), func, args, kwargs, access, checked_in_view)
+                return _once(idempotent.format(**kwargs), func, args, kwargs, access, checked_in_view, together)
 
         wrapper.transactional = True
         return headers("Idempotency-Key")(wrapper) if idempotent else wrapper

@@ -23,6 +23,7 @@ from shop.core import events
 from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
+from shop.core.plans import prepared
 from shop.orders import queries as orders
 from shop.orders import states as order_states
 from shop.orders.models import Order, OrderLine
@@ -75,7 +76,8 @@ def _new_order(cart: CartSnapshot, store, figures: dict, email, phone, sms, meth
         for line in cart.lines
     ]
     db.session.add(order)
-    db.session.flush()
+    with prepared(db.session):  # two plain INSERTs: nothing in their plans can go stale
+        db.session.flush()
     return order
 
 

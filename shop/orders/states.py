@@ -15,10 +15,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from inventory import ledger
 from shop.accounts.actors import Actor
-from shop.core import events
-from shop.core.clock import utcnow
+from shop.core import appends, events
+from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
+from shop.core.plans import prepared
 from shop.orders.models import Order, OrderEvent
 from shop.orders.queries import qr_payload
 from stores.models import Store
@@ -130,11 +131,12 @@ def _write(order: Order, event: dict) -> None:
     locked by the caller either way (tests/integration/test_order_move_writes.py: the same rows)."""
     changed = _pending(order) if ledger.one_statement() else {}
     if not changed:
-        db.session.execute(_EVENT, event)
+        with prepared(db.session):  # a plain INSERT: nothing in its plan can go stale
+            appends.write(_EVENT, event)  # queued inside a together block (shop/core/appends.py)
         return
     table = Order.__table__
     stmt = (update(table).where(table.c.id == order.id).values({table.c[key]: value for key, value in changed.items()})
-            .add_cte(insert(OrderEvent.__table__).values(created_at=utcnow(), **event).cte("event")))
+            .add_cte(insert(OrderEvent.__table__).values(**event).cte("event")))
     with db.session.no_autoflush:
         db.session.execute(stmt)
     for key, value in changed.items():
@@ -145,7 +147,8 @@ def record(order: Order, type_: str, actor: Actor | None, source: str | None = N
     channel = actor.channel if actor else "web"
     _write(order, {"order_id": order.id, "type": type_, "from_status": source, "to_status": order.status,
                    "actor_type": actor.kind if actor else "system",
-                   "actor_id": actor.user_id if actor else None, "channel": channel, "detail": detail})
+                   "actor_id": actor.user_id if actor else None, "channel": channel, "detail": detail,
+                   "created_at": clock.now()})
     events.order_event.send(current_app._get_current_object(), customer_id=order.customer_id,
                             order_id=order.id, number=order.number, type=type_, channel=channel,
                             status=order.status)

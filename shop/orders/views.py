@@ -51,7 +51,8 @@ class Checkout(MethodView):
     decorators = [rate_limits.limit("CHECKOUT_RATE_LIMIT", methods=["POST"])]
 
     @blp.arguments(CheckoutSchema())
-    @transactional(idempotent="checkout:{cart_id}", access=_may_check_out, checked_in_view=True)  # the bump checks
+    @transactional(idempotent="checkout:{cart_id}", access=_may_check_out, checked_in_view=True,  # the bump checks
+                   together=True)  # its events, its message and its reply: one statement
     @blp.response(201, CheckoutResultSchema)
     @headers("X-Channel", "X-Store-ID")
     @problems(*IDEMPOTENCY, *ACTOR, *CART_ACCESS, *COUPON_RULES, "store_not_found", "cart_empty", "unknown_sku",

@@ -1,0 +1,91 @@
+"""Writes whose results nothing reads, sent together: one statement on PostgreSQL instead of one each.
+
+A checkout ends with rows nobody reads back before the commit (the cart's and the order's events,
+the "placed" message) and its stored reply: a round trip each, and on this 2-core machine a round
+trip costs as much CPU in SQLAlchemy and PostgreSQL as the rest of the work. Inside `together()`,
+`write(statement, values)` is queued and the block's end sends every queued write: on PostgreSQL as
+one statement (each write a data-modifying WITH query of the last), elsewhere one by one, in the
+order queued. Outside a block `write` runs at once, as `db.session.execute(statement, values)`.
+
+The write is the same either way (the same statement, the same values: `statement.values(values)`
+is what execute does with them), which tests/integration/test_appends_agree.py checks row by row.
+What is queued is invisible to the block's own later reads, and the WITH queries of one statement
+cannot see one another: queue only rows the rest of the block does not read, never two writes of
+one row. A leaf: imports only shop.core.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from sqlalchemy import Update
+
+from shop.core.errors import DomainError
+from shop.core.extensions import db
+from shop.core.plans import prepared
+
+_queued: ContextVar[list | None] = ContextVar("omnishop_appends", default=None)
+
+
+def write(statement, values: dict) -> None:
+    """Run `statement` (an INSERT, or an UPDATE of one row by its key) with `values`, now or at the
+    end of the open `together()` block."""
+    queued = _queued.get()
+    if queued is None:
+        db.session.execute(statement, values)
+        return
+    missing = _defaulted(statement.table, isinstance(statement, Update)) - values.keys()
+    if missing:  # SQLAlchemy fills Python-side defaults into a statement, not into a WITH query
+        raise ValueError(f"{statement.table.name}: give {sorted(missing)} (a default is not applied in WITH)")
+    queued.append(statement.values(values))
+
+
+@functools.cache
+def _defaulted(table, update: bool) -> frozenset[str]:
+    """The columns whose value SQLAlchemy would fill in from Python when they are not given."""
+    return frozenset(column.key for column in table.columns
+                     if (column.onupdate if update else column.default) is not None)
+
+
+@contextmanager
+def together() -> Iterator[None]:
+    """Queue the block's writes and send them when it ends (also when it ends in a refusal that
+    keeps its changes; any other error rolls the transaction back, so nothing is sent). Nested
+    blocks join the outer one."""
+    if _queued.get() is not None:
+        yield
+        return
+    queued: list = []
+    token = _queued.set(queued)
+    try:
+        yield
+    except DomainError as exc:
+        if exc.keep_changes:
+            _queued.reset(token)
+            token = None
+            _send(queued)
+        raise
+    finally:
+        if token is not None:
+            _queued.reset(token)
+    _send(queued)
+
+
+def _send(queued: list) -> None:
+    if not queued:
+        return
+    if db.session.get_bind().dialect.name != "postgresql":
+        for statement in queued:
+            db.session.execute(statement)
+        return
+    # PostgreSQL runs the main statement, then the WITH queries it does not read, the last listed
+    # first (its docs leave the order open; test_appends_agree holds it): listed in reverse, rows of
+    # one table get their ids in the order they were queued, as one by one.
+    *first, last = queued
+    ctes = [write.cte(f"w{n}") for n, write in enumerate(first)]
+    statement = last.add_cte(*reversed(ctes)) if ctes else last
+    with prepared(db.session):  # the same writes every checkout: plain INSERTs and a key UPDATE
+        db.session.execute(statement)
