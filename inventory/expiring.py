@@ -16,6 +16,7 @@ from inventory.keysets import among
 from inventory.models import Reservation, ReservationLine, Stock
 from inventory.stock import lapsed, locking_rows
 from shop.core.extensions import db
+from shop.core.plans import one_statement
 
 # On PostgreSQL the claim and its lines' liveness are one statement (a data-modifying CTE: one
 # round trip instead of two); it returns a row per line (a NULL one for a hold without lines) when
@@ -80,7 +81,7 @@ def claim(reservation: Reservation, new_status: str) -> bool:
 
     The lines' at_risk come back with the claim, and are final from here: a stock count marks only
     live lines (stock_events.refresh_at_risk). `ended_at_risk` answers them for this transaction."""
-    if ledger.one_statement():
+    if one_statement():
         rows = db.session.execute(_CLAIM, {"id": reservation.id, "status": new_status}).all() or None
     else:
         rows = _claim_rows(reservation, new_status)
@@ -97,7 +98,7 @@ def lock_and_claim(reservation: Reservation, new_status: str) -> dict[int, Stock
     it did not claim (another database, a hold without lines, a stock row missing, a hold someone
     else moved): the caller then takes the general path, whose locks are the same, in the same order."""
     ids = sorted({line.product_id for line in reservation.lines})
-    if not ids or not ledger.one_statement():
+    if not ids or not one_statement():
         return None
     found = db.session.execute(_LOCK_AND_CLAIM, {"lock_store": reservation.store_id, "ids": ids, "n": len(ids),
                                                  "hold_id": reservation.id, "new_status": new_status}).all()

@@ -13,6 +13,7 @@ from inventory.models import LedgerEntry, Stock
 from shop.core.clock import clock
 from shop.core.extensions import UTCDateTime, db
 from shop.core.pagination import Page, keyset
+from shop.core.plans import one_statement
 
 _LEDGER, _STOCK = LedgerEntry.__table__, Stock.__table__
 _INSERT = insert(_LEDGER)
@@ -21,10 +22,6 @@ _UPDATE = (
     .where(_STOCK.c.store_id == bindparam("s"), _STOCK.c.product_id == bindparam("p"))
     .values(on_hand=_STOCK.c.on_hand + bindparam("dh"), reserved=_STOCK.c.reserved + bindparam("dr"))
 )
-
-# Where the entries and the rows' figures are written by one statement (and a hold's claim too:
-# inventory.expiring). A set, so a test can empty it and run the general path on PostgreSQL.
-ONE_STATEMENT_DIALECTS = {"postgresql"}
 
 _WRITE = """
 WITH change (n, store_id, product_id, dh, dr) AS (VALUES {rows}), entries AS (
@@ -35,11 +32,6 @@ WITH change (n, store_id, product_id, dh, dr) AS (VALUES {rows}), entries AS (
 UPDATE stock SET on_hand = stock.on_hand + change.dh, reserved = stock.reserved + change.dr
 FROM change WHERE stock.store_id = change.store_id AND stock.product_id = change.product_id
 """
-
-
-def one_statement() -> bool:
-    """Whether this database takes the one-statement forms (a data-modifying CTE)."""
-    return db.session.get_bind().dialect.name in ONE_STATEMENT_DIALECTS
 
 
 @functools.cache

@@ -25,7 +25,7 @@ from sqlalchemy import Update
 
 from shop.core.errors import DomainError
 from shop.core.extensions import db
-from shop.core.plans import prepared
+from shop.core.plans import one_statement, prepared
 
 _queued: ContextVar[list | None] = ContextVar("omnishop_appends", default=None)
 
@@ -77,7 +77,7 @@ def together() -> Iterator[None]:
 def _send(queued: list) -> None:
     if not queued:
         return
-    if db.session.get_bind().dialect.name != "postgresql":
+    if not one_statement():
         for statement in queued:
             db.session.execute(statement)
         return

@@ -23,6 +23,16 @@ from sqlalchemy.orm import Session
 
 from shop.core.extensions import db
 
+# The databases that take our one-statement forms (data-modifying WITH queries: the ledger's write,
+# a hold's claim, an order's move, the batched appends). A set, so a test can empty it and run the
+# general path on PostgreSQL to compare (test_ledger_writes, test_order_move_writes).
+ONE_STATEMENT_DIALECTS = {"postgresql"}
+
+
+def one_statement() -> bool:
+    """Whether this database takes the one-statement forms (a data-modifying CTE)."""
+    return db.session.get_bind().dialect.name in ONE_STATEMENT_DIALECTS
+
 
 def init_app(app: Flask) -> None:
     with app.app_context():

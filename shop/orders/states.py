@@ -13,13 +13,12 @@ from flask import current_app
 from sqlalchemy import insert, inspect, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from inventory import ledger
 from shop.accounts.actors import Actor
 from shop.core import appends, events
 from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
-from shop.core.plans import prepared
+from shop.core.plans import one_statement, prepared
 from shop.orders.models import Order, OrderEvent
 from shop.orders.queries import qr_payload
 from stores.models import Store
@@ -129,7 +128,7 @@ def _write(order: Order, event: dict) -> None:
     as a data-modifying CTE of the order's UPDATE: one round trip, and no unit of work for the
     order); elsewhere the flush writes the order, then the event is inserted. The row is already
     locked by the caller either way (tests/integration/test_order_move_writes.py: the same rows)."""
-    changed = _pending(order) if ledger.one_statement() else {}
+    changed = _pending(order) if one_statement() else {}
     if not changed:
         with prepared(db.session):  # a plain INSERT: nothing in its plan can go stale
             appends.write(_EVENT, event)  # queued inside a together block (shop/core/appends.py)

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from inventory import expiring, ledger, reservations, stock
 from inventory.models import LEDGER_REASONS, LedgerEntry, Reservation, ReservationLine, Stock
+from shop.core import plans
 from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
@@ -153,13 +154,13 @@ def rows(run: Run) -> dict[str, list]:
 
 @contextlib.contextmanager
 def general_path(enabled: bool):
-    saved = set(ledger.ONE_STATEMENT_DIALECTS)
+    saved = set(plans.ONE_STATEMENT_DIALECTS)
     if enabled:
-        ledger.ONE_STATEMENT_DIALECTS.clear()
+        plans.ONE_STATEMENT_DIALECTS.clear()
     try:
         yield
     finally:
-        ledger.ONE_STATEMENT_DIALECTS.update(saved)
+        plans.ONE_STATEMENT_DIALECTS.update(saved)
 
 
 def outcomes_and_rows(steps, products, general: bool):

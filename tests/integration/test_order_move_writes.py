@@ -16,7 +16,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from inventory import ledger
+from shop.core import plans
 from shop.core.clock import clock
 from shop.core.extensions import db, limiter
 from tests.support import factories as f
@@ -113,9 +113,9 @@ def run_story(client, gateway, one_statement: bool, monkeypatch) -> tuple[list, 
     monkeypatch.setattr(secrets, "randbelow", draws.randrange)
     monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=draws.getrandbits(128)))  # Idempotency-Keys
     monkeypatch.setattr(clock, "now", lambda: START)
-    saved = set(ledger.ONE_STATEMENT_DIALECTS)
+    saved = set(plans.ONE_STATEMENT_DIALECTS)
     if not one_statement:
-        ledger.ONE_STATEMENT_DIALECTS.clear()
+        plans.ONE_STATEMENT_DIALECTS.clear()
     try:
         story = Story(client, gateway)
         with statements() as sent:
@@ -123,7 +123,7 @@ def run_story(client, gateway, one_statement: bool, monkeypatch) -> tuple[list, 
         db.session.expire_all()
         return story.answers, every_row(), sent
     finally:
-        ledger.ONE_STATEMENT_DIALECTS.update(saved)
+        plans.ONE_STATEMENT_DIALECTS.update(saved)
 
 
 def test_a_move_in_one_statement_writes_what_the_flush_and_the_event_write(app, client, gateway, monkeypatch):
