@@ -1,4 +1,4 @@
-"""PostgreSQL plans each statement for its values, except the hold prepared on purpose (shop/plans.py)."""
+"""PostgreSQL plans each statement for its values, except those prepared on purpose (shop/core/plans.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import pytest
 from sqlalchemy import text
 
 from inventory import reservations, stock
+from shop.accounts.actors import Actor
+from shop.carts import adds, snapshot
+from shop.carts import service as carts
 from shop.core.clock import clock
 from shop.core.extensions import db
 from tests.support import factories as f
@@ -45,3 +48,17 @@ def test_the_hold_statement_is_prepared_and_reuses_its_plan(app):
     assert rows[0].generic_plans > 0  # planning the hold costs more than running it
     stock.store_stock(shop.id, [item.sku], clock.now())  # the connection is back to preparing nothing
     assert len(db.session.execute(_PREPARED).all()) == 1
+
+
+def test_the_cart_read_is_prepared_and_reuses_its_plan(app):
+    # Planning the cart read cost three times running it; every step of it is a key lookup.
+    fresh_connection()
+    shop = f.store()
+    f.stock(shop, f.product(sku="PLAN-3"), on_hand=10)
+    guest = Actor("guest", None, "web")
+    cart, _ = carts.open_cart(guest, shop.id)
+    adds.add_line(cart.id, "PLAN-3", 1, guest)
+    for _ in range(8):
+        assert snapshot.load(cart.id).lines[0].available == 10
+    [row] = [row for row in db.session.execute(_PREPARED) if "FROM carts" in row.statement]
+    assert row.generic_plans > 0
