@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 
 from flask import Response, jsonify, request
-from sqlalchemy import JSON, String, UniqueConstraint, select, update
+from sqlalchemy import JSON, String, UniqueConstraint, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -50,7 +50,11 @@ class IdempotentReply(db.Model):
 
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+# Built once (the values are passed when run): a statement built per request costs its
+# construction and its cache key, more Python than the round trip.
+_CLAIMS = {name: make(IdempotentReply).on_conflict_do_nothing(index_elements=["scope", "caller", "key"])
+           .returning(IdempotentReply) for name, make in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))}
+_STORE = update(IdempotentReply.__table__).where(IdempotentReply.__table__.c.id == bindparam("reply_id"))
 
 
 @dataclass
@@ -99,13 +103,9 @@ def claim(scope: str, key: str, payload) -> Claim:
     its row back; a retry (or a twin, once the first committed) gets nothing and reads the reply.
     (It was a read, then the insert in a savepoint: four round trips for every create.)"""
     fingerprint, caller = _fingerprint(payload), key_owner()
-    insert = _INSERTS[db.session.get_bind().dialect.name]
-    stmt = (insert(IdempotentReply)
-            .values(scope=scope, caller=caller, key=key, request_hash=fingerprint, created_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["scope", "caller", "key"])
-            .returning(IdempotentReply))
     with prepared(db.session):  # an INSERT on its unique key: nothing in its plan can go stale
-        reply = db.session.scalar(stmt)
+        reply = db.session.scalar(_CLAIMS[db.session.get_bind().dialect.name], {
+            "scope": scope, "caller": caller, "key": key, "request_hash": fingerprint, "created_at": utcnow()})
     if reply is not None:
         return Claim(reply)
     existing = _existing(scope, caller, key, fingerprint)
@@ -117,10 +117,9 @@ def claim(scope: str, key: str, payload) -> Claim:
 def store(claim: Claim, response: Response) -> None:
     """Keep the reply as sent (body and status), to be replayed to every retry of the key (written
     with the view's other writes inside `appends.together()`; `claim.reply` is not read again)."""
-    table = IdempotentReply.__table__
     with prepared(db.session):  # an UPDATE by key: nothing in its plan can go stale
-        appends.write(update(table).where(table.c.id == claim.reply.id),
-                      {"body": response.get_json(), "status_code": response.status_code})
+        appends.write(_STORE, {"body": response.get_json(), "status_code": response.status_code,
+                               "reply_id": claim.reply.id})
 
 
 def replay(claim: Claim) -> Response:
