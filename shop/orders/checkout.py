@@ -12,8 +12,7 @@ import hashlib
 import secrets
 
 from flask import current_app
-from sqlalchemy import bindparam, insert, update
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from inventory import reservations
@@ -25,11 +24,11 @@ from shop.carts.snapshot import CartSnapshot
 from shop.core import appends, events
 from shop.core.clock import clock
 from shop.core.errors import DomainError
-from shop.core.extensions import db, with_defaults
-from shop.core.plans import prepared
+from shop.core.extensions import db
+from shop.orders import order_rows
 from shop.orders import queries as orders
 from shop.orders import states as order_states
-from shop.orders.models import Order, OrderLine
+from shop.orders.models import Order
 from shop.payments import gateway as payments
 from shop.payments.models import Payment
 from stores.services import get_store
@@ -61,17 +60,13 @@ def _store_for(cart, method: str):
     return store
 
 
-_ORDERS, _LINES = Order.__table__, OrderLine.__table__
-_INSERT_ORDER = insert(_ORDERS).returning(_ORDERS.c.id)
-_INSERT_LINES = insert(_LINES).returning(_LINES.c.id, sort_by_parameter_order=True)
-_HOLD_OF_ORDER = update(_ORDERS).where(_ORDERS.c.id == bindparam("order_id"))
+_HOLD_OF_ORDER = update(Order.__table__).where(Order.__table__.c.id == bindparam("order_id"))
 
 
 def _new_order(cart: CartSnapshot, store, figures: dict, email, phone, sms, method: str, actor: Actor) -> Order:
-    """Write the order and its lines with Core (the unit of work cost more Python than both INSERTs)
-    and hand them to the session as loaded, every column filled as a flush would."""
+    """The order and its lines: the cart's lines as read under its lock, at the products' current prices."""
     now = clock.now()
-    values = with_defaults(_ORDERS, {
+    return order_rows.write({
         "number": orders.new_number(store), "access_token": secrets.token_urlsafe(32),
         "pickup_code": orders.new_pickup_code(), "status": "pending_payment" if method == "card" else "placed",
         "store_id": store.id, "customer_id": cart.customer_id, "cart_id": cart.id, "email": email, "phone": phone,
@@ -79,19 +74,8 @@ def _new_order(cart: CartSnapshot, store, figures: dict, email, phone, sms, meth
         "subtotal": figures["subtotal"], "discount": figures["discount"], "total": figures["total"],
         "coupon_code": cart.coupon_code if figures["discount"] else None,
         "promised_at": orders.ready_by(store, now),
-    })
-    with prepared(db.session):  # two plain INSERTs: nothing in their plans can go stale
-        order_id = db.session.execute(_INSERT_ORDER, values).scalar_one()
-        lines = [with_defaults(_LINES, {  # the cart's lines as read under its lock, at the products' current prices
-            "order_id": order_id, "product_id": line.product_id, "sku": line.sku, "name": line.name,
-            "unit_price": line.price, "quantity": line.quantity}) for line in cart.lines]
-        line_ids = db.session.execute(_INSERT_LINES, lines).scalars().all()
-    order = Order(id=order_id, **values)
-    order.lines = [OrderLine(id=line_id, **line) for line, line_id in zip(lines, line_ids, strict=True)]
-    for obj in (order, *order.lines):
-        make_transient_to_detached(obj)
-    db.session.add(order)
-    return order
+    }, [{"product_id": line.product_id, "sku": line.sku, "name": line.name, "unit_price": line.price,
+         "quantity": line.quantity} for line in cart.lines])
 
 
 def _hold_written(order: Order, hold_id: int) -> None:

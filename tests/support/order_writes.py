@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 
+from shop.core import plans
 from shop.core.clock import clock
 from shop.core.extensions import db
 from shop.core.plans import prepared
@@ -39,6 +40,8 @@ def _hold_written(order, hold_id):
 
 
 def through_the_unit_of_work(monkeypatch) -> None:
-    """Switch checkout's order writes to the general path for the rest of `monkeypatch`'s scope."""
+    """Switch checkout's order writes to the general path for the rest of `monkeypatch`'s scope (and
+    every one-statement form off: the hold's, the appends')."""
+    monkeypatch.setattr(plans, "ONE_STATEMENT_DIALECTS", set())
     monkeypatch.setattr(checkout, "_new_order", _new_order)
     monkeypatch.setattr(checkout, "_hold_written", _hold_written)
