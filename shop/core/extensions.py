@@ -75,6 +75,8 @@ def with_defaults(table, values: dict) -> dict:
             row[column.key] = values[column.key]
         elif not column.primary_key:
             default = column.default
+            if default is not None and not (default.is_scalar or default.is_callable):
+                raise ValueError(f"{table.name}.{column.key}: a SQL default has no value in Python: give it")
             row[column.key] = None if default is None else default.arg(None) if default.is_callable else default.arg
     return row
 
