@@ -7,8 +7,11 @@ trip costs as much CPU in SQLAlchemy and PostgreSQL as the rest of the work. Ins
 one statement (each write a data-modifying WITH query of the last), elsewhere one by one, in the
 order queued. Outside a block `write` runs at once, as `db.session.execute(statement, values)`.
 
-The write is the same either way (the same statement, the same values: `statement.values(values)`
-is what execute does with them), which tests/integration/test_appends_agree.py checks row by row.
+The write is the same either way (the same statement, the same values: each queued write's values
+become its WITH query's bind parameters), which tests/integration/test_appends_agree.py checks row
+by row. The combined statement is built and compiled once per shape (which statements, which
+columns given), not per request: a write's statement is a module's constant, and a value its WHERE
+needs is a named `bindparam` given in `values` with the columns.
 What is queued is invisible to the block's own later reads, and the WITH queries of one statement
 cannot see one another: queue only rows the rest of the block does not read, never two writes of
 one row. A leaf: imports only shop.core.
@@ -21,7 +24,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from sqlalchemy import Update
+from sqlalchemy import Update, bindparam
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import BindParameter
 
 from shop.core.errors import DomainError
 from shop.core.extensions import db
@@ -32,7 +37,7 @@ _queued: ContextVar[list | None] = ContextVar("omnishop_appends", default=None)
 
 def write(statement, values: dict) -> None:
     """Run `statement` (an INSERT, or an UPDATE of one row by its key) with `values`, now or at the
-    end of the open `together()` block."""
+    end of the open `together()` block. `values` gives columns, and the WHERE's named bindparams."""
     queued = _queued.get()
     if queued is None:
         db.session.execute(statement, values)
@@ -40,7 +45,7 @@ def write(statement, values: dict) -> None:
     missing = _defaulted(statement.table, isinstance(statement, Update)) - values.keys()
     if missing:  # SQLAlchemy fills Python-side defaults into a statement, not into a WITH query
         raise ValueError(f"{statement.table.name}: give {sorted(missing)} (a default is not applied in WITH)")
-    queued.append(statement.values(values))
+    queued.append((statement, values))
 
 
 @functools.cache
@@ -78,14 +83,37 @@ def _send(queued: list) -> None:
     if not queued:
         return
     if not one_statement():
-        for statement in queued:
-            db.session.execute(statement)
+        for statement, values in queued:
+            db.session.execute(statement, values)
         return
-    # PostgreSQL runs the main statement, then the WITH queries it does not read, the last listed
-    # first (its docs leave the order open; test_appends_agree holds it): listed in reverse, rows of
-    # one table get their ids in the order they were queued, as one by one.
-    *first, last = queued
-    ctes = [write.cte(f"w{n}") for n, write in enumerate(first)]
-    statement = last.add_cte(*reversed(ctes)) if ctes else last
+    params = {f"w{n}_{key}": value for n, (_, values) in enumerate(queued) for key, value in values.items()}
     with prepared(db.session):  # the same writes every checkout: plain INSERTs and a key UPDATE
-        db.session.execute(statement)
+        db.session.execute(_combined(tuple((statement, tuple(values)) for statement, values in queued)), params)
+
+
+@functools.lru_cache(maxsize=64)
+def _combined(shape: tuple) -> object:
+    """The writes of `shape` ((statement, keys given) each) as one statement, write n's values bound
+    as `w<n>_<key>`. PostgreSQL runs the main statement, then the WITH queries it does not read, the
+    last listed first (its docs leave the order open; test_appends_agree holds it): listed in
+    reverse, rows of one table get their ids in the order they were queued, as one by one."""
+    *first, last = [_bound(statement, keys, n) for n, (statement, keys) in enumerate(shape)]
+    ctes = [write.cte(f"w{n}") for n, write in enumerate(first)]
+    return last.add_cte(*reversed(ctes)) if ctes else last
+
+
+def _bound(statement, keys: tuple, n: int):
+    """`statement` with the given columns as bind parameters and its WHERE's own ones renamed, all
+    prefixed `w<n>_` (one statement's queries cannot share a parameter's name)."""
+    columns = statement.table.c
+    where = {key for key in keys if key not in columns}
+
+    def renamed(element, **_):
+        if isinstance(element, BindParameter) and element.key in where:
+            return bindparam(f"w{n}_{element.key}", type_=element.type)
+        return None
+
+    if where:
+        statement = visitors.replacement_traverse(statement, {}, renamed)
+    return statement.values({columns[key]: bindparam(f"w{n}_{key}", type_=columns[key].type)
+                             for key in keys if key in columns})

@@ -65,6 +65,22 @@ def as_loaded(model, **values):
     return obj
 
 
+def with_defaults(table, values: dict) -> dict:
+    """Every column of `table` but its key: `values`, else the column's Python default (as an ORM
+    flush would fill it in), else None. A row written with Core from it gives an ORM object that
+    has every attribute, so none of them loads when read."""
+    row = {}
+    for column in table.columns:
+        if column.key in values:
+            row[column.key] = values[column.key]
+        elif not column.primary_key:
+            default = column.default
+            if default is not None and not (default.is_scalar or default.is_callable):
+                raise ValueError(f"{table.name}.{column.key}: a SQL default has no value in Python: give it")
+            row[column.key] = None if default is None else default.arg(None) if default.is_callable else default.arg
+    return row
+
+
 # One commit per request, at its end: objects need not be reloaded from the database after it.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate(render_as_batch=True, compare_type=True)

@@ -57,10 +57,11 @@ def analyze(*tables: str) -> None:
 @contextlib.contextmanager
 def prepared(session: Session) -> Iterator[None]:
     """Statements run inside are prepared on the server the first time, and reused after."""
-    if session.get_bind().dialect.name != "postgresql":
+    connection = session.connection()  # the transaction's (asked once: each ask looks the bind up)
+    if connection.dialect.name != "postgresql":
         yield
         return
-    driver = session.connection().connection.driver_connection
+    driver = connection.connection.driver_connection
     before, driver.prepare_threshold = driver.prepare_threshold, 0
     try:
         yield

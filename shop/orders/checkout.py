@@ -12,6 +12,8 @@ import hashlib
 import secrets
 
 from flask import current_app
+from sqlalchemy import bindparam, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from inventory import reservations
 from shop.accounts.actors import Actor
@@ -19,14 +21,14 @@ from shop.carts import coupons, rules
 from shop.carts import service as carts
 from shop.carts.pricing import priced
 from shop.carts.snapshot import CartSnapshot
-from shop.core import events
+from shop.core import appends, events
 from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
-from shop.core.plans import prepared
+from shop.orders import order_rows
 from shop.orders import queries as orders
 from shop.orders import states as order_states
-from shop.orders.models import Order, OrderLine
+from shop.orders.models import Order
 from shop.payments import gateway as payments
 from shop.payments.models import Payment
 from stores.services import get_store
@@ -58,27 +60,28 @@ def _store_for(cart, method: str):
     return store
 
 
+_HOLD_OF_ORDER = update(Order.__table__).where(Order.__table__.c.id == bindparam("order_id"))
+
+
 def _new_order(cart: CartSnapshot, store, figures: dict, email, phone, sms, method: str, actor: Actor) -> Order:
+    """The order and its lines: the cart's lines as read under its lock, at the products' current prices."""
     now = clock.now()
-    order = Order(
-        number=orders.new_number(store), access_token=secrets.token_urlsafe(32),
-        pickup_code=orders.new_pickup_code(),
-        status="pending_payment" if method == "card" else "placed",
-        store_id=store.id, customer_id=cart.customer_id, cart_id=cart.id, email=email, phone=phone,
-        sms_updates=sms, channel=actor.channel, payment_method=method, currency=figures["currency"],
-        subtotal=figures["subtotal"], discount=figures["discount"], total=figures["total"],
-        coupon_code=cart.coupon_code if figures["discount"] else None,
-        promised_at=orders.ready_by(store, now),
-    )
-    order.lines = [  # the cart's lines as read under its lock, at the products' current prices
-        OrderLine(product_id=line.product_id, sku=line.sku, name=line.name, unit_price=line.price,
-                  quantity=line.quantity)
-        for line in cart.lines
-    ]
-    db.session.add(order)
-    with prepared(db.session):  # two plain INSERTs: nothing in their plans can go stale
-        db.session.flush()
-    return order
+    return order_rows.write({
+        "number": orders.new_number(store), "access_token": secrets.token_urlsafe(32),
+        "pickup_code": orders.new_pickup_code(), "status": "pending_payment" if method == "card" else "placed",
+        "store_id": store.id, "customer_id": cart.customer_id, "cart_id": cart.id, "email": email, "phone": phone,
+        "sms_updates": sms, "channel": actor.channel, "payment_method": method, "currency": figures["currency"],
+        "subtotal": figures["subtotal"], "discount": figures["discount"], "total": figures["total"],
+        "coupon_code": cart.coupon_code if figures["discount"] else None,
+        "promised_at": orders.ready_by(store, now),
+    }, [{"product_id": line.product_id, "sku": line.sku, "name": line.name, "unit_price": line.price,
+         "quantity": line.quantity} for line in cart.lines])
+
+
+def _hold_written(order: Order, hold_id: int) -> None:
+    """The order's hold id, written with the view's last writes (nothing reads it back before)."""
+    appends.write(_HOLD_OF_ORDER, {"reservation_id": hold_id, "order_id": order.id})
+    set_committed_value(order, "reservation_id", hold_id)
 
 
 def intent_key(client_key: str, cart_id: str, amount: int, currency: str) -> str:
@@ -147,8 +150,8 @@ def place(cart_id: str, actor: Actor, data: dict,
     window = dt.timedelta(seconds=current_app.config["PAYMENT_WINDOW_SECONDS"])
     hold = window if method == "card" else (
         order.promised_at - clock.now() + dt.timedelta(days=store.hold_days) + PAY_AT_STORE_HOLD_MARGIN)
-    order.reservation_id = reservations.reserve_lines(store.id, cart.lines, f"order:{order.id}", hold,
-                                                     actor_id=actor.user_id)
+    _hold_written(order, reservations.reserve_lines(store.id, cart.lines, f"order:{order.id}", hold,
+                                                    actor_id=actor.user_id))
 
     if intent is not None:
         order.payment_expires_at = clock.now() + window

@@ -115,6 +115,8 @@ def _store_fields(store_id: int) -> dict:
 def _pending(order: Order) -> dict:
     """The order's columns changed since loaded (what a flush would write), by column."""
     state = inspect(order)
+    if not state.modified:  # nothing set since loaded (a new order written with Core): no history to read
+        return {}
     changed = {}
     for prop in state.mapper.column_attrs:
         added = state.attrs[prop.key].history.added

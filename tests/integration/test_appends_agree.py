@@ -1,5 +1,5 @@
 """A checkout's last writes sent as one statement (shop.core.appends) and sent one by one are the
-same writes: the same random checkouts (guests and customers, one to three lines, email or phone
+same writes, and so are its order and lines written with Core and through the ORM's unit of work: the same random checkouts (guests and customers, one to three lines, email or phone
 with texts, offers by email, replays, refusals for short stock), run once as the app runs them and
 once with `appends.together` switched off, leave the same rows in every table, column by column,
 and get the same answers. A column added to a table the checkout writes is compared as well, and
@@ -20,6 +20,7 @@ from shop.core import appends
 from shop.core.extensions import db, limiter
 from tests.support import factories as f
 from tests.support.app import wipe
+from tests.support.order_writes import through_the_unit_of_work
 
 pytestmark = pytest.mark.postgres  # the one statement is PostgreSQL's; elsewhere writes go one by one
 
@@ -114,7 +115,22 @@ def test_a_checkouts_writes_are_the_same_together_and_one_by_one(app, client, mo
     with monkeypatch.context() as switched_off:
         switched_off.setattr(appends, "together", contextlib.nullcontext)
         one_by_one = run(client, seed, steps, monkeypatch)
-    (answers, rows), (answers_1, rows_1) = together, one_by_one
+    _same(together, one_by_one)
+
+
+@pytest.mark.parametrize("seed", range(PROGRAMS))
+def test_a_checkouts_order_rows_are_the_same_with_core_and_with_the_unit_of_work(app, client, monkeypatch, seed):
+    steps = program(random.Random(seed))
+    core = run(client, seed, steps, monkeypatch)
+    with monkeypatch.context() as general:
+        through_the_unit_of_work(general)
+        unit_of_work = run(client, seed, steps, monkeypatch)
+    _same(core, unit_of_work)
+
+
+def _same(first: tuple[list, dict], second: tuple[list, dict]) -> None:
+    """The same answers, and every row of every table the same, column by column."""
+    (answers, rows), (answers_1, rows_1) = first, second
     assert answers == answers_1
     assert any(status == 201 for status, _ in answers) and any(status == 409 for status, _ in answers), \
         "each program should place orders and meet short stock"
