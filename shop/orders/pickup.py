@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from flask import current_app
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from inventory import reservations
@@ -33,9 +34,12 @@ from stores.services import get_store
 CAPTURE_GRACE = dt.timedelta(minutes=10)  # reconciliation leaves a capture in flight alone this long
 
 
+_HOLD = select(Reservation).where(Reservation.id == bindparam("id")).options(joinedload(Reservation.lines))
+
+
 def _reservation(order: Order) -> Reservation:
-    """The order's hold with its lines, in one statement."""
-    return db.session.get(Reservation, order.reservation_id, options=[joinedload(Reservation.lines)])
+    """The order's hold with its lines, in one statement (built once)."""
+    return db.session.scalars(_HOLD, {"id": order.reservation_id}).unique().one_or_none()
 
 
 def _reprice(order: Order) -> None:

@@ -123,6 +123,15 @@ def _pending(order: Order) -> dict:
     return changed
 
 
+def _clean(order: Order) -> None:
+    """With nothing else pending on the order, mark it clean as a flush would: otherwise the next
+    autoflush runs the unit of work over it (about 1 ms of CPU) to find nothing to write. SQLAlchemy's
+    own end of a flush (`_commit_all`, private: pinned at 2.1.9 in constraints.txt)."""
+    state = inspect(order)
+    if not any(state.attrs[key].history.has_changes() for key in state.committed_state):
+        state._commit_all(state.dict, db.session.identity_map)  # e.g. an amount set to what it was
+
+
 def _write(order: Order, event: dict) -> None:
     """The event, with the order's pending changes, as writes of `shop.core.appends`: on PostgreSQL
     the order's UPDATE (the columns a flush would write) and the event's INSERT go as one statement,
@@ -136,6 +145,7 @@ def _write(order: Order, event: dict) -> None:
             appends.write(update(Order.__table__).where(Order.__table__.c.id == order.id), changed)
             for key, value in changed.items():
                 set_committed_value(order, key, value)
+            _clean(order)
         appends.write(_EVENT, event)  # queued inside a together block (shop/core/appends.py)
 
 
