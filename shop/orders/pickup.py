@@ -23,6 +23,7 @@ from shop.carts import coupons
 from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
+from shop.core.plans import prepared
 from shop.orders import payment_events as order_payments
 from shop.orders import queries as orders
 from shop.orders import reminders
@@ -39,7 +40,9 @@ _HOLD = select(Reservation).where(Reservation.id == bindparam("id")).options(joi
 
 def _reservation(order: Order) -> Reservation:
     """The order's hold with its lines, in one statement (built once)."""
-    return db.session.scalars(_HOLD, {"id": order.reservation_id}).unique().one_or_none()
+    db.session.flush()  # nothing of the unit of work's is prepared with it
+    with prepared(db.session):  # by key: a plan that cannot go stale
+        return db.session.scalars(_HOLD, {"id": order.reservation_id}).unique().one_or_none()
 
 
 def _reprice(order: Order) -> None:

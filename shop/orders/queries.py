@@ -18,6 +18,7 @@ from shop.core.errors import DomainError
 from shop.core.extensions import db
 from shop.core.limits import AUTHORIZATION_LIFETIME, AUTHORIZATION_MARGIN
 from shop.core.pagination import Page, keyset
+from shop.core.plans import prepared
 from shop.orders.models import Order
 from stores.hours import open_state
 from stores.models import Store
@@ -67,7 +68,9 @@ def get_order(order_id: int, *, lock: bool = False) -> Order:
     """The order, its store in the same statement (what a move's message and the deadline read;
     never changed under the order's lock, so reading it with the lock's snapshot is as good), its
     lines in a second one (read after the lock: they change under it)."""
-    order = db.session.scalar(_LOCK if lock else _GET, {"order_id": order_id})
+    db.session.flush()  # nothing of the unit of work's is prepared with it
+    with prepared(db.session):  # by key, its lines by their order's key: plans that cannot go stale
+        order = db.session.scalar(_LOCK if lock else _GET, {"order_id": order_id})
     if order is None:
         raise DomainError("order_not_found", f"No order {order_id}.")
     return order
