@@ -112,7 +112,7 @@ def _check_code(order: Order, code: str) -> None:
         wait = int((order.locked_until - now).total_seconds()) + 1
         raise DomainError("pickup_locked", "Too many wrong codes: try again later.",
                           headers={"Retry-After": str(wait)}, locked_until=order.locked_until.isoformat())
-    if code == order.pickup_code:
+    if secrets.compare_digest(code, order.pickup_code):  # constant time, as the retry's check above
         order.wrong_code_attempts = 0
         return
     order.wrong_code_attempts += 1

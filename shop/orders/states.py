@@ -115,11 +115,12 @@ def _store_fields(store_id: int) -> dict:
 def _pending(order: Order) -> dict:
     """The order's columns changed since loaded (what a flush would write), by column."""
     state = inspect(order)
+    columns = state.mapper.column_attrs
     changed = {}
-    for prop in state.mapper.column_attrs:
-        added = state.attrs[prop.key].history.added
+    for key in list(state.committed_state):  # only what was set since loaded can have changed
+        added = state.attrs[key].history.added if key in columns else ()
         if added:
-            changed[prop.key] = added[0]
+            changed[key] = added[0]
     return changed
 
 
