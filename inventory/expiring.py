@@ -16,7 +16,7 @@ from inventory.keysets import among
 from inventory.models import Reservation, ReservationLine, Stock
 from inventory.stock import lapsed, locking_rows
 from shop.core.extensions import db
-from shop.core.plans import one_statement
+from shop.core.plans import one_statement, prepared
 
 # On PostgreSQL the claim and its lines' liveness are one statement (a data-modifying CTE: one
 # round trip instead of two); it returns a row per line (a NULL one for a hold without lines) when
@@ -100,8 +100,10 @@ def lock_and_claim(reservation: Reservation, new_status: str) -> dict[int, Stock
     ids = sorted({line.product_id for line in reservation.lines})
     if not ids or not one_statement():
         return None
-    found = db.session.execute(_LOCK_AND_CLAIM, {"lock_store": reservation.store_id, "ids": ids, "n": len(ids),
-                                                 "hold_id": reservation.id, "new_status": new_status}).all()
+    db.session.flush()  # nothing of the unit of work's is prepared with it
+    with prepared(db.session):  # key lookups and key UPDATEs: planned once per connection and line count
+        found = db.session.execute(_LOCK_AND_CLAIM, {"lock_store": reservation.store_id, "ids": ids, "n": len(ids),
+                                                     "hold_id": reservation.id, "new_status": new_status}).all()
     if not found or not found[0][1]:
         return None
     _claimed(reservation, new_status, [(stock.product_id, at_risk) for stock, _, at_risk in found])

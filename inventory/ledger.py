@@ -13,7 +13,7 @@ from inventory.models import LedgerEntry, Stock
 from shop.core.clock import clock
 from shop.core.extensions import UTCDateTime, db
 from shop.core.pagination import Page, keyset
-from shop.core.plans import one_statement
+from shop.core.plans import one_statement, prepared
 
 _LEDGER, _STOCK = LedgerEntry.__table__, Stock.__table__
 _INSERT = insert(_LEDGER)
@@ -50,7 +50,8 @@ def _write(changes: list[tuple[Stock, int, int]], entry: dict) -> None:
         params = dict(entry)  # a row twice would be one UPDATE's two matches: the general path
         for i, (st, dh, dr) in enumerate(changes):
             params |= {f"s_{i}": st.store_id, f"p_{i}": st.product_id, f"dh_{i}": dh, f"dr_{i}": dr}
-        db.session.execute(_write_statement(len(changes)), params)
+        with prepared(db.session):  # rows by key (the caller flushed): planned once per connection and count
+            db.session.execute(_write_statement(len(changes)), params)
         return
     db.session.execute(_INSERT, [
         {"store_id": st.store_id, "product_id": st.product_id, "delta_on_hand": dh, "delta_reserved": dr,

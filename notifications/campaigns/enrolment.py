@@ -20,6 +20,7 @@ from notifications.campaigns.models import Campaign, Enrolment
 from shop.core.clock import clock
 from shop.core.extensions import db
 from shop.core.json_rows import json_rows
+from shop.core.plans import prepared
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 _CACHE = "omnishop.campaigns.active"  # session.info: (transaction, {trigger: campaigns})
@@ -116,6 +117,10 @@ def _jsonable(facts: dict) -> dict:
     return {key: value.isoformat() if isinstance(value, dt.datetime) else value for key, value in facts.items()}
 
 
+_ACTIVE = select(Campaign).where(Campaign.trigger == bindparam("trigger"), Campaign.status == "active").order_by(
+    Campaign.id)  # built once
+
+
 def active_campaigns(trigger: str) -> list[Campaign]:
     """The active campaigns of a trigger, read once per transaction (a sweep's batch enrols hundreds)."""
     session = db.session()
@@ -124,8 +129,8 @@ def active_campaigns(trigger: str) -> list[Campaign]:
     if cached is None or cached[0] is not current:
         cached = session.info[_CACHE] = (current, {})
     if trigger not in cached[1]:
-        cached[1][trigger] = list(db.session.scalars(
-            select(Campaign).where(Campaign.trigger == trigger, Campaign.status == "active").order_by(Campaign.id)))
+        with prepared(db.session):  # a few rows of a small table, on every order pickup and expiry
+            cached[1][trigger] = list(db.session.scalars(_ACTIVE, {"trigger": trigger}))
     return cached[1][trigger]
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from flask import current_app
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from inventory import reservations
@@ -22,6 +23,7 @@ from shop.carts import coupons
 from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
+from shop.core.plans import prepared
 from shop.orders import payment_events as order_payments
 from shop.orders import queries as orders
 from shop.orders import reminders
@@ -33,9 +35,14 @@ from stores.services import get_store
 CAPTURE_GRACE = dt.timedelta(minutes=10)  # reconciliation leaves a capture in flight alone this long
 
 
+_HOLD = select(Reservation).where(Reservation.id == bindparam("id")).options(joinedload(Reservation.lines))
+
+
 def _reservation(order: Order) -> Reservation:
-    """The order's hold with its lines, in one statement."""
-    return db.session.get(Reservation, order.reservation_id, options=[joinedload(Reservation.lines)])
+    """The order's hold with its lines, in one statement (built once)."""
+    db.session.flush()  # nothing of the unit of work's is prepared with it
+    with prepared(db.session):  # by key: a plan that cannot go stale
+        return db.session.scalars(_HOLD, {"id": order.reservation_id}).unique().one_or_none()
 
 
 def _reprice(order: Order) -> None:
@@ -105,7 +112,7 @@ def _check_code(order: Order, code: str) -> None:
         wait = int((order.locked_until - now).total_seconds()) + 1
         raise DomainError("pickup_locked", "Too many wrong codes: try again later.",
                           headers={"Retry-After": str(wait)}, locked_until=order.locked_until.isoformat())
-    if code == order.pickup_code:
+    if secrets.compare_digest(code, order.pickup_code):  # constant time, as the retry's check above
         order.wrong_code_attempts = 0
         return
     order.wrong_code_attempts += 1

@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Sequence
 
 from flask import request
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import joinedload
 
 from inventory import reservations
@@ -18,6 +18,7 @@ from shop.core.errors import DomainError
 from shop.core.extensions import db
 from shop.core.limits import AUTHORIZATION_LIFETIME, AUTHORIZATION_MARGIN
 from shop.core.pagination import Page, keyset
+from shop.core.plans import prepared
 from shop.orders.models import Order
 from stores.hours import open_state
 from stores.models import Store
@@ -58,14 +59,18 @@ def pickup_deadline(store: Store, ready_at: dt.datetime, authorized_at: dt.datet
     return deadline
 
 
+# Built once (the hot moves lock an order on every request): no statement to build, nor its cache key.
+_GET = select(Order).where(Order.id == bindparam("order_id")).options(joinedload(Order.store, innerjoin=True))
+_LOCK = _GET.with_for_update(of=Order).execution_options(populate_existing=True)
+
+
 def get_order(order_id: int, *, lock: bool = False) -> Order:
     """The order, its store in the same statement (what a move's message and the deadline read;
     never changed under the order's lock, so reading it with the lock's snapshot is as good), its
     lines in a second one (read after the lock: they change under it)."""
-    stmt = select(Order).where(Order.id == order_id).options(joinedload(Order.store, innerjoin=True))
-    if lock:
-        stmt = stmt.with_for_update(of=Order).execution_options(populate_existing=True)
-    order = db.session.scalar(stmt)
+    db.session.flush()  # nothing of the unit of work's is prepared with it
+    with prepared(db.session):  # by key, its lines by their order's key: plans that cannot go stale
+        order = db.session.scalar(_LOCK if lock else _GET, {"order_id": order_id})
     if order is None:
         raise DomainError("order_not_found", f"No order {order_id}.")
     return order
