@@ -45,7 +45,17 @@ def write(statement, values: dict) -> None:
     missing = _defaulted(statement.table, isinstance(statement, Update)) - values.keys()
     if missing:  # SQLAlchemy fills Python-side defaults into a statement, not into a WITH query
         raise ValueError(f"{statement.table.name}: give {sorted(missing)} (a default is not applied in WITH)")
+    if isinstance(statement, Update) and _row(statement, values) in {
+            _row(other, given) for other, given in queued if isinstance(other, Update)}:
+        # one statement's WITH queries do not see one another: the second UPDATE of a row would be lost
+        raise ValueError(f"{statement.table.name}: a second write of one row in one together() block")
     queued.append((statement, values))
+
+
+def _row(statement, values: dict) -> tuple:
+    """Which row an UPDATE writes: its table and its WHERE's named values."""
+    columns = statement.table.c
+    return statement.table.name, tuple(sorted((k, v) for k, v in values.items() if k not in columns))
 
 
 @functools.cache

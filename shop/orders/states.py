@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import insert, inspect, update
+from sqlalchemy import bindparam, insert, inspect, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from shop.accounts.actors import Actor
@@ -24,6 +24,8 @@ from shop.orders.queries import qr_payload
 from stores.models import Store
 
 SHOPPER, STAFF, SYSTEM = "shopper", "staff", "system"
+# An order's changed columns by its id (the columns vary; appends builds one statement per set of them)
+_ORDER_UPDATE = update(Order.__table__).where(Order.__table__.c.id == bindparam("order_id"))
 _EVENT = insert(OrderEvent.__table__)  # append-only, read by no one in the request: no ORM object to flush
 
 
@@ -149,7 +151,7 @@ def _write(order: Order, event: dict) -> None:
     changed = _pending(order) if one_statement() else {}
     with appends.together():
         if changed:
-            appends.write(update(Order.__table__).where(Order.__table__.c.id == order.id), changed)
+            appends.write(_ORDER_UPDATE, {**changed, "order_id": order.id})
             for key, value in changed.items():
                 set_committed_value(order, key, value)
             _clean(order)

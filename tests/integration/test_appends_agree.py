@@ -151,3 +151,15 @@ def test_a_default_left_to_python_is_refused_in_a_combined_write(app):
     with pytest.raises(ValueError, match="created_at"), appends.together():
         appends.write(insert(OrderEvent.__table__), {"order_id": 1, "type": "created", "actor_type": "system",
                                                      "channel": "web", "detail": {}})
+
+
+def test_a_second_write_of_one_row_in_a_block_is_refused(app):
+    # One statement's WITH queries do not see one another: of two UPDATEs of one order, PostgreSQL would
+    # keep one and drop the other without a word (a checkout's hold id and its payment window did so).
+    from sqlalchemy import bindparam, update
+
+    from shop.orders.models import Order
+    by_id = update(Order.__table__).where(Order.__table__.c.id == bindparam("order_id"))
+    with pytest.raises(ValueError, match="second write of one row"), appends.together():
+        appends.write(by_id, {"reservation_id": None, "order_id": 1})
+        appends.write(by_id, {"payment_expires_at": None, "order_id": 1})

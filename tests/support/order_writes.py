@@ -1,6 +1,6 @@
 """The general path of a checkout's order writes, for the agreement test: the order and its lines
-through the ORM's unit of work, its hold id as a pending change the order's first event writes
-(shop.orders.states), as checkout wrote them before the Core INSERTs (test_appends_agree)."""
+through the ORM's unit of work, as checkout wrote them before the Core INSERTs (test_appends_agree).
+The hold id is a pending change the order's first event writes (shop.orders.states) on both paths."""
 
 from __future__ import annotations
 
@@ -35,13 +35,8 @@ def _new_order(cart, store, figures, email, phone, sms, method, actor):
     return order
 
 
-def _hold_written(order, hold_id):
-    order.reservation_id = hold_id
-
-
 def through_the_unit_of_work(monkeypatch) -> None:
     """Switch checkout's order writes to the general path for the rest of `monkeypatch`'s scope (and
     every one-statement form off: the hold's, the appends')."""
     monkeypatch.setattr(plans, "ONE_STATEMENT_DIALECTS", set())
     monkeypatch.setattr(checkout, "_new_order", _new_order)
-    monkeypatch.setattr(checkout, "_hold_written", _hold_written)
