@@ -58,8 +58,6 @@ def _store_for(cart, method: str):
     return store
 
 
-
-
 def _new_order(cart: CartSnapshot, store, figures: dict, email, phone, sms, method: str, actor: Actor) -> Order:
     """The order and its lines: the cart's lines as read under its lock, at the products' current prices."""
     now = clock.now()

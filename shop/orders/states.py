@@ -117,8 +117,6 @@ def _store_fields(store_id: int) -> dict:
 def _pending(order: Order) -> dict:
     """The order's columns changed since loaded (what a flush would write), by column."""
     state = inspect(order)
-    if not state.modified:  # nothing set since loaded (a new order written with Core): no history to read
-        return {}
     columns = state.mapper.column_attrs
     changed = {}
     for key in list(state.committed_state):  # only what was set since loaded can have changed
