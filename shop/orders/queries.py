@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from flask import request
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.orm import joinedload, noload
+from sqlalchemy.orm import joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from inventory import reservations
@@ -62,7 +62,7 @@ def pickup_deadline(store: Store, ready_at: dt.datetime, authorized_at: dt.datet
 
 # Built once (the hot moves lock an order on every request): no statement to build, nor its cache key.
 _GET = select(Order).where(Order.id == bindparam("order_id")).options(joinedload(Order.store, innerjoin=True),
-                                                                      noload(Order.lines))
+                                                                      lazyload(Order.lines))
 _LOCK = _GET.with_for_update(of=Order).execution_options(populate_existing=True)
 # An order's lines by its key, read as a plain query (the selectin loader cost more Python than the read)
 _LINES = (select(OrderLine).where(OrderLine.order_id == bindparam("order_id")).order_by(OrderLine.id)
