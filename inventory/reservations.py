@@ -80,12 +80,15 @@ def consume(
 
 def consume_hold(hold_id: int, taken: Mapping[int, int] | None = None, actor_id: int | None = None) -> None:
     """`consume` by the hold's id: on PostgreSQL its lines are read by the statement that claims it,
-    and the hold is never loaded; loaded already (kept in step), or when that statement does not
-    claim (a lapsed hold, ...), the general path on the loaded hold."""
+    and the hold is never loaded. Loaded already: `consume` (it is kept in step). When that statement
+    does not claim (a lapsed hold, ...): the general path on the hold, loaded then."""
     loaded = db.session.identity_map.get(identity_key(Reservation, hold_id))
-    claimed = None if loaded is not None else lock_and_claim(hold_id, "consumed", clock.now())
+    if loaded is not None:
+        consume(loaded, taken, actor_id)
+        return
+    claimed = lock_and_claim(hold_id, "consumed", clock.now())
     if claimed is None:
-        hold = loaded or hold_with_lines(hold_id)
+        hold = hold_with_lines(hold_id)
         if hold is None:
             raise DomainError("reservation_not_found", f"No reservation {hold_id}.")
         _consume_loaded(hold, taken, actor_id)

@@ -106,13 +106,14 @@ class Run:
         return r and reservations.release(r).status
 
     def _hand_over(self, op):
-        """Half by the loaded hold (`consume`), half by its id with nothing loaded (`consume_hold`)."""
+        """Half by the loaded hold (`consume`), half by its id (`consume_hold`), mostly with nothing loaded."""
         r = self._pick(op)
         taken = r and {line.product_id: int(line.quantity * op["fraction"]) for line in r.lines}
         if r is None or op["pick"] % 2:
             return r and reservations.consume(r, taken).status
         hold_id = r.id
-        db.session.expunge(r)  # and its lines: read by the claim's statement, or loaded again
+        if op["pick"] % 6:
+            db.session.expunge(r)  # and its lines: read by the claim's statement, or loaded again
         reservations.consume_hold(hold_id, taken)
         return db.session.get(Reservation, hold_id).status
 
