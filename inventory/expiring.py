@@ -6,6 +6,7 @@ lifecycle, the sweep and the full hold path all end a hold this way).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import aliased, lazyload
@@ -34,20 +35,26 @@ _ENDED = "inventory.expiring.ended"
 
 
 def _lock_and_claim():
-    """The stock rows' lock (inventory.stock's, in key order) and the claim of a hold with lines at
-    those rows, in one statement: the claim's condition reads the lock's count, so it runs only
-    after every row is locked (the lock order stays stock, then holds) and only if every row exists.
-    Each locked row comes back as its Stock, with the claim's outcome and the line's at_risk."""
-    locked = locking_rows("lock_store").cte("locked")
+    """The stock rows' lock (inventory.stock's, in key order) and the claim of an active, unexpired
+    hold with lines at those rows, in one statement, the hold's lines read by it (the hold need not
+    be loaded): the claim's condition reads the lock's count, so it runs only after every row is
+    locked (the lock order stays stock, then holds) and only if every line's row exists. Each
+    locked row comes back as its Stock, with the claim's outcome and the line's at_risk and quantity."""
     reservations, lines = Reservation.__table__, ReservationLine.__table__
+    held = select(lines.c.product_id).where(lines.c.reservation_id == bindparam("hold_id"))
+    store = select(reservations.c.store_id).where(reservations.c.id == bindparam("hold_id")).scalar_subquery()
+    locked = locking_rows(store, held).cte("locked")
+    rows = select(func.count()).select_from(locked).scalar_subquery()
     claimed = (update(reservations)
                .where(reservations.c.id == bindparam("hold_id"), reservations.c.status == "active",
-                      select(func.count()).select_from(locked).scalar_subquery() == bindparam("n"))
+                      reservations.c.expires_at > bindparam("now"), rows > 0,
+                      rows == select(func.count()).select_from(held.subquery()).scalar_subquery())
                .values(status=bindparam("new_status")).returning(reservations.c.id).cte("claimed"))
     ended = (update(lines).where(lines.c.reservation_id.in_(select(claimed.c.id))).values(live=False)
-             .returning(lines.c.product_id, lines.c.at_risk).cte("ended"))
+             .returning(lines.c.product_id, lines.c.at_risk, lines.c.quantity).cte("ended"))
     stock = aliased(Stock, locked)
-    return (select(stock, select(func.count()).select_from(claimed).scalar_subquery(), ended.c.at_risk)
+    return (select(stock, select(func.count()).select_from(claimed).scalar_subquery(), ended.c.at_risk,
+                   ended.c.quantity)
             .select_from(locked).outerjoin(ended, ended.c.product_id == locked.c.product_id)
             .order_by(locked.c.product_id).options(lazyload(stock.product))
             .execution_options(populate_existing=True))
@@ -92,35 +99,56 @@ def claim(reservation: Reservation, new_status: str) -> bool:
     return True
 
 
-def lock_and_claim(reservation: Reservation, new_status: str) -> dict[int, Stock] | None:
+@dataclass(frozen=True)
+class Claimed:
+    """What `lock_and_claim` locked and claimed: the stock rows by product id, the hold's lines as
+    (product id, quantity) by product id, and the products whose lines were at risk."""
+
+    stocks: dict[int, Stock]
+    lines: list[tuple[int, int]]
+    at_risk: frozenset[int]
+
+
+def lock_and_claim(hold_id: int, new_status: str, now: dt.datetime) -> Claimed | None:
     """On PostgreSQL, lock the stock rows of an active hold's lines and claim it in one round trip
-    (instead of inventory.stock.lock_rows, then `claim`): the locked rows by product id. None when
-    it did not claim (another database, a hold without lines, a stock row missing, a hold someone
-    else moved): the caller then takes the general path, whose locks are the same, in the same order."""
-    ids = sorted({line.product_id for line in reservation.lines})
-    if not ids or not one_statement():
+    (instead of reading the hold, inventory.stock.lock_rows, then `claim`). None when it did not
+    claim (another database, a hold without lines or past `now`, a stock row missing, a hold someone
+    else moved): the caller then takes the general path, whose locks are the same, in the same order.
+    A loaded hold is not kept in step here (`mark_claimed`)."""
+    if not one_statement():
         return None
     db.session.flush()  # nothing of the unit of work's is prepared with it
-    with prepared(db.session):  # key lookups and key UPDATEs: planned once per connection and line count
-        found = db.session.execute(_LOCK_AND_CLAIM, {"lock_store": reservation.store_id, "ids": ids, "n": len(ids),
-                                                     "hold_id": reservation.id, "new_status": new_status}).all()
+    with prepared(db.session):  # key lookups and key UPDATEs: planned once per connection
+        found = db.session.execute(_LOCK_AND_CLAIM, {"hold_id": hold_id, "new_status": new_status,
+                                                     "now": now}).all()
     if not found or not found[0][1]:
         return None
-    _claimed(reservation, new_status, [(stock.product_id, at_risk) for stock, _, at_risk in found])
-    return {stock.product_id: stock for stock, _, _ in found}
+    risky = frozenset(stock.product_id for stock, _, at_risk, _ in found if at_risk)
+    _note_ended(hold_id, risky)
+    return Claimed({stock.product_id: stock for stock, _, _, _ in found},
+                   [(stock.product_id, quantity) for stock, _, _, quantity in found], risky)
 
 
-def _claimed(reservation: Reservation, new_status: str, rows) -> None:
-    """What a claim leaves known: the hold's status, its lines no longer live, their at_risk."""
+def mark_claimed(reservation: Reservation, new_status: str, risky) -> None:
+    """What a claim leaves known on a loaded hold: its status, its lines no longer live, their at_risk."""
     set_committed_value(reservation, "status", new_status)
-    risky = {product_id for product_id, at_risk in rows if at_risk}
     for line in reservation.lines:
         set_committed_value(line, "live", False)
         set_committed_value(line, "at_risk", line.product_id in risky)
+
+
+def _claimed(reservation: Reservation, new_status: str, rows) -> None:
+    risky = frozenset(product_id for product_id, at_risk in rows if at_risk)
+    mark_claimed(reservation, new_status, risky)
+    _note_ended(reservation.id, risky)
+
+
+def _note_ended(hold_id: int, risky: frozenset[int]) -> None:
+    """Remember the hold this transaction ended, with its products at risk (`ended_at_risk`)."""
     current, ended = db.session.info.get(_ENDED, (None, {}))
     if current is not _innermost():
         current, ended = db.session.info[_ENDED] = (_innermost(), {})
-    ended[reservation.id] = frozenset(risky)
+    ended[hold_id] = risky
 
 
 def ended_at_risk() -> dict[int, frozenset[int]]:

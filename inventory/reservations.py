@@ -12,20 +12,34 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.util import identity_key
 
 from inventory import ledger
-from inventory.expiring import claim, ended_at_risk, expire_locked, lock_and_claim, release_lines
+from inventory.expiring import claim, ended_at_risk, expire_locked, lock_and_claim, mark_claimed, release_lines
 from inventory.holding import Held, HeldLine, reserve, reserve_lines, reserve_skus
 from inventory.models import Product, Reservation, ReservationLine
 from inventory.stock import available, lock_rows
 from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
+from shop.core.plans import prepared
 
 # Placing a hold lives in inventory.holding; callers know holds by this module's name.
-__all__ = ["Held", "HeldLine", "consume", "ended_at_risk", "extend", "get_reservation", "regain_units", "release",
-           "release_expired", "release_units", "reserve", "reserve_lines", "reserve_skus", "reserved_units"]
+__all__ = ["Held", "HeldLine", "consume", "consume_hold", "ended_at_risk", "extend", "get_reservation",
+           "hold_with_lines", "regain_units", "release", "release_expired", "release_units", "reserve", "reserve_lines",
+           "reserve_skus", "reserved_units"]
+
+
+_HOLD = select(Reservation).where(Reservation.id == bindparam("id")).options(joinedload(Reservation.lines))
+
+
+def hold_with_lines(hold_id: int | None) -> Reservation | None:
+    """The hold with its lines, in one statement (built once); None if there is none."""
+    db.session.flush()  # nothing of the unit of work's is prepared with it
+    with prepared(db.session):  # by key: a plan that cannot go stale
+        return db.session.scalars(_HOLD, {"id": hold_id}).unique().one_or_none()
 
 
 def get_reservation(reservation_id: int) -> Reservation:
@@ -55,24 +69,58 @@ def consume(
     reservation: Reservation, taken: Mapping[int, int] | None = None, actor_id: int | None = None
 ) -> Reservation:
     """Hand over: take `taken[product_id]` units (default all) out of stock, release the rest."""
-    lapsed = reservation.expires_at <= clock.now() and reservation.status == "active"
-    stocks = None if lapsed else lock_and_claim(reservation, "consumed")  # PostgreSQL: one round trip
-    if stocks is None:
-        stocks = lock_rows(reservation.store_id, [line.product_id for line in reservation.lines])
-        if lapsed:
-            expire_locked([reservation], stocks)
-        if not claim(reservation, "consumed"):
-            raise _not_active(reservation)
-    handed = {line.product_id: line.quantity if taken is None else min(line.quantity, taken.get(line.product_id, 0))
-              for line in reservation.lines}
-    source = f"reservation:{reservation.id}"  # every line's pickup in one write, then the rest's release
-    ledger.apply_many([(stocks[line.product_id], -handed[line.product_id], -handed[line.product_id])
-                       for line in reservation.lines if handed[line.product_id]],
-                      reason="pickup", source=source, actor_id=actor_id)
-    ledger.apply_many([(stocks[line.product_id], 0, -(line.quantity - handed[line.product_id]))
-                       for line in reservation.lines if line.quantity > handed[line.product_id]],
-                      reason="release", source=source, actor_id=actor_id)
+    claimed = lock_and_claim(reservation.id, "consumed", clock.now())  # PostgreSQL: one round trip
+    if claimed is None:
+        return _consume_loaded(reservation, taken, actor_id)
+    mark_claimed(reservation, "consumed", claimed.at_risk)
+    _take(reservation.id, claimed.stocks, [(line.product_id, line.quantity) for line in reservation.lines],
+          taken, actor_id)
     return reservation
+
+
+def consume_hold(hold_id: int, taken: Mapping[int, int] | None = None, actor_id: int | None = None) -> None:
+    """`consume` by the hold's id: on PostgreSQL its lines are read by the statement that claims it,
+    and the hold is never loaded. Loaded already: `consume` (it is kept in step). When that statement
+    does not claim (a lapsed hold, ...): the general path on the hold, loaded then."""
+    loaded = db.session.identity_map.get(identity_key(Reservation, hold_id))
+    if loaded is not None:
+        consume(loaded, taken, actor_id)
+        return
+    claimed = lock_and_claim(hold_id, "consumed", clock.now())
+    if claimed is None:
+        hold = hold_with_lines(hold_id)
+        if hold is None:
+            raise DomainError("reservation_not_found", f"No reservation {hold_id}.")
+        _consume_loaded(hold, taken, actor_id)
+        return
+    _take(hold_id, claimed.stocks, claimed.lines, taken, actor_id)
+
+
+def _consume_loaded(reservation: Reservation, taken: Mapping[int, int] | None, actor_id: int | None) -> Reservation:
+    """The general path: lock the rows, let a lapsed hold expire (then refuse), claim."""
+    lapsed = reservation.expires_at <= clock.now() and reservation.status == "active"
+    stocks = lock_rows(reservation.store_id, [line.product_id for line in reservation.lines])
+    if lapsed:
+        expire_locked([reservation], stocks)
+    if not claim(reservation, "consumed"):
+        raise _not_active(reservation)
+    _take(reservation.id, stocks, [(line.product_id, line.quantity) for line in reservation.lines], taken, actor_id)
+    return reservation
+
+
+def _take(hold_id: int, stocks, lines, taken: Mapping[int, int] | None, actor_id: int | None) -> None:
+    """A claimed hold's stock: every line's pickup in one write, then the rest's release (lines by
+    product id, whichever path read them)."""
+    lines = sorted(lines)
+    handed = {product_id: quantity if taken is None else min(quantity, taken.get(product_id, 0))
+              for product_id, quantity in lines}
+    source = f"reservation:{hold_id}"
+    ledger.apply_many([(stocks[product_id], -handed[product_id], -handed[product_id])
+                       for product_id, _ in lines if handed[product_id]],
+                      reason="pickup", source=source, actor_id=actor_id)
+    ledger.apply_many([(stocks[product_id], 0, -(quantity - handed[product_id]))
+                       for product_id, quantity in lines if quantity > handed[product_id]],
+                      reason="release", source=source, actor_id=actor_id)
 
 
 def release_expired(limit: int = 500) -> int:

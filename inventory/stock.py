@@ -54,10 +54,11 @@ def _of_ids(store: str = "store_id"):
     return Stock.store_id == bindparam(store), Stock.product_id.in_(bindparam("ids", expanding=True))
 
 
-def locking_rows(store: str):
-    """The stock rows of `ids` at the store bound as `store`, locked in key order (for a CTE: a bind
-    named after a column would be read as that column's new value in an UPDATE of the statement)."""
-    return select(Stock.__table__).where(*_of_ids(store)).order_by(Stock.product_id).with_for_update()
+def locking_rows(store, ids):
+    """The stock rows at `store` (an expression) of the products `ids` selects, locked in key order,
+    for a CTE (inventory.expiring's lock-and-claim; `lock_rows` is the same lock, by binds)."""
+    return (select(Stock.__table__).where(Stock.store_id == store, Stock.product_id.in_(ids))
+            .order_by(Stock.product_id).with_for_update(of=Stock.__table__))
 
 
 _LOCK = (

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from flask import current_app
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload
 
 from inventory import reservations
 from inventory.models import Reservation
@@ -22,8 +20,6 @@ from shop.accounts.actors import Actor
 from shop.carts import coupons
 from shop.core.clock import clock
 from shop.core.errors import DomainError
-from shop.core.extensions import db
-from shop.core.plans import prepared
 from shop.orders import payment_events as order_payments
 from shop.orders import queries as orders
 from shop.orders import reminders
@@ -35,14 +31,9 @@ from stores.services import get_store
 CAPTURE_GRACE = dt.timedelta(minutes=10)  # reconciliation leaves a capture in flight alone this long
 
 
-_HOLD = select(Reservation).where(Reservation.id == bindparam("id")).options(joinedload(Reservation.lines))
-
-
-def _reservation(order: Order) -> Reservation:
-    """The order's hold with its lines, in one statement (built once)."""
-    db.session.flush()  # nothing of the unit of work's is prepared with it
-    with prepared(db.session):  # by key: a plan that cannot go stale
-        return db.session.scalars(_HOLD, {"id": order.reservation_id}).unique().one_or_none()
+def _reservation(order: Order) -> Reservation | None:
+    """The order's hold with its lines, in one statement."""
+    return reservations.hold_with_lines(order.reservation_id)
 
 
 def _reprice(order: Order) -> None:
@@ -233,7 +224,7 @@ def _complete(order: Order, actor: Actor | None) -> None:
     order.picked_up_at = clock.now()
     order_states.move(order, "hand_over", actor)
     taken = {line.product_id: line.handed_quantity for line in order.lines}
-    reservations.consume(_reservation(order), taken, actor.user_id if actor else None)
+    reservations.consume_hold(order.reservation_id, taken, actor.user_id if actor else None)  # not loaded
 
 
 def cancel(order: Order, actor: Actor, reason: str) -> Order:

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 
 from flask import request
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from inventory import reservations
 from inventory.models import ReservationLine
@@ -19,7 +20,7 @@ from shop.core.extensions import db
 from shop.core.limits import AUTHORIZATION_LIFETIME, AUTHORIZATION_MARGIN
 from shop.core.pagination import Page, keyset
 from shop.core.plans import prepared
-from shop.orders.models import Order
+from shop.orders.models import Order, OrderLine
 from stores.hours import open_state
 from stores.models import Store
 
@@ -60,8 +61,12 @@ def pickup_deadline(store: Store, ready_at: dt.datetime, authorized_at: dt.datet
 
 
 # Built once (the hot moves lock an order on every request): no statement to build, nor its cache key.
-_GET = select(Order).where(Order.id == bindparam("order_id")).options(joinedload(Order.store, innerjoin=True))
+_GET = select(Order).where(Order.id == bindparam("order_id")).options(joinedload(Order.store, innerjoin=True),
+                                                                      lazyload(Order.lines))
 _LOCK = _GET.with_for_update(of=Order).execution_options(populate_existing=True)
+# An order's lines by its key, read as a plain query (the selectin loader cost more Python than the read)
+_LINES = (select(OrderLine).where(OrderLine.order_id == bindparam("order_id")).order_by(OrderLine.id)
+          .execution_options(populate_existing=True))
 
 
 def get_order(order_id: int, *, lock: bool = False) -> Order:
@@ -71,8 +76,9 @@ def get_order(order_id: int, *, lock: bool = False) -> Order:
     db.session.flush()  # nothing of the unit of work's is prepared with it
     with prepared(db.session):  # by key, its lines by their order's key: plans that cannot go stale
         order = db.session.scalar(_LOCK if lock else _GET, {"order_id": order_id})
-    if order is None:
-        raise DomainError("order_not_found", f"No order {order_id}.")
+        if order is None:
+            raise DomainError("order_not_found", f"No order {order_id}.")
+        set_committed_value(order, "lines", db.session.scalars(_LINES, {"order_id": order_id}).all())
     return order
 
 

@@ -89,3 +89,18 @@ def test_a_cart_read_and_a_till_sale_of_a_best_seller_read_by_key(big_catalog):
         stock_events.record_event(shop.id, "till-plan-1", "sale", {product: 1})
     assert line.available == 50
     assert wide_reads(statements, TABLES, MOST) == []
+
+
+def test_a_handover_by_the_holds_id_reads_by_key(big_catalog):
+    """The hold's lines, the stock rows' lock and the claim in one statement (nothing of the hold
+    loaded): each found by key, as the ledger's writes after it."""
+    shop = big_catalog[0]
+    hold = reservations.reserve_skus(shop.id, {catalog_sku(1): 2, catalog_sku(SKUS): 1}, "plan:handover")
+    db.session.commit()
+    taken = {catalog.get_product(line.sku).id: 1 for line in hold.lines}
+    db.session.expunge_all()
+    with explained() as statements:
+        reservations.consume_hold(hold.id, taken)
+    assert statements[0].sql.startswith("WITH locked")  # the one-statement claim took it
+    assert len(statements) == 3  # the claim, the pickups' write, the release of the unit not taken
+    assert wide_reads(statements, TABLES, MOST) == []
