@@ -18,7 +18,7 @@ from notifications import receivers as order_receivers
 from notifications.campaigns import attribution, demo
 from notifications.campaigns.enrolment import ACTIVE_OF, Entrant, enrol, enrol_many, exit_params, exit_where
 from notifications.campaigns.models import Enrolment
-from shop.core import events, ports
+from shop.core import appends, events, ports
 from shop.core.clock import clock
 from shop.core.extensions import db
 
@@ -67,11 +67,17 @@ def on_order_placed(sender, order_id, cart_id=None, customer_id=None, email=None
     params = exit_params(cart_id=cart_id, customer_id=customer_id, email=email, phone=phone)
     if params is None:  # no cart, account, email or phone: nothing to end, no click to follow
         return
-    enrolled, clicked = db.session.execute(_ANYTHING_FOR_ORDER, {**params, "now": clock.now()}).one()
-    if enrolled:
-        exit_where("order_placed", cart_id=cart_id, customer_id=customer_id, email=email, phone=phone)
-    if clicked:
-        attribution.credit(order_id, cart_id, customer_id, total or 0, currency)
+
+    def then(row):
+        enrolled, clicked = row
+        if enrolled:
+            exit_where("order_placed", cart_id=cart_id, customer_id=customer_id, email=email, phone=phone)
+        if clicked:
+            attribution.credit(order_id, cart_id, customer_id, total or 0, currency)
+
+    # In a checkout, asked with its last writes (nothing of this order's own writes can change the
+    # answer): the rare follow-up runs after them, in the same transaction.
+    appends.read_after(_ANYTHING_FOR_ORDER, {**params, "now": clock.now()}, then)
 
 
 def on_cart_changed(sender, cart_id, type=None, **_):  # noqa: A002 - the signal's field

@@ -24,7 +24,7 @@ from shop.core import appends, events
 from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
-from shop.core.plans import prepared
+from shop.core.plans import one_statement, prepared
 from stores.services import get_store
 
 
@@ -82,13 +82,14 @@ def get_cart(cart_id: str, actor: Actor, *, active: bool = True) -> Cart:
 
 _carts = Cart.__table__
 # The one version bump: bump() runs it, and add to cart builds its one statement on it (shop.carts.adds).
-BUMP = (
+_BUMPING = (
     update(_carts)
     .where(_carts.c.id == bindparam("cart_id"))
     .values(version=_carts.c.version + 1, last_activity_at=bindparam("now"), abandoned_at=None)
-    .returning(_carts.c.id, _carts.c.customer_id, _carts.c.pickup_store_id, _carts.c.status, _carts.c.merged_into_id,
-               _carts.c.version)
 )
+_BUMPED = (_carts.c.id, _carts.c.customer_id, _carts.c.pickup_store_id, _carts.c.status, _carts.c.merged_into_id,
+           _carts.c.version)
+BUMP = _BUMPING.returning(*_BUMPED)
 
 
 _REACH = select(_carts.c.id, _carts.c.customer_id, _carts.c.pickup_store_id).where(_carts.c.id == bindparam("cart_id"))
@@ -148,21 +149,32 @@ def read_cart(cart_id: str, actor: Actor) -> CartSnapshot:
 
 
 # A checkout's bump: the same version bump, which also marks an active cart converted.
-_CONVERT = BUMP.where(_carts.c.status == "active").values(status="converted")
+_CONVERTING = _BUMPING.where(_carts.c.status == "active").values(status="converted")
+_CONVERT = _CONVERTING.returning(*_BUMPED)
+
+
+_CONVERT_AND_READ = cart_snapshot.after(_CONVERTING)
 
 
 def convert(cart_id: str, actor: Actor) -> CartSnapshot:
     """`bump` for a checkout, which also marks the cart converted (its order is written in this
     transaction; any refusal rolls both back): one statement instead of two. The cart is then read
-    after the lock, so it includes whatever a concurrent change committed before it. A cart the
-    statement did not change (gone, or no longer active) gets the plain `bump`, which says why."""
-    with prepared(db.session):  # a key lookup, as the bump
-        row = db.session.execute(_CONVERT, {"cart_id": cart_id, "now": clock.now()}).first()
-    if row is None:
+    after the lock, so it includes whatever a concurrent change committed before it: on PostgreSQL
+    in the same statement (`snapshot.after`; read again when a change committed while it waited
+    for the lock), elsewhere by `snapshot.load`. A cart the statement did not change (gone, or no
+    longer active) gets the plain `bump`, which says why."""
+    params = {"cart_id": cart_id, "now": clock.now()}
+    if one_statement():
+        changed, cart = cart_snapshot.locked(_CONVERT_AND_READ, params)
+    else:
+        with prepared(db.session):  # a key lookup, as the bump
+            changed, cart = db.session.execute(_CONVERT, params).first() is not None, None
+    if not changed:
         bump(cart_id, actor)  # raises: no such cart, not theirs, or not active (never active again)
         raise RuntimeError(f"cart {cart_id} is active but was not converted")  # pragma: no cover
-    check_access(row, actor)
-    return cart_snapshot.load(cart_id)
+    cart = cart or cart_snapshot.load(cart_id)
+    check_access(cart, actor)
+    return cart
 
 
 def snapshot(cart: Cart) -> CartSnapshot:

@@ -54,25 +54,43 @@ class CartSnapshot:
 _carts, _lines, _products, _stock = Cart.__table__, CartLine.__table__, Product.__table__, Stock.__table__
 _CART_COLUMNS = ("id", "customer_id", "status", "merged_into_id", "pickup_store_id", "email", "phone",
                  "coupon_code", "version", "notes", "last_activity_at")
-_SELECT = (
-    select(
-        *(_carts.c[name] for name in _CART_COLUMNS),
-        _lines.c.product_id, _lines.c.quantity, _lines.c.unit_price_at_add,
-        _products.c.sku, _products.c.name, _products.c.price, _products.c.currency, _products.c.active,
-        _stock.c.on_hand,
-        reserved_now(_stock.c.reserved, _carts.c.pickup_store_id, _lines.c.product_id, bindparam("now"))
-        .label("reserved"),
-        _stock.c.safety_stock,
+
+
+def _select(carts):
+    """The snapshot's read, its cart columns from `carts` (the table, or an UPDATE's RETURNING)."""
+    return (
+        select(
+            *(carts.c[name] for name in _CART_COLUMNS),
+            _lines.c.product_id, _lines.c.quantity, _lines.c.unit_price_at_add,
+            _products.c.sku, _products.c.name, _products.c.price, _products.c.currency, _products.c.active,
+            _stock.c.on_hand,
+            reserved_now(_stock.c.reserved, carts.c.pickup_store_id, _lines.c.product_id, bindparam("now"))
+            .label("reserved"),
+            _stock.c.safety_stock,
+        )
+        .select_from(carts)
+        .outerjoin(_lines, _lines.c.cart_id == carts.c.id)
+        .outerjoin(_products, _products.c.id == _lines.c.product_id)
+        .outerjoin(_stock, and_(_stock.c.store_id == carts.c.pickup_store_id,
+                                _stock.c.product_id == _lines.c.product_id))
     )
-    .select_from(_carts)
-    .outerjoin(_lines, _lines.c.cart_id == _carts.c.id)
-    .outerjoin(_products, _products.c.id == _lines.c.product_id)
-    .outerjoin(_stock, and_(_stock.c.store_id == _carts.c.pickup_store_id,
-                            _stock.c.product_id == _lines.c.product_id))
-)
+
+
+_SELECT = _select(_carts)
 _STATEMENT = _SELECT.where(_carts.c.id == bindparam("cart_id")).order_by(_lines.c.id)
 # Many carts at once (the abandonment sweep's batch): the same read, one statement for the batch.
 _MANY = _SELECT.where(_carts.c.id.in_(bindparam("cart_ids", expanding=True))).order_by(_carts.c.id, _lines.c.id)
+
+
+def after(update):
+    """`update` (of one cart, by key) and the snapshot's read of what it returns, as one statement
+    (PostgreSQL: the UPDATE a data-modifying WITH query). The read runs on the statement's snapshot,
+    taken before the UPDATE waited for the row's lock, so each row also carries the version that
+    snapshot saw (`seen_version`): `locked` trusts the rows only when the UPDATE raised exactly it."""
+    changed = update.returning(*(_carts.c[name] for name in _CART_COLUMNS)).cte("changed")
+    seen = _carts.alias("seen")
+    return (_select(changed).add_columns(seen.c.version.label("seen_version"))
+            .join(seen, seen.c.id == changed.c.id).order_by(_lines.c.id))
 
 
 def _line(row) -> SnapshotLine:
@@ -107,6 +125,21 @@ def load(cart_id: str) -> CartSnapshot | None:
     with prepared(session):
         rows = session.connection().execute(_STATEMENT, {"cart_id": cart_id, "now": clock.now()}).all()
     return _snapshot(rows) if rows else None
+
+
+def locked(statement, params: dict) -> tuple[bool, CartSnapshot | None]:
+    """Run a statement built by `after` (`params` with its `now`): (changed, snapshot).
+    (False, None): the UPDATE changed no row. (True, None): it did, but a change committed after
+    the statement's snapshot was taken (the version it raised is not one above the version the
+    read saw): the caller reads the cart again (`load`)."""
+    session = db.session
+    if session.autoflush:
+        session.flush()
+    with prepared(session):  # an UPDATE by key and key lookups, as the bump and `load`
+        rows = session.connection().execute(statement, params).all()
+    if not rows:
+        return False, None
+    return True, _snapshot(rows) if rows[0].version == rows[0].seen_version + 1 else None
 
 
 def load_many(cart_ids: list[str]) -> dict[str, CartSnapshot]:

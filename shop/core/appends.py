@@ -14,13 +14,16 @@ columns given), not per request: a write's statement is a module's constant, and
 needs is a named `bindparam` given in `values` with the columns.
 What is queued is invisible to the block's own later reads, and the WITH queries of one statement
 cannot see one another: queue only rows the rest of the block does not read, never two writes of
-one row. A leaf: imports only shop.core.
+one row. One read whose answer the block does not need before its end (`read_after`: a receiver's
+"is there anything to do?") may ride with them: it becomes the statement's main query, the writes
+its WITH queries, and its callback runs after the statement (what it then does, it does at once).
+A leaf: imports only shop.core.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -32,7 +35,26 @@ from shop.core.errors import DomainError
 from shop.core.extensions import db
 from shop.core.plans import one_statement, prepared
 
-_queued: ContextVar[list | None] = ContextVar("omnishop_appends", default=None)
+
+class _Block(list):
+    """A together() block's queued writes, and at most one read to send with them."""
+
+    read: tuple | None = None
+
+
+_queued: ContextVar[_Block | None] = ContextVar("omnishop_appends", default=None)
+
+
+def read_after(statement, params: dict, then: Callable) -> None:
+    """Run `statement` (a SELECT of one row) with `params` and call `then(row)`: now, or inside a
+    `together()` block sent with its writes at its end and `then` called after them. Only for a
+    read that no write of the block changes the answer to (it sees the tables as before them), and
+    whose callback the rest of the block does not wait for. A block's second read runs at once."""
+    queued = _queued.get()
+    if queued is None or queued.read is not None:
+        then(db.session.execute(statement, params).one())
+        return
+    queued.read = (statement, params, then)
 
 
 def write(statement, values: dict) -> None:
@@ -73,7 +95,7 @@ def together() -> Iterator[None]:
     if _queued.get() is not None:
         yield
         return
-    queued: list = []
+    queued = _Block()
     token = _queued.set(queued)
     try:
         yield
@@ -89,25 +111,37 @@ def together() -> Iterator[None]:
     _send(queued)
 
 
-def _send(queued: list) -> None:
-    if not queued:
+def _send(queued: _Block) -> None:
+    read = queued.read
+    if not queued and read is None:
         return
-    if not one_statement():
+    if not one_statement() or not queued:
         for statement, values in queued:
             db.session.execute(statement, values)
+        if read is not None:
+            read[2](db.session.execute(read[0], read[1]).one())
         return
     params = {f"w{n}_{key}": value for n, (_, values) in enumerate(queued) for key, value in values.items()}
+    shape = tuple((statement, tuple(values)) for statement, values in queued)
     with prepared(db.session):  # the same writes every checkout: plain INSERTs and a key UPDATE
-        db.session.execute(_combined(tuple((statement, tuple(values)) for statement, values in queued)), params)
+        if read is None:
+            db.session.execute(_combined(shape), params)
+            return
+        read_params = {f"r_{key}": value for key, value in read[1].items()}
+        row = db.session.execute(_combined(shape, read[0], tuple(read[1])), {**params, **read_params}).one()
+    read[2](row)
 
 
 @functools.lru_cache(maxsize=64)
-def _combined(shape: tuple) -> object:
+def _combined(shape: tuple, read=None, read_keys: tuple = ()) -> object:
     """The writes of `shape` ((statement, keys given) each) as one statement, write n's values bound
-    as `w<n>_<key>`. PostgreSQL runs the main statement, then the WITH queries it does not read, the
-    last listed first (its docs leave the order open; test_appends_agree holds it): listed in
-    reverse, rows of one table get their ids in the order they were queued, as one by one."""
-    *first, last = [_bound(statement, keys, n) for n, (statement, keys) in enumerate(shape)]
+    as `w<n>_<key>`, the main query the last write or `read` (its parameters `read_keys` bound as
+    `r_<key>`: a parameter named as a column would become a SET of an UPDATE among the writes).
+    PostgreSQL runs the main statement, then the WITH queries it does not read, the last listed
+    first (its docs leave the order open; test_appends_agree holds it): listed in reverse, rows of
+    one table get their ids in the order they were queued, as one by one."""
+    writes = [_bound(statement, keys, n) for n, (statement, keys) in enumerate(shape)]
+    *first, last = writes if read is None else [*writes, _renamed(read, set(read_keys), "r_")]
     ctes = [write.cte(f"w{n}") for n, write in enumerate(first)]
     return last.add_cte(*reversed(ctes)) if ctes else last
 
@@ -117,13 +151,17 @@ def _bound(statement, keys: tuple, n: int):
     prefixed `w<n>_` (one statement's queries cannot share a parameter's name)."""
     columns = statement.table.c
     where = {key for key in keys if key not in columns}
-
-    def renamed(element, **_):
-        if isinstance(element, BindParameter) and element.key in where:
-            return bindparam(f"w{n}_{element.key}", type_=element.type)
-        return None
-
     if where:
-        statement = visitors.replacement_traverse(statement, {}, renamed)
+        statement = _renamed(statement, where, f"w{n}_")
     return statement.values({columns[key]: bindparam(f"w{n}_{key}", type_=columns[key].type)
                              for key in keys if key in columns})
+
+
+def _renamed(statement, keys: set, prefix: str):
+    """`statement` with its named bind parameters `keys` renamed `prefix` + name."""
+    def renamed(element, **_):
+        if isinstance(element, BindParameter) and element.key in keys:
+            return bindparam(prefix + element.key, type_=element.type)
+        return None
+
+    return visitors.replacement_traverse(statement, {}, renamed)

@@ -29,7 +29,7 @@ from shop.orders import states as order_states
 from shop.orders.models import Order
 from shop.payments import gateway as payments
 from shop.payments.models import Payment
-from stores.services import get_store
+from stores.services import with_hours
 
 PAY_AT_STORE_HOLD_MARGIN = dt.timedelta(days=7)
 
@@ -48,7 +48,7 @@ def _contact(cart, data: dict) -> tuple[str, str | None, bool]:
 def _store_for(cart, method: str):
     if cart.pickup_store_id is None:
         raise DomainError("pickup_store_required", "Choose a pickup store first.")
-    store = get_store(cart.pickup_store_id, hours=True)  # its hours: the promised time reads them
+    store = with_hours(cart.pickup_store_id)  # its hours: the promised time reads them
     if not store.pickup_enabled:
         raise DomainError("pickup_disabled", f"{store.name} does not offer pickup.")
     if method == "pay_at_store" and not store.pay_at_store_enabled:

@@ -163,3 +163,32 @@ def test_a_second_write_of_one_row_in_a_block_is_refused(app):
     with pytest.raises(ValueError, match="second write of one row"), appends.together():
         appends.write(by_id, {"reservation_id": None, "order_id": 1})
         appends.write(by_id, {"payment_expires_at": None, "order_id": 1})
+
+
+def test_a_read_rides_with_the_blocks_writes_and_its_callback_runs_after_them(app, client, store_world):
+    # read_after inside a block: one statement for the writes and the read (the read its main query,
+    # seeing the tables as before the writes), the callback called once the statement ran. Its
+    # parameters, named as columns of an UPDATE among the writes (order_id, cart_id), must not
+    # become that UPDATE's SETs.
+    from sqlalchemy import bindparam, func, select, update
+
+    from shop.orders.models import Order, OrderEvent
+    from tests.support.orders import cart_for, checkout
+    from tests.support.statement_count import statements
+
+    order_id = checkout(client, cart_for(client, store_world["store"])).get_json()["order"]["id"]
+    before = db.session.get(Order, order_id).cart_id
+    events = OrderEvent.__table__
+    count = select(func.count()).select_from(events).where(events.c.order_id == bindparam("order_id"),
+                                                          events.c.type != bindparam("cart_id"))
+    by_id = update(Order.__table__).where(Order.__table__.c.id == bindparam("order_id"))
+    answers = []
+    with statements() as seen, appends.together():
+        appends.write(by_id, {"reservation_id": None, "order_id": order_id})
+        appends.read_after(count, {"order_id": order_id, "cart_id": "none"}, lambda row: answers.append(row[0]))
+        assert answers == []  # not yet: it rides with the writes
+    assert len(seen) == 1
+    assert answers == [1]  # the "created" event
+    db.session.expire_all()
+    order = db.session.get(Order, order_id)
+    assert (order.reservation_id, order.cart_id) == (None, before)

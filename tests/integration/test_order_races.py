@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import stripe
+from sqlalchemy import text
 
+from shop.carts import snapshot as cart_snapshot
 from shop.core.extensions import db
 from shop.orders.models import Order
 from shop.payments.models import Payment
@@ -76,4 +80,37 @@ def test_50_carts_racing_for_the_last_10_units_make_exactly_10_orders(client, ap
     assert all(body["code"] == "insufficient_stock" for status, body in results if status == 409)
     db.session.expire_all()
     assert db.session.scalar(db.select(db.func.count(Order.id))) == 10
+    assert_stock_invariants()
+
+
+def test_a_change_committed_while_checkout_waits_for_the_cart_is_what_it_orders(client, store_world, wide_app,
+                                                                                monkeypatch):
+    # The checkout's bump and read are one statement (shop.carts.snapshot.after), whose read sees the
+    # tables as they were before it waited for the cart's lock: a change committed meanwhile (here 3
+    # mugs instead of 2, its bump included) must be read again, never ordered as it was.
+    cart_id = cart_for(client, store_world["store"])
+    mug = store_world["p"]["MUG"].id
+    reads = []
+    monkeypatch.setattr(cart_snapshot, "load", lambda cid, _load=cart_snapshot.load: reads.append(cid) or _load(cid))
+    with wide_app.app_context():
+        other = db.engine.connect()
+    try:
+        change = other.begin()
+        other.execute(text("UPDATE carts SET version = version + 1 WHERE id = :id"), {"id": cart_id})
+        other.execute(text("UPDATE cart_lines SET quantity = 3 WHERE cart_id = :id AND product_id = :p"),
+                      {"id": cart_id, "p": mug})
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            placed = pool.submit(lambda: wide_app.test_client().post(
+                f"/api/v1/carts/{cart_id}/checkout", json={"payment_method": "pay_at_store"},
+                headers={"Idempotency-Key": "waits"}))
+            time.sleep(1.5)  # the checkout is waiting for the cart's row lock
+            waited = not placed.done()
+            change.commit()
+            resp = placed.result(timeout=30)
+    finally:
+        other.close()
+    assert waited
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    assert {line["sku"]: line["quantity"] for line in resp.get_json()["order"]["lines"]} == {"MUG": 3, "TEA": 1}
+    assert reads == [cart_id]  # read again, once
     assert_stock_invariants()
