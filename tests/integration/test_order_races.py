@@ -43,6 +43,21 @@ def test_one_checkout_sent_twice_at_once_makes_one_order_and_one_intent(client, 
     assert_stock_invariants()
 
 
+def test_a_checkout_paid_at_the_store_sent_five_times_at_once_makes_one_order_and_one_reply(client, store_world,
+                                                                                           wide_app):
+    # Paid at the store, the key is claimed by the checkout's last write (shop.core.transactions
+    # `_claimed_last`): the twins wait on the cart, find it converted, and answer with the first reply.
+    cart_id = cart_for(client, store_world["store"], lines=(("MUG", 2),))
+    call = ("POST", f"/api/v1/carts/{cart_id}/checkout", {"payment_method": "pay_at_store"},
+            {"Idempotency-Key": "same"})
+    results = hammer(wide_app, [call] * 5)
+    assert [status for status, _ in results] == [201] * 5, results
+    assert len({repr(body) for _, body in results}) == 1  # the same reply, byte for byte as JSON
+    db.session.expire_all()
+    assert db.session.scalar(db.select(db.func.count(Order.id))) == 1
+    assert_stock_invariants()
+
+
 def test_two_handovers_at_once_capture_once(client, store_world, card_app, wide_app):
     resp = checkout(client, cart_for(client, store_world["store"], lines=(("MUG", 1),)), payment_method="card")
     body = resp.get_json()
