@@ -18,6 +18,7 @@ from tests.support import factories as f
 from tests.support.concurrency import hammer
 from tests.support.invariants import assert_stock_invariants
 from tests.support.orders import WEBHOOK_SECRET, cart_for, checkout, post_event
+from tests.support.pickup import place
 
 pytestmark = pytest.mark.postgres
 
@@ -129,3 +130,32 @@ def test_a_change_committed_while_checkout_waits_for_the_cart_is_what_it_orders(
     assert {line["sku"]: line["quantity"] for line in resp.get_json()["order"]["lines"]} == {"MUG": 3, "TEA": 1}
     assert reads == [cart_id]  # read again, once
     assert_stock_invariants()
+
+
+def test_a_short_pick_committed_while_ready_waits_for_the_order_is_kept(client, store_world, wide_app):
+    # An order's lines are read with its lock, in one statement (shop.orders.queries): a line another
+    # move changed while this one waited for the order must be read as that move committed it, or
+    # "ready" would count the short-picked line as found in full (picked 2 of 2, not 1 of 2).
+    placed = place(client, store_world)
+    order_id = placed["order"]["id"]
+    assert client.post(f"/api/v1/orders/{order_id}/picking", json={}, headers=store_world["staff"]).status_code == 200
+    line = next(line for line in placed["order"]["lines"] if line["sku"] == "MUG")
+    with wide_app.app_context():
+        other = db.engine.connect()
+    try:
+        pick = other.begin()
+        other.execute(text("SELECT id FROM orders WHERE id = :id FOR UPDATE"), {"id": order_id})
+        other.execute(text("UPDATE order_lines SET picked_quantity = 1 WHERE id = :id"), {"id": line["id"]})
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            ready = pool.submit(lambda: wide_app.test_client().post(
+                f"/api/v1/orders/{order_id}/ready", json={}, headers=store_world["staff"]))
+            time.sleep(1.5)  # "ready" is waiting for the order's row lock
+            waited = not ready.done()
+            pick.commit()
+            resp = ready.result(timeout=30)
+    finally:
+        other.close()
+    assert waited
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    picked = {each["sku"]: each["picked_quantity"] for each in resp.get_json()["lines"]}
+    assert picked == {"MUG": 1, "TEA": 1}
