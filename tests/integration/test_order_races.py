@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import stripe
-from sqlalchemy import text
 
 from shop.carts import snapshot as cart_snapshot
 from shop.core.extensions import db
 from shop.orders.models import Order
 from shop.payments.models import Payment
 from tests.support import factories as f
-from tests.support.concurrency import hammer
+from tests.support.concurrency import hammer, sent_while_locked
 from tests.support.invariants import assert_stock_invariants
 from tests.support.orders import WEBHOOK_SECRET, cart_for, checkout, post_event
 from tests.support.pickup import place
@@ -108,23 +105,11 @@ def test_a_change_committed_while_checkout_waits_for_the_cart_is_what_it_orders(
     mug = store_world["p"]["MUG"].id
     reads = []
     monkeypatch.setattr(cart_snapshot, "load", lambda cid, _load=cart_snapshot.load: reads.append(cid) or _load(cid))
-    with wide_app.app_context():
-        other = db.engine.connect()
-    try:
-        change = other.begin()
-        other.execute(text("UPDATE carts SET version = version + 1 WHERE id = :id"), {"id": cart_id})
-        other.execute(text("UPDATE cart_lines SET quantity = 3 WHERE cart_id = :id AND product_id = :p"),
-                      {"id": cart_id, "p": mug})
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            placed = pool.submit(lambda: wide_app.test_client().post(
-                f"/api/v1/carts/{cart_id}/checkout", json={"payment_method": "pay_at_store"},
-                headers={"Idempotency-Key": "waits"}))
-            time.sleep(1.5)  # the checkout is waiting for the cart's row lock
-            waited = not placed.done()
-            change.commit()
-            resp = placed.result(timeout=30)
-    finally:
-        other.close()
+    waited, resp = sent_while_locked(wide_app, [
+        ("UPDATE carts SET version = version + 1 WHERE id = :id", {"id": cart_id}),
+        ("UPDATE cart_lines SET quantity = 3 WHERE cart_id = :id AND product_id = :p", {"id": cart_id, "p": mug}),
+    ], lambda app_client: app_client.post(f"/api/v1/carts/{cart_id}/checkout", json={"payment_method": "pay_at_store"},
+                                          headers={"Idempotency-Key": "waits"}))
     assert waited
     assert resp.status_code == 201, resp.get_data(as_text=True)
     assert {line["sku"]: line["quantity"] for line in resp.get_json()["order"]["lines"]} == {"MUG": 3, "TEA": 1}
@@ -140,21 +125,10 @@ def test_a_short_pick_committed_while_ready_waits_for_the_order_is_kept(client, 
     order_id = placed["order"]["id"]
     assert client.post(f"/api/v1/orders/{order_id}/picking", json={}, headers=store_world["staff"]).status_code == 200
     line = next(line for line in placed["order"]["lines"] if line["sku"] == "MUG")
-    with wide_app.app_context():
-        other = db.engine.connect()
-    try:
-        pick = other.begin()
-        other.execute(text("SELECT id FROM orders WHERE id = :id FOR UPDATE"), {"id": order_id})
-        other.execute(text("UPDATE order_lines SET picked_quantity = 1 WHERE id = :id"), {"id": line["id"]})
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            ready = pool.submit(lambda: wide_app.test_client().post(
-                f"/api/v1/orders/{order_id}/ready", json={}, headers=store_world["staff"]))
-            time.sleep(1.5)  # "ready" is waiting for the order's row lock
-            waited = not ready.done()
-            pick.commit()
-            resp = ready.result(timeout=30)
-    finally:
-        other.close()
+    waited, resp = sent_while_locked(wide_app, [
+        ("SELECT id FROM orders WHERE id = :id FOR UPDATE", {"id": order_id}),
+        ("UPDATE order_lines SET picked_quantity = 1 WHERE id = :id", {"id": line["id"]}),
+    ], lambda app_client: app_client.post(f"/api/v1/orders/{order_id}/ready", json={}, headers=store_world["staff"]))
     assert waited
     assert resp.status_code == 200, resp.get_data(as_text=True)
     picked = {each["sku"]: each["picked_quantity"] for each in resp.get_json()["lines"]}
