@@ -9,7 +9,7 @@ from shop.core.extensions import db
 from tests.support.pickup import ready_order
 from tests.support.statement_count import statements
 
-CEILING = {"postgresql": 7, "sqlite": 13}
+CEILING = {"postgresql": 6, "sqlite": 13}
 
 
 def test_a_handover_at_the_counter_stays_within_its_statements(client, store_world):
