@@ -1,7 +1,8 @@
 """What a handover paid at the counter costs in statements (pings, BEGIN and COMMIT not seen): on
-PostgreSQL the order's move, its event and its message are one statement, the hold's lines, the
-stock rows' lock and the hold's claim one (the hold is not loaded), the ledger one (docs/performance.md,
-"The handover, third pass" and perf-handover3). A ceiling reached, so a statement added shows."""
+PostgreSQL the order's move, its event, its message and the post-pickup campaigns' read are one
+statement, the hold's lines, the stock rows' lock and the hold's claim one (the hold is not loaded),
+the ledger one (docs/performance.md, "The handover, third pass", perf-handover3 and "The campaigns
+read rides with the move"). A ceiling reached, so a statement added shows."""
 
 from __future__ import annotations
 
