@@ -10,6 +10,7 @@ It writes in the caller's transaction, never sends.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, bindparam, exists, literal, or_, select, update
@@ -17,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from notifications import consent
 from notifications.campaigns.models import Campaign, Enrolment
+from shop.core import appends
 from shop.core.clock import clock
 from shop.core.extensions import db
 from shop.core.json_rows import json_rows
@@ -121,17 +123,39 @@ _ACTIVE = select(Campaign).where(Campaign.trigger == bindparam("trigger"), Campa
     Campaign.id)  # built once
 
 
-def active_campaigns(trigger: str) -> list[Campaign]:
-    """The active campaigns of a trigger, read once per transaction (a sweep's batch enrols hundreds)."""
+def _this_transaction() -> dict[str, list[Campaign]]:
+    """The active campaigns read in this transaction, by trigger."""
     session = db.session()
     current = session.get_transaction()
     cached = session.info.get(_CACHE)
     if cached is None or cached[0] is not current:
         cached = session.info[_CACHE] = (current, {})
-    if trigger not in cached[1]:
+    return cached[1]
+
+
+def active_campaigns(trigger: str) -> list[Campaign]:
+    """The active campaigns of a trigger, read once per transaction (a sweep's batch enrols hundreds)."""
+    known = _this_transaction()
+    if trigger not in known:
         with prepared(db.session):  # a few rows of a small table, on every order pickup and expiry
-            cached[1][trigger] = list(db.session.scalars(_ACTIVE, {"trigger": trigger}))
-    return cached[1][trigger]
+            known[trigger] = list(db.session.scalars(_ACTIVE, {"trigger": trigger}))
+    return known[trigger]
+
+
+def _with_campaigns(trigger: str, then: Callable[[list[Campaign]], object]) -> None:
+    """`then(active_campaigns(trigger))`, the read riding with an open `together()` block's writes
+    (appends.read_after; an order's move: a statement fewer per pickup or expiry) and `then` run
+    after them. No such block writes campaigns, so none changes the answer."""
+    known = _this_transaction()
+    if trigger in known:
+        then(known[trigger])
+        return
+
+    def answer(rows):
+        known[trigger] = [row[0] for row in rows]
+        then(known[trigger])
+
+    appends.read_after(_ACTIVE, {"trigger": trigger}, answer, rows=True)
 
 
 def _insert(campaign: Campaign, chosen: list[tuple[Entrant, str]], now: dt.datetime) -> list[int]:
@@ -157,20 +181,16 @@ def _insert(campaign: Campaign, chosen: list[tuple[Entrant, str]], now: dt.datet
                                    .on_conflict_do_nothing().returning(Enrolment.id)))
 
 
-def enrol_many(trigger: str, entrants: list[Entrant]) -> list[int]:
-    """Enrol each entrant in every active campaign of `trigger` whose audience it matches and whose
-    cool-down its subject and contact are out of, in the caller's transaction; an entrant without a
-    contact enters nothing. Per campaign one INSERT for the whole batch, and consent read once per
-    channel: what enrolling them one by one, in this order, would give. Returns the new enrolments'
-    ids (none for an entrant a race, a repeated signal or an earlier entrant with its contact got there first)."""
-    keyed = [(entrant, key) for entrant in entrants
-             if (key := contact_key(entrant.customer_id, entrant.email, entrant.phone)) is not None]
-    if not keyed:
-        return []
-    now = clock.now()
+def _keyed(entrants: list[Entrant]) -> list[tuple[Entrant, str]]:
+    """The entrants with a contact, and its key: one without enters nothing."""
+    return [(entrant, key) for entrant in entrants
+            if (key := contact_key(entrant.customer_id, entrant.email, entrant.phone)) is not None]
+
+
+def _enrol(campaigns: list[Campaign], keyed: list[tuple[Entrant, str]], now: dt.datetime) -> list[int]:
     reach = _Reach([entrant for entrant, _ in keyed])
     added = []
-    for campaign in active_campaigns(trigger):
+    for campaign in campaigns:
         if not campaign.steps:
             continue
         on = channels(campaign)
@@ -181,10 +201,25 @@ def enrol_many(trigger: str, entrants: list[Entrant]) -> list[int]:
     return added
 
 
-def enrol(trigger: str, subject: str, *, facts: dict | None = None, **who) -> list[int]:
+def enrol_many(trigger: str, entrants: list[Entrant]) -> list[int]:
+    """Enrol each entrant in every active campaign of `trigger` whose audience it matches and whose
+    cool-down its subject and contact are out of, in the caller's transaction; an entrant without a
+    contact enters nothing. Per campaign one INSERT for the whole batch, and consent read once per
+    channel: what enrolling them one by one, in this order, would give. Returns the new enrolments'
+    ids (none for an entrant a race, a repeated signal or an earlier entrant with its contact got there first)."""
+    keyed = _keyed(entrants)
+    return _enrol(active_campaigns(trigger), keyed, clock.now()) if keyed else []
+
+
+def enrol(trigger: str, subject: str, *, facts: dict | None = None, **who) -> None:
     """`enrol_many` for one subject (a pickup, an expiry, a subscriber told, a keyword confirmed);
-    `who` are the other fields of an `Entrant`."""
-    return enrol_many(trigger, [Entrant(subject, facts=facts or {}, **who)])
+    `who` are the other fields of an `Entrant`. Inside a `together()` block (an order's move) the
+    campaigns are read with the block's writes and the enrolments written after them, in the same
+    transaction."""
+    keyed = _keyed([Entrant(subject, facts=facts or {}, **who)])
+    if keyed:
+        now = clock.now()
+        _with_campaigns(trigger, lambda campaigns: _enrol(campaigns, keyed, now))
 
 
 def end(enrolment: Enrolment, status: str, reason: str) -> None:

@@ -15,8 +15,9 @@ needs is a named `bindparam` given in `values` with the columns.
 What is queued is invisible to the block's own later reads, and the WITH queries of one statement
 cannot see one another: queue only rows the rest of the block does not read, never two writes of
 one row. One read whose answer the block does not need before its end (`read_after`: a receiver's
-"is there anything to do?") may ride with them: it becomes the statement's main query, the writes
-its WITH queries, and its callback runs after the statement (what it then does, it does at once).
+"is there anything to do?", or the rows a pickup's campaigns start from) may ride with them: it
+becomes the statement's main query, the writes its WITH queries, and its callback runs after the
+statement (what it then does, it does at once).
 A leaf: imports only shop.core.
 """
 
@@ -37,7 +38,8 @@ from shop.core.plans import one_statement, prepared
 
 
 class _Block(list):
-    """A together() block's queued writes, and at most one read to send with them."""
+    """A together() block's queued writes, and at most one read to send with them (statement,
+    params, the callbacks waiting on it, whether it answers every row)."""
 
     read: tuple | None = None
 
@@ -45,16 +47,26 @@ class _Block(list):
 _queued: ContextVar[_Block | None] = ContextVar("omnishop_appends", default=None)
 
 
-def read_after(statement, params: dict, then: Callable) -> None:
-    """Run `statement` (a SELECT of one row) with `params` and call `then(row)`: now, or inside a
-    `together()` block sent with its writes at its end and `then` called after them. Only for a
-    read that no write of the block changes the answer to (it sees the tables as before them), and
-    whose callback the rest of the block does not wait for. A block's second read runs at once."""
+def read_after(statement, params: dict, then: Callable, *, rows: bool = False) -> None:
+    """Run `statement` (a SELECT of one row; with `rows`, of any number) with `params` and call
+    `then(row)` (with `rows`, `then(list of rows)`): now, or inside a `together()` block sent with
+    its writes at its end and `then` called after them. Only for a read that no write of the block
+    changes the answer to (it sees the tables as before them), and whose callback the rest of the
+    block does not wait for. The same read asked again in the block rides once, its callbacks
+    called in the order asked; a block's other read runs at once."""
     queued = _queued.get()
-    if queued is None or queued.read is not None:
-        then(db.session.execute(statement, params).one())
-        return
-    queued.read = (statement, params, then)
+    read = queued.read if queued is not None else None
+    if queued is not None and read is None:
+        queued.read = (statement, params, [then], rows)
+    elif read is not None and read[0] is statement and read[1] == params and read[3] == rows:
+        read[2].append(then)
+    else:
+        then(_answer(db.session.execute(statement, params), rows))
+
+
+def _answer(result, rows: bool):
+    """A read's answer: its one row, or (`rows`) the list of them."""
+    return result.all() if rows else result.one()
 
 
 def write(statement, values: dict) -> None:
@@ -119,7 +131,7 @@ def _send(queued: _Block) -> None:
         for statement, values in queued:
             db.session.execute(statement, values)
         if read is not None:
-            read[2](db.session.execute(read[0], read[1]).one())
+            _call(read[2], _answer(db.session.execute(read[0], read[1]), read[3]))
         return
     params = {f"w{n}_{key}": value for n, (_, values) in enumerate(queued) for key, value in values.items()}
     shape = tuple((statement, tuple(values)) for statement, values in queued)
@@ -128,8 +140,14 @@ def _send(queued: _Block) -> None:
             db.session.execute(_combined(shape), params)
             return
         read_params = {f"r_{key}": value for key, value in read[1].items()}
-        row = db.session.execute(_combined(shape, read[0], tuple(read[1])), {**params, **read_params}).one()
-    read[2](row)
+        answer = _answer(db.session.execute(_combined(shape, read[0], tuple(read[1])), {**params, **read_params}),
+                         read[3])
+    _call(read[2], answer)
+
+
+def _call(thens: list[Callable], answer) -> None:
+    for then in thens:
+        then(answer)
 
 
 @functools.lru_cache(maxsize=64)

@@ -44,8 +44,8 @@ def program(rng: random.Random) -> list[dict]:
     return steps
 
 
-def run(client, seed: int, steps: list[dict], monkeypatch) -> tuple[list, dict]:
-    """Play `steps` on an empty database; (every answer, every row of every table)."""
+def _start(seed: int, monkeypatch) -> None:
+    """An empty database, and the randomness and the clock of a run, alike in both runs."""
     db.session.remove()
     wipe()  # restarts every id sequence: both runs number their rows alike
     limiter.reset()
@@ -54,6 +54,22 @@ def run(client, seed: int, steps: list[dict], monkeypatch) -> tuple[list, dict]:
     monkeypatch.setattr(secrets, "choice", rng.choice)
     monkeypatch.setattr(secrets, "randbelow", rng.randrange)
     monkeypatch.setattr("shop.core.clock.clock.now", lambda: START)
+
+
+def _every_row() -> dict:
+    db.session.remove()
+    rows = {}
+    for table in db.metadata.sorted_tables:
+        if table.name not in NOT_COMPARED:
+            rows[table.name] = [_seen(table.name, dict(row._mapping)) for row in
+                                db.session.execute(select(table).order_by(*table.primary_key.columns))]
+    db.session.remove()
+    return rows
+
+
+def run(client, seed: int, steps: list[dict], monkeypatch) -> tuple[list, dict]:
+    """Play `steps` on an empty database; (every answer, every row of every table)."""
+    _start(seed, monkeypatch)
     store = f.store(code="NYC", name="Downtown", hold_days=2, prep_lead_minutes=30)
     for sku, price, units in (("MUG", 1200, 8), ("TEA", 500, 5)):
         f.stock(store, f.product(sku=sku, price=price), units)
@@ -76,14 +92,7 @@ def run(client, seed: int, steps: list[dict], monkeypatch) -> tuple[list, dict]:
             body = resp.get_json()
             body.pop("request_id", None)
             answers.append((resp.status_code, body))
-    db.session.remove()
-    rows = {}
-    for table in db.metadata.sorted_tables:
-        if table.name not in NOT_COMPARED:
-            rows[table.name] = [_seen(table.name, dict(row._mapping)) for row in
-                                db.session.execute(select(table).order_by(*table.primary_key.columns))]
-    db.session.remove()
-    return answers, rows
+    return answers, _every_row()
 
 
 def _seen(table: str, row: dict) -> dict:
@@ -192,3 +201,86 @@ def test_a_read_rides_with_the_blocks_writes_and_its_callback_runs_after_them(ap
     db.session.expire_all()
     order = db.session.get(Order, order_id)
     assert (order.reservation_id, order.cart_id) == (None, before)
+
+
+# Pickups with two post-pickup campaigns active: (email, mugs). The first campaign takes orders of
+# two mugs and more, the second any guest's; each takes a contact once a week, so the last pickup
+# is cooling down in both; the shy guest gave no consent and enters nothing.
+PICKUPS = (("keen@example.com", 1), ("shy@example.com", 1), ("keen@example.com", 2), ("keen@example.com", 2))
+
+
+def pickups(client, monkeypatch) -> tuple[list, dict]:
+    """Hand the PICKUPS over on an empty database (one of them twice: a retry); (every answer,
+    every row of every table)."""
+    from tests.support.campaigns import grant, launch, marketer
+    from tests.support.pickup import make_ready
+
+    _start(0, monkeypatch)
+    store = f.store(code="NYC", name="Downtown", hold_days=2, prep_lead_minutes=30)
+    f.stock(store, f.product(sku="MUG", price=1200), 20)
+    world = {"store": store, "staff": f.bearer(f.user("staff", [store]))}
+    db.session.commit()
+    grant("email", email="keen@example.com")
+    step = [{"delay_minutes": 14 * 24 * 60, "channel": "email", "template": "post_pickup_follow_up"}]
+    headers = marketer()
+    launch(client, headers, "order_picked_up", step, audience={"min_cart_value": 2000})
+    launch(client, headers, "order_picked_up", step, audience={"who": "guest"})
+    answers = []
+    for n, (email, mugs) in enumerate(PICKUPS):
+        monkeypatch.setattr("shop.core.clock.clock.now", lambda n=n: START + dt.timedelta(hours=n))
+        cart = client.post("/api/v1/carts", json={"pickup_store_id": store.id}).get_json()
+        client.post(f"/api/v1/carts/{cart['id']}/lines", json={"sku": "MUG", "quantity": mugs})
+        client.patch(f"/api/v1/carts/{cart['id']}", json={"email": email})
+        placed = client.post(f"/api/v1/carts/{cart['id']}/checkout", json={"payment_method": "pay_at_store"},
+                             headers={"Idempotency-Key": f"pickup-{n}"}).get_json()
+        make_ready(client, world, placed["order"]["id"])
+        for _ in range(2 if n == 2 else 1):
+            resp = client.post(f"/api/v1/orders/{placed['order']['id']}/handover",
+                               json={"pickup_code": placed["pickup_code"]}, headers=world["staff"])
+            answers.append((resp.status_code, resp.get_json()["status"]))
+    return answers, _every_row()
+
+
+def test_a_pickups_campaigns_read_riding_with_its_move_enrols_as_read_at_once(app, client, monkeypatch):
+    # The handover's campaigns read goes with its move's writes and the enrolments are written
+    # after them; with the blocks switched off, read and written at once: the same rows.
+    riding = pickups(client, monkeypatch)
+    with monkeypatch.context() as switched_off:
+        switched_off.setattr(appends, "together", contextlib.nullcontext)
+        at_once = pickups(client, monkeypatch)
+    assert riding[0] == at_once[0] == [(200, "picked_up")] * (len(PICKUPS) + 1)
+    for name, rows in riding[1].items():
+        assert len(rows) == len(at_once[1][name]), name
+        for row, row_1 in zip(rows, at_once[1][name], strict=True):
+            assert row == row_1, (name, _differences(row, row_1))
+    enrolled = [(row["campaign_id"], row["email"], row["order_id"]) for row in riding[1]["campaign_enrolments"]]
+    assert enrolled == [(2, "keen@example.com", 1), (1, "keen@example.com", 3)]
+
+
+def test_a_read_of_many_rows_rides_once_however_often_the_block_asks_it(app, client, store_world):
+    # read_after(rows=True) inside a block: every row of the read, as run at once before the
+    # block; asked again with the same parameters, it rides once and the callbacks run in order.
+    from sqlalchemy import bindparam, update
+
+    from shop.orders.models import Order, OrderEvent
+    from tests.support.orders import cart_for, checkout
+    from tests.support.pickup import make_ready
+    from tests.support.statement_count import statements
+
+    order_id = checkout(client, cart_for(client, store_world["store"])).get_json()["order"]["id"]
+    make_ready(client, store_world, order_id)
+    events = OrderEvent.__table__
+    history = select(events.c.type, events.c.to_status).where(events.c.order_id == bindparam("order_id")).order_by(
+        events.c.id)
+    before = db.session.execute(history, {"order_id": order_id}).all()
+    assert len(before) == 3  # created, started picking, ready
+    by_id = update(Order.__table__).where(Order.__table__.c.id == bindparam("order_id"))
+    answers = []
+    with statements() as seen, appends.together():
+        appends.write(by_id, {"reservation_id": None, "order_id": order_id})
+        for n in (1, 2):
+            appends.read_after(history, {"order_id": order_id}, lambda rows, n=n: answers.append((n, rows)),
+                               rows=True)
+        assert answers == []
+    assert len(seen) == 1
+    assert answers == [(1, before), (2, before)]
