@@ -45,9 +45,10 @@ CARTS = int(os.environ.get("BENCH_CARTS", "3000"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", str(2 * (os.cpu_count() or 1))))
 ONLY = os.environ.get("BENCH_ONLY", "")  # e.g. BENCH_ONLY=reserve,race: scenarios whose name has one
 BUYERS = int(os.environ.get("BENCH_BUYERS", "200"))
-# Another source tree (an older commit from `git archive`): each cart and stock scenario is then paired
-# with the same scenario served from that tree, not with the baseline, and its ratio is this tree's
-# rate over that tree's (checkout and handover are skipped: their prepared carts would be shared).
+# Another source tree (an older commit from `git archive`): each scenario is then paired with the same
+# scenario served from that tree, not with the baseline, and its ratio is this tree's rate over that
+# tree's (checkout and handover: each tree gets its own half of the prepared carts, then hands over
+# the orders it placed).
 AGAINST = os.environ.get("BENCH_AGAINST", "")
 
 
@@ -107,9 +108,11 @@ def run(record_path: str | None) -> None:
         env = {"DATABASE_URL": url, "BENCH_STORE_ID": str(seed.store_id),
                "BENCH_PRODUCT_ID": str(seed.baseline_product_id), "LOG_LEVEL": "WARNING",
                **UNTHROTTLED}
-        cart_ids = prepared_carts(url, seed.store_id, CARTS if wanted("checkout handover") else 0)
+        sides = 2 if AGAINST else 1  # each tree checks out carts of its own
+        cart_ids = prepared_carts(url, seed.store_id, sides * CARTS if wanted("checkout handover") else 0)
         settle(url)
         placed: list = []
+        placed_there: list = []
         # Each scenario alternates with the baseline in short slices (bench/paired.py): drift of the
         # machine's speed lands on both sides of a ratio alike.
         with contextlib.ExitStack() as servers:
@@ -128,12 +131,15 @@ def run(record_path: str | None) -> None:
             theirs = dict(scenarios.omnishop(other_url, seed)) if AGAINST else {}
             results = [measure(name, step, theirs.get(name, base_step))
                        for name, step in scenarios.omnishop(url_, seed) if wanted(name)]
-            if wanted("checkout handover") and not AGAINST:
+            if wanted("checkout handover"):
+                ours, there = cart_ids[:CARTS], cart_ids[CARTS:]
                 results.append(measure("checkout, pay at store (POST .../checkout)",
-                                       scenarios.checkout(url_, cart_ids, placed)))
-                make_ready(url, placed)
+                                       scenarios.checkout(url_, ours, placed),
+                                       scenarios.checkout(other_url, there, placed_there) if AGAINST else base_step))
+                make_ready(url, placed + placed_there)
                 results.append(measure("handover with pickup code (POST .../handover)",
-                                       scenarios.handover(url_, seed, placed)))
+                                       scenarios.handover(url_, seed, placed),
+                                       scenarios.handover(other_url, seed, placed_there) if AGAINST else base_step))
             if wanted(outbox.NAME):
                 results.append(outbox.drain(url))  # in-process: the sweep, not an endpoint
             races = [scenarios.race(url_, seed, sku, BUYERS) for sku in seed.race_skus] if wanted("race") else []

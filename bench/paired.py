@@ -97,7 +97,7 @@ class _Phase:
         self.current: Slice | None = None
         self.window: tuple[float, float] = (0.0, float("inf"))
         self.inflight = 0
-        self.exhausted = threading.Event()
+        self.exhausted = {BASE: threading.Event(), SCENARIO: threading.Event()}  # a side's pool ran out
         self.stop = False
 
     def begin(self) -> tuple[Slice | None, tuple[float, float]]:
@@ -132,8 +132,8 @@ class _Phase:
             began = time.perf_counter()
             self.current, self.window = slice_, (began, began + seconds)
             self.cond.notify_all()
-        if slice_ is not None and slice_.side == SCENARIO:
-            self.exhausted.wait(seconds)  # a pool of prepared work that runs out ends the slice
+        if slice_ is not None:
+            self.exhausted[slice_.side].wait(seconds)  # a pool of prepared work that runs out ends the slice
         else:
             time.sleep(seconds)
         with self.cond:
@@ -152,8 +152,8 @@ def run(name: str, step: Step, base_step: Step, threads: int = 8, seconds: float
     """`seconds` of the scenario and as many of the baseline, in alternating slices of `slice_s`.
 
     `step` makes one or more requests with the thread's session and returns (latency ms, ok) for each,
-    or None when it has no work left (a pool of prepared orders ran out): the scenario ends there,
-    with the pairs so far.
+    or None when it has no work left (a pool of prepared orders ran out; either side's, when both are
+    scenarios of two trees): that side's slice ends there, and the run with that pair.
     `cpu` takes a snapshot of the CPU used so far by everything serving both sides (bench.cpu.meter).
     """
     phase = _Phase()
@@ -173,7 +173,7 @@ def run(name: str, step: Step, base_step: Step, threads: int = 8, seconds: float
                 results = [(0.0, False)]
             t1 = time.perf_counter()
             if results is None:
-                phase.exhausted.set()
+                phase.exhausted[slice_.side].set()
             phase.end(slice_, window, t0, t1, results, counted=slice_ is not warm[slice_.side])
 
     pool = [threading.Thread(target=worker, daemon=True) for _ in range(threads)]
@@ -184,12 +184,12 @@ def run(name: str, step: Step, base_step: Step, threads: int = 8, seconds: float
     pairs: list[tuple[Slice, Slice]] = []
     rounds = max(1, round(seconds / slice_s))
     for n in range(rounds):
-        if phase.exhausted.is_set():
+        if any(ran_out.is_set() for ran_out in phase.exhausted.values()):
             break
         pair = (Slice(BASE), Slice(SCENARIO))
         for side in ((BASE, SCENARIO) if n % 2 == 0 else (SCENARIO, BASE)):
             phase.run_slice(pair[side], slice_s, cpu)
-        if pair[SCENARIO].seconds:
+        if pair[SCENARIO].seconds and pair[BASE].seconds:  # a side that ran dry before its turn: no pair
             pairs.append(pair)
     with phase.cond:
         phase.stop = True

@@ -7,7 +7,7 @@ there). Nothing stored under one caller's key is ever replayed to another.
 
 The key is claimed by inserting its row first (ON CONFLICT DO NOTHING): a concurrent twin waits on the
 unique index until the first request commits, then reads its reply (on PostgreSQL); nothing is
-created twice. The claim,
+created twice (a view may instead claim the key with its reply, at its end: transactions._claimed_last). The claim,
 the reply and the commit are driven by shop.core.transactions (`@transactional(idempotent=...)`),
 which also says why a refusal releases the claim instead of being stored.
 """
@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 
 from flask import Response, jsonify, request
-from sqlalchemy import JSON, String, UniqueConstraint, bindparam, select, update
+from sqlalchemy import JSON, String, UniqueConstraint, bindparam, exc, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -57,6 +57,9 @@ _CLAIMS = {name: make(IdempotentReply.__table__).on_conflict_do_nothing(index_el
            .returning(IdempotentReply.__table__.c.id)
            for name, make in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))}
 _STORE = update(IdempotentReply.__table__).where(IdempotentReply.__table__.c.id == bindparam("reply_id"))
+# A key claimed by the reply itself, written with the request's last writes (`store_claimed`).
+_REPLY = insert(IdempotentReply.__table__)
+_UNIQUE_KEY = "uq_idempotent_replies_scope_caller_key"
 
 
 @dataclass
@@ -98,6 +101,12 @@ def _existing(scope: str, caller: str, key: str, fingerprint: str) -> Claim | No
     return Claim(found, (found.body, found.status_code))
 
 
+def request_values(scope: str, key: str, payload) -> dict:
+    """The key's row as this request would write it (its reply aside)."""
+    return {"scope": scope, "caller": key_owner(), "key": key, "request_hash": _fingerprint(payload),
+            "created_at": utcnow()}
+
+
 def claim(scope: str, key: str, payload) -> Claim:
     """Replay the stored reply to this caller's key, or claim the key (store() or release() ends the claim).
 
@@ -105,8 +114,7 @@ def claim(scope: str, key: str, payload) -> Claim:
     gets its row's id (the row is the values it sent); a retry (or a twin, once the first committed)
     gets nothing and reads the reply.
     (It was a read, then the insert in a savepoint: four round trips for every create.)"""
-    values = {"scope": scope, "caller": key_owner(), "key": key, "request_hash": _fingerprint(payload),
-              "created_at": utcnow()}
+    values = request_values(scope, key, payload)
     with prepared(db.session):  # an INSERT on its unique key: nothing in its plan can go stale
         reply_id = db.session.scalar(_CLAIMS[db.session.get_bind().dialect.name], values)
     if reply_id is not None:
@@ -123,6 +131,27 @@ def store(claim: Claim, response: Response) -> None:
     with prepared(db.session):  # an UPDATE by key: nothing in its plan can go stale
         appends.write(_STORE, {"body": response.get_json(), "status_code": response.status_code,
                                "reply_id": claim.reply.id})
+
+
+def store_claimed(values: dict, response: Response) -> None:
+    """Claim the key and keep its reply in one write, the request's last (`request_values`, not
+    `claim`, began it): a key someone else's committed request holds makes it fail (`taken`)."""
+    appends.write(_REPLY, {**values, "body": response.get_json(), "status_code": response.status_code})
+
+
+def taken(error: exc.IntegrityError) -> bool:
+    """Whether the write failed on the key's uniqueness: a request with this key committed first."""
+    orig = error.orig
+    name = getattr(getattr(orig, "diag", None), "constraint_name", None)
+    if name is not None:
+        return name == _UNIQUE_KEY
+    return "idempotent_replies.scope, idempotent_replies.caller, idempotent_replies.key" in str(orig)  # SQLite
+
+
+def earlier(values: dict) -> Claim | None:
+    """The reply a request with this key (`request_values`) committed, or None; raises as `claim`
+    does for a changed request or a first request still running."""
+    return _existing(values["scope"], values["caller"], values["key"], values["request_hash"])
 
 
 def replay(claim: Claim) -> Response:

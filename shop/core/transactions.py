@@ -11,6 +11,8 @@
   runs (the scope is formatted from the URL arguments; the parsed body is the fingerprint) and
   stores the reply's body and status in the same commit; a replay returns that reply untouched,
   and only to the caller who sent the key, after `access=` (the view's access check) has passed.
+  `claim_last=` (with `together=True`): a request it accepts claims the key with its reply, in its
+  last write, instead of first (`_claimed_last`: a checkout paid at the store).
 - `with transaction():` is the same boundary for CLI commands and scheduled jobs (nesting raises).
 - `after_commit(work)`: a provider call a change decided (a void, a refund) must not run under the
   change's row locks, nor before the change is kept. Registered inside the transaction, `work`
@@ -47,6 +49,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from flask import Response
+from sqlalchemy import exc as sa_exc
 
 from shop.core import appends, idempotency
 from shop.core.errors import DomainError
@@ -57,7 +60,8 @@ log = logging.getLogger(__name__)
 
 _open: ContextVar[bool] = ContextVar("omnishop_transaction_open", default=False)
 _after: ContextVar[list | None] = ContextVar("omnishop_after_commit", default=None)
-_claimed: ContextVar[bool] = ContextVar("omnishop_idempotency_claimed", default=False)
+# Under an Idempotency-Key: "first" (claimed before the view ran) or "last" (claimed by its last write).
+_claimed: ContextVar[str | None] = ContextVar("omnishop_idempotency_claimed", default=None)
 
 
 def _rollback() -> None:
@@ -135,6 +139,8 @@ def checkpoint(*, keep_claim: bool = False) -> None:
     a keep_changes refusal, which releases it (the refund: every failure after its checkpoint is one)."""
     if not _open.get():
         raise RuntimeError("checkpoint needs an open transaction")
+    if _claimed.get() == "last":  # committing the work would leave the key free for a twin to do it again
+        raise RuntimeError("no checkpoint when the Idempotency-Key is claimed by the last write")
     if _claimed.get() and not keep_claim:
         raise RuntimeError("no checkpoint under an Idempotency-Key: the claim would be kept without a reply")
     pending = _after.get()
@@ -157,7 +163,7 @@ def _check_placement(func: Callable) -> None:
 
 
 def _once(scope: str, func: Callable, args: tuple, kwargs: dict, access: Callable | None,
-          checked_in_view: bool = False, together: bool = False) -> Response:
+          checked_in_view: bool = False, together: bool = False, claim_last: Callable | None = None) -> Response:
     """Replay the stored reply to this caller's key, or run, then store the reply (or release the claim).
 
     `access` (the view's own access check, given the URL arguments) runs first: a replay skips the
@@ -165,13 +171,18 @@ def _once(scope: str, func: Callable, args: tuple, kwargs: dict, access: Callabl
     With `checked_in_view` (the body starts with the same check) it runs only when the key was not
     freshly claimed, still before any stored reply or claim refusal is answered: a first request
     then pays for the check once, in the view, and a refusal there rolls its claim back.
-    With `together` the view's `appends.write`s and the stored reply go as one statement at the end.
+    With `together` the view's `appends.write`s and the stored reply go as one statement at the end;
+    when `claim_last(payload)` also says so, the key is claimed by that write (`_claimed_last`).
     """
     if access is not None and not checked_in_view:
         access(**kwargs)
     parsed = args[1:]  # after `self`: what @blp.arguments parsed
+    payload = parsed[0] if len(parsed) == 1 else list(parsed)
+    if together and claim_last is not None and claim_last(payload):
+        return _claimed_last(idempotency.request_values(scope, idempotency.header_key(), payload),
+                             func, args, kwargs, access)
     try:
-        claim = idempotency.claim(scope, idempotency.header_key(), parsed[0] if len(parsed) == 1 else list(parsed))
+        claim = idempotency.claim(scope, idempotency.header_key(), payload)
     except DomainError:  # the key's refusal (reused, in progress), to a caller who may still reach it
         if access is not None and checked_in_view:
             access(**kwargs)
@@ -180,7 +191,7 @@ def _once(scope: str, func: Callable, args: tuple, kwargs: dict, access: Callabl
         if access is not None and checked_in_view:
             access(**kwargs)
         return idempotency.replay(claim)
-    token = _claimed.set(True)
+    token = _claimed.set("first")
     try:
         with appends.together() if together else nullcontext():
             response = func(*args, **kwargs)
@@ -194,12 +205,65 @@ def _once(scope: str, func: Callable, args: tuple, kwargs: dict, access: Callabl
     return response
 
 
+def _claimed_last(values: dict, func: Callable, args: tuple, kwargs: dict, access: Callable | None) -> Response:
+    """Run the view, then claim the key with its reply, in the view's last statement: one statement
+    fewer than claiming first. For a view that changes nothing outside the database before its
+    first row lock, and whose work a first request with the same key makes impossible to repeat
+    (a checkout paid at the store: the cart is converted once). A retry or a twin then runs into
+    that: its refusal (the cart is no longer active), or the key's row when it writes (a request
+    that committed first), rolls its work back and answers with the first request's reply, as a
+    claim made first would have (a changed request: 422; the first still running: 409)."""
+    token = _claimed.set("last")  # no checkpoint: the key's row comes with the last write
+    try:
+        with appends.together():
+            response = func(*args, **kwargs)
+            idempotency.store_claimed(values, response)
+        return response
+    except DomainError as exc:
+        if exc.keep_changes:
+            raise
+        earlier = _earlier(values, access, kwargs)
+        if earlier is None:
+            raise
+        return earlier
+    except sa_exc.IntegrityError as exc:
+        if not idempotency.taken(exc):
+            raise
+        earlier = _earlier(values, access, kwargs)
+        if earlier is None:  # the row in the way went meanwhile (its request gave the key up)
+            raise DomainError("request_in_progress", "Retry this request.") from exc
+        return earlier
+    finally:
+        _claimed.reset(token)
+
+
+def _earlier(values: dict, access: Callable | None, kwargs: dict) -> Response | None:
+    """The reply a request with this key committed, after this attempt's work is rolled back (and
+    what it left for after the commit dropped); None when there is none. Only to a caller who
+    may still reach the resource (`access`), as a replay of a claim made first."""
+    _rollback()
+    _after.get().clear()
+    try:
+        claim = idempotency.earlier(values)
+    except DomainError:  # changed request, or the first still running: said to a caller who may reach it
+        if access is not None:
+            access(**kwargs)
+        raise
+    if claim is None:
+        return None
+    if access is not None:
+        access(**kwargs)
+    return idempotency.replay(claim)
+
+
 def transactional(view: Callable | None = None, /, *, idempotent: str | None = None,
-                  access: Callable | None = None, checked_in_view: bool = False, together: bool = False):
+                  access: Callable | None = None, checked_in_view: bool = False, together: bool = False,
+                  claim_last: Callable | None = None):
     """Mark a view method as one transaction; with `idempotent`, the Idempotency-Key scope, and
     `access`, the check that must pass before a stored reply is replayed (`checked_in_view`: the
     body starts with that check, so a fresh claim skips it here; `together`: the body reads back
-    none of its `appends.write`s, which go with the stored reply as one statement; see `_once`)."""
+    none of its `appends.write`s, which go with the stored reply as one statement; `claim_last`,
+    given the parsed body: this request may claim its key with that statement; see `_once`)."""
 
     def decorate(func: Callable) -> Callable:
         _check_placement(func)
@@ -209,7 +273,8 @@ def transactional(view: Callable | None = None, /, *, idempotent: str | None = N
             with transaction():
                 if idempotent is None:
                     return func(*args, **kwargs)
-                return _once(idempotent.format(**kwargs), func, args, kwargs, access, checked_in_view, together)
+                return _once(idempotent.format(**kwargs), func, args, kwargs, access, checked_in_view, together,
+                             claim_last)
 
         wrapper.transactional = True
         return headers("Idempotency-Key")(wrapper) if idempotent else wrapper

@@ -31,11 +31,6 @@ from stores.services import get_store
 CAPTURE_GRACE = dt.timedelta(minutes=10)  # reconciliation leaves a capture in flight alone this long
 
 
-def _reservation(order: Order) -> Reservation | None:
-    """The order's hold with its lines, in one statement."""
-    return reservations.hold_with_lines(order.reservation_id)
-
-
 def _reprice(order: Order) -> None:
     order.subtotal = sum(line.unit_price * line.handed_quantity for line in order.lines)
     coupon = coupons.find(order.coupon_code) if order.coupon_code else None
@@ -57,7 +52,7 @@ def pick_line(order: Order, line_id: int, picked: int, actor: Actor) -> Order:
         raise DomainError("line_not_found", f"The order has no line {line_id}.")
     if picked > line.quantity:
         raise DomainError("picked_too_many", f"Only {line.quantity} were ordered.")
-    reservation = _reservation(order)
+    reservation = reservations.hold_with_lines(order.reservation_id)
     held = reservations.reserved_units(reservation, line.product_id)
     if picked > held:
         _regain(reservation, line, picked - held, held, actor)
@@ -93,7 +88,8 @@ def mark_ready(order: Order, actor: Actor) -> Order:
     authorized_at = order.payment.authorized_at if order.payment else None
     order.pickup_deadline = orders.pickup_deadline(store, order.ready_at, authorized_at)
     order.reminder_due_at = reminders.reminder_due_at(store.timezone, order.ready_at, order.pickup_deadline)
-    reservations.extend(_reservation(order), order.pickup_deadline + dt.timedelta(days=1))
+    hold = reservations.hold_with_lines(order.reservation_id)
+    reservations.extend(hold, order.pickup_deadline + dt.timedelta(days=1))
     return order_states.move(order, "ready", actor)
 
 

@@ -8,8 +8,7 @@ from collections.abc import Sequence
 
 from flask import request
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.orm import joinedload, lazyload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import contains_eager, joinedload
 
 from inventory import reservations
 from inventory.models import ReservationLine
@@ -60,25 +59,26 @@ def pickup_deadline(store: Store, ready_at: dt.datetime, authorized_at: dt.datet
     return deadline
 
 
-# Built once (the hot moves lock an order on every request): no statement to build, nor its cache key.
-_GET = select(Order).where(Order.id == bindparam("order_id")).options(joinedload(Order.store, innerjoin=True),
-                                                                      lazyload(Order.lines))
-_LOCK = _GET.with_for_update(of=Order).execution_options(populate_existing=True)
-# An order's lines by its key, read as a plain query (the selectin loader cost more Python than the read)
-_LINES = (select(OrderLine).where(OrderLine.order_id == bindparam("order_id")).order_by(OrderLine.id)
-          .execution_options(populate_existing=True))
+# An order with its store and its lines, one statement built once (the hot moves lock an order on
+# every request). Locked, the lines are locked with it (FOR UPDATE OF both): PostgreSQL reads a row it
+# locked, and waited for, as the waited-for move committed it, but a row merely joined as the
+# statement's snapshot saw it, taken before the wait; the lines change under the order's lock (a
+# pick, a refund), so they are locked rows, not joined ones. (They were a second statement.) The
+# store is only joined: nothing changes it under an order's lock. Every order has a line (checkout
+# refuses an empty cart), so the join is inner, as locking its rows requires.
+_GET = (select(Order).join(Order.lines).where(Order.id == bindparam("order_id")).order_by(OrderLine.id)
+        .options(joinedload(Order.store, innerjoin=True), contains_eager(Order.lines))
+        .execution_options(populate_existing=True))
+_LOCK = _GET.with_for_update(of=(Order, OrderLine))
 
 
 def get_order(order_id: int, *, lock: bool = False) -> Order:
-    """The order, its store in the same statement (what a move's message and the deadline read;
-    never changed under the order's lock, so reading it with the lock's snapshot is as good), its
-    lines in a second one (read after the lock: they change under it)."""
+    """The order, its store and its lines (locked with the order when `lock`), in one statement."""
     db.session.flush()  # nothing of the unit of work's is prepared with it
-    with prepared(db.session):  # by key, its lines by their order's key: plans that cannot go stale
-        order = db.session.scalar(_LOCK if lock else _GET, {"order_id": order_id})
-        if order is None:
-            raise DomainError("order_not_found", f"No order {order_id}.")
-        set_committed_value(order, "lines", db.session.scalars(_LINES, {"order_id": order_id}).all())
+    with prepared(db.session):  # by key, its lines by their order's key: a plan that cannot go stale
+        order = db.session.scalars(_LOCK if lock else _GET, {"order_id": order_id}).unique().one_or_none()
+    if order is None:
+        raise DomainError("order_not_found", f"No order {order_id}.")
     return order
 
 

@@ -46,13 +46,21 @@ def _may_check_out(cart_id: str) -> None:
     carts.check_reach(cart_id, current_actor())
 
 
+def _calls_no_provider(data: dict) -> bool:
+    """A checkout paid at the store calls no provider before it locks the cart, which it converts
+    once: it may claim its Idempotency-Key with its last write (shop.core.transactions). By card,
+    the PaymentIntent is created first, so the key is claimed first and a twin waits on it."""
+    return data["payment_method"] == "pay_at_store"
+
+
 @blp.route("/carts/<cart:cart_id>/checkout")
 class Checkout(MethodView):
     decorators = [rate_limits.limit("CHECKOUT_RATE_LIMIT", methods=["POST"])]
 
     @blp.arguments(CheckoutSchema())
     @transactional(idempotent="checkout:{cart_id}", access=_may_check_out, checked_in_view=True,  # the bump checks
-                   together=True)  # its events, its message and its reply: one statement
+                   together=True,  # its events, its message and its reply: one statement
+                   claim_last=_calls_no_provider)
     @blp.response(201, CheckoutResultSchema)
     @headers("X-Channel", "X-Store-ID")
     @problems(*IDEMPOTENCY, *ACTOR, *CART_ACCESS, *COUPON_RULES, "store_not_found", "cart_empty", "unknown_sku",

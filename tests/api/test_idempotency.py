@@ -8,6 +8,8 @@ import pytest
 from flask import jsonify
 from sqlalchemy import event
 
+from inventory.models import Reservation
+from shop.carts.models import Cart
 from shop.core import idempotency
 from shop.core.errors import DomainError
 from shop.core.extensions import db
@@ -72,6 +74,22 @@ def test_a_changed_body_under_a_used_key_is_refused_and_the_first_reply_stays(cl
     assert_problem(checkout(client, cart_id, key="k-1", email="else@example.com"), 422, "idempotency_key_reused")
     assert checkout(client, cart_id, key="k-1").get_json() == first.get_json()
     assert _orders() == 1
+
+
+def test_a_checkout_that_meets_its_key_taken_at_its_last_write_undoes_its_work_and_replays(client, store_world):
+    # Paid at the store, the key is claimed by the checkout's last write. Should a second attempt get
+    # that far (here the cart is made active again by hand, as no request does), the key's row stops
+    # it there: its order and hold are rolled back and the first reply is the answer.
+    cart_id = cart_for(client, store_world["store"], lines=(("MUG", 2),))
+    first = checkout(client, cart_id, key="k-last")
+    assert first.status_code == 201, first.get_json()
+    db.session.get(Cart, cart_id).status = "active"
+    db.session.commit()
+    again = checkout(client, cart_id, key="k-last")
+    assert again.status_code == 201 and again.data == first.data
+    db.session.expire_all()
+    assert _orders() == 1 and db.session.scalar(db.select(db.func.count(Reservation.id))) == 1
+    assert db.session.get(Cart, cart_id).status == "active"  # the second conversion was undone too
 
 
 def test_a_key_claimed_but_not_yet_answered_is_in_progress(app):

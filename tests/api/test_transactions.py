@@ -117,6 +117,19 @@ def test_every_request_commits_once_refusals_that_count_included(client, store_w
     assert handed.get_json()["status"] == "picked_up" and n == 1
 
 
+def test_no_checkpoint_where_the_key_is_claimed_by_the_last_write(app):
+    # Committing half the work with no key row yet would let a twin do it all again.
+    from shop.core import transactions
+
+    with app.test_request_context(), transaction():
+        token = transactions._claimed.set("last")
+        try:
+            with pytest.raises(RuntimeError, match="claimed by the last write"):
+                transactions.checkpoint(keep_claim=True)
+        finally:
+            transactions._claimed.reset(token)
+
+
 def test_only_the_transaction_boundary_commits():
     committing = sorted(
         str(path.relative_to(ROOT))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from sqlalchemy import text
 
 from shop.core.extensions import db
 from tests.support.app import make_app
@@ -39,3 +41,22 @@ def hammer(wide_app, calls):
 
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         return list(pool.map(one, enumerate(calls)))
+
+
+def sent_while_locked(wide_app, changes: list[tuple[str, dict]], send):
+    """Run `changes` (SQL, params) in a transaction of another connection, `send(client)` meanwhile
+    from a thread, and commit once the request has waited 1.5 s: (it waited, its response)."""
+    with wide_app.app_context():
+        other = db.engine.connect()
+    try:
+        change = other.begin()
+        for sql, params in changes:
+            other.execute(text(sql), params)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            sent = pool.submit(lambda: send(wide_app.test_client()))
+            time.sleep(1.5)  # the request is waiting for a row these changes locked
+            waited = not sent.done()
+            change.commit()
+            return waited, sent.result(timeout=30)
+    finally:
+        other.close()

@@ -4,6 +4,7 @@ lands on both sides of a ratio (bench/paired.py)."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -42,13 +43,13 @@ def test_a_request_cut_by_the_end_of_its_slice_counts_for_the_part_inside():
     assert (slice_.started, slice_.errors, slice_.latencies_ms) == (3, 1, [200.0, 200.0])
 
 
-def _recording_steps(seen: list, limit: int | None = None):
+def _recording_steps(seen: list, limit: int | None = None, side_limited: int = SCENARIO):
     lock = threading.Lock()
 
     def side(which):
         def step(session):
             with lock:
-                if which == SCENARIO and limit is not None and seen.count(SCENARIO) >= limit:
+                if which == side_limited and limit is not None and seen.count(which) >= limit:
                     return None
                 seen.append(which)
             return [(1.0, which == BASE)]  # the scenario's requests all fail here: errors are counted
@@ -74,6 +75,23 @@ def test_a_scenario_that_runs_out_of_work_ends_with_the_pairs_so_far():
     result = paired.run("checkout", scenario, base, threads=2, seconds=100.0, slice_s=0.05, warmup=0.02)
     assert len(result.pair_ratios) <= 1 and seen.count(SCENARIO) == 50  # not 2,000 pairs of nothing
     assert result.rps >= 0 and result.requests <= 50
+
+
+def test_a_side_of_another_tree_that_runs_out_ends_its_slice_and_the_run():
+    # Two trees' checkouts side by side (BENCH_AGAINST): the other tree's orders run out first. Its
+    # slice must end there (not sleep out its time and read a rate diluted by idle seconds).
+    seen: list[int] = []
+    base, scenario = _recording_steps(seen, limit=200, side_limited=BASE)
+
+    def slow_base(session):  # 200 steps of ~1 ms on 2 threads: runs dry ~0.1 s into a 1 s slice
+        time.sleep(0.001)
+        return base(session)
+
+    began = time.perf_counter()
+    result = paired.run("handover", scenario, slow_base, threads=2, seconds=100.0, slice_s=1.0, warmup=0.02)
+    assert time.perf_counter() - began < 5 and seen.count(BASE) == 200
+    assert len(result.pair_ratios) == 1 and 0 < result.baseline.seconds < 0.9
+    assert result.baseline.rps > 200 / 0.9  # its rate while it had work, not over the idle rest of the slice
 
 
 def test_cpu_used_counts_a_process_that_appeared_from_its_start():
