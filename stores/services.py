@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ARRAY, Date, Integer, Time, bindparam, func, select, true
 from sqlalchemy.orm import make_transient_to_detached, selectinload
 from sqlalchemy.orm.util import identity_key
 
@@ -93,24 +93,74 @@ def get_store(store_id: int) -> Store:
 
 
 def with_hours(store_id: int) -> StoreHours:
-    """The store with its opening hours and exceptions, in one statement, or 404. The store is the
-    session's object (made as loaded from the row when the session does not hold it yet), so a
-    later `session.get` or `order.store` reads no row again."""
+    """The store with its opening hours and exceptions, in one statement, or 404 (any database:
+    the general path of `joined_with_hours`)."""
     session = db.session()
     with prepared(session):  # by the store's key: its plan cannot go stale
         rows = session.connection().execute(_WITH_HOURS, {"store_id": store_id}).all()
     if not rows:
         raise DomainError("store_not_found", f"No store with id {store_id}.")
-    store = session.identity_map.get(identity_key(Store, store_id))
-    if store is None:
-        store = Store(**{column.key: rows[0]._mapping[column] for column in _STORES.c})
-        make_transient_to_detached(store)
-        session.add(store)
     hours = {row.h_weekday: Span(row.h_weekday, None, row.h_opens, row.h_closes)
              for row in rows if row.h_weekday is not None}
     exceptions = {row.x_date: Span(None, row.x_date, row.x_opens, row.x_closes)
                   for row in rows if row.x_date is not None}
-    return StoreHours(store, list(hours.values()), list(exceptions.values()))
+    return _store_hours(rows[0]._mapping, lambda column: column, list(hours.values()), list(exceptions.values()))
+
+
+def _store_hours(mapping, key, hours: list[Span], exceptions: list[Span]) -> StoreHours:
+    """The StoreHours of a read's row (`key(column)` names each store column in `mapping`): the
+    store is the session's object, made as loaded from the row when the session does not hold it
+    yet, so a later `session.get` or `order.store` reads no row again."""
+    session = db.session()
+    store = session.identity_map.get(identity_key(Store, mapping[key(_STORES.c.id)]))
+    if store is None:
+        store = Store(**{column.key: mapping[key(column)] for column in _STORES.c})
+        make_transient_to_detached(store)
+        session.add(store)
+    return StoreHours(store, hours, exceptions)
+
+
+def _array(column, table, type_):
+    """The store's values of `column` (of its hours or exceptions) as one PostgreSQL array, in
+    the table's key order (weekday, date), so the spans' arrays line up with each other."""
+    order = table.c.weekday if table is _HOURS else table.c.date
+    return func.array(select(column).where(table.c.store_id == _STORES.c.id).order_by(order).scalar_subquery(),
+                      type_=ARRAY(type_))
+
+
+_FOLDED = (*(column.label(f"store_{column.key}") for column in _STORES.c),
+           _array(_HOURS.c.weekday, _HOURS, Integer).label("store_h_weekday"),
+           _array(_HOURS.c.opens, _HOURS, Time).label("store_h_opens"),
+           _array(_HOURS.c.closes, _HOURS, Time).label("store_h_closes"),
+           _array(_EXCEPTIONS.c.date, _EXCEPTIONS, Date).label("store_x_date"),
+           _array(_EXCEPTIONS.c.opens, _EXCEPTIONS, Time).label("store_x_opens"),
+           _array(_EXCEPTIONS.c.closes, _EXCEPTIONS, Time).label("store_x_closes"))
+
+
+def joined_with_hours(query, store_id):
+    """`query` (PostgreSQL only) with the store `store_id` names (a column of a one-row FROM of
+    `query`, as a key UPDATE's RETURNING) and its hours and exceptions as typed arrays (psycopg
+    hands back lists of int, time and date) on each of its rows, NULLs when there is no such
+    store; `folded(row)` makes its StoreHours. `with_hours` folded into a statement that already
+    knows the store (a checkout's convert), to save a round trip; tests/integration/
+    test_store_reads_agree.py holds the two to the same answer. A MATERIALIZED WITH query, so the
+    store is read once, not once per row of `query` (a cart's lines: measured in
+    docs/performance.md)."""
+    store = (select(*_FOLDED).where(_STORES.c.id == select(store_id).scalar_subquery())
+             .cte("pickup_store").prefix_with("MATERIALIZED"))
+    return query.outerjoin(store, true()).add_columns(*store.c)
+
+
+def folded(row) -> StoreHours | None:
+    """The StoreHours of a row of a `joined_with_hours` query, None when it joined no store."""
+    mapping = row._mapping
+    if mapping["store_id"] is None:
+        return None
+    hours = [Span(weekday, None, opens, closes) for weekday, opens, closes in
+             zip(mapping["store_h_weekday"], mapping["store_h_opens"], mapping["store_h_closes"], strict=True)]
+    exceptions = [Span(None, date, opens, closes) for date, opens, closes in
+                  zip(mapping["store_x_date"], mapping["store_x_opens"], mapping["store_x_closes"], strict=True)]
+    return _store_hours(mapping, lambda column: f"store_{column.key}", hours, exceptions)
 
 
 def label(store_id: int) -> dict | None:

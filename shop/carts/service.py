@@ -25,7 +25,7 @@ from shop.core.clock import clock
 from shop.core.errors import DomainError
 from shop.core.extensions import db
 from shop.core.plans import one_statement, prepared
-from stores.services import get_store
+from stores.services import StoreHours, folded, get_store, joined_with_hours
 
 
 def new_id() -> str:
@@ -153,28 +153,33 @@ _CONVERTING = _BUMPING.where(_carts.c.status == "active").values(status="convert
 _CONVERT = _CONVERTING.returning(*_BUMPED)
 
 
-_CONVERT_AND_READ = cart_snapshot.after(_CONVERTING)
+# The pickup store with its hours rides along (a checkout's next read): read on the statement's
+# snapshot, before the UPDATE waited for the cart's lock, which is as good as reading it just before
+# the convert (no lock keeps a store from changing a moment later, either way).
+_CONVERT_AND_READ = cart_snapshot.after(
+    _CONVERTING, lambda query, changed: joined_with_hours(query, changed.c.pickup_store_id))
 
 
-def convert(cart_id: str, actor: Actor) -> CartSnapshot:
+def convert(cart_id: str, actor: Actor) -> tuple[CartSnapshot, StoreHours | None]:
     """`bump` for a checkout, which also marks the cart converted (its order is written in this
     transaction; any refusal rolls both back): one statement instead of two. The cart is then read
     after the lock, so it includes whatever a concurrent change committed before it: on PostgreSQL
     in the same statement (`snapshot.after`; read again when a change committed while it waited
     for the lock), elsewhere by `snapshot.load`. A cart the statement did not change (gone, or no
-    longer active) gets the plain `bump`, which says why."""
+    longer active) gets the plain `bump`, which says why. Also the pickup store with its hours
+    when that statement read them (else None: the caller reads them, `with_hours`)."""
     params = {"cart_id": cart_id, "now": clock.now()}
     if one_statement():
-        changed, cart = cart_snapshot.locked(_CONVERT_AND_READ, params)
+        changed, cart, row = cart_snapshot.locked(_CONVERT_AND_READ, params)
     else:
         with prepared(db.session):  # a key lookup, as the bump
-            changed, cart = db.session.execute(_CONVERT, params).first() is not None, None
+            changed, cart, row = db.session.execute(_CONVERT, params).first() is not None, None, None
     if not changed:
         bump(cart_id, actor)  # raises: no such cart, not theirs, or not active (never active again)
         raise RuntimeError(f"cart {cart_id} is active but was not converted")  # pragma: no cover
     cart = cart or cart_snapshot.load(cart_id)
     check_access(cart, actor)
-    return cart
+    return cart, None if row is None else folded(row)
 
 
 def snapshot(cart: Cart) -> CartSnapshot:

@@ -13,6 +13,7 @@ import itertools
 from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, select
+from sqlalchemy.engine import Row
 
 from inventory.models import Product, Stock
 from inventory.stock import available, reserved_now
@@ -82,15 +83,16 @@ _STATEMENT = _SELECT.where(_carts.c.id == bindparam("cart_id")).order_by(_lines.
 _MANY = _SELECT.where(_carts.c.id.in_(bindparam("cart_ids", expanding=True))).order_by(_carts.c.id, _lines.c.id)
 
 
-def after(update):
+def after(update, also=None):
     """`update` (of one cart, by key) and the snapshot's read of what it returns, as one statement
     (PostgreSQL: the UPDATE a data-modifying WITH query). The read runs on the statement's snapshot,
     taken before the UPDATE waited for the row's lock, so each row also carries the version that
-    snapshot saw (`seen_version`): `locked` trusts the rows only when the UPDATE raised exactly it."""
+    snapshot saw (`seen_version`): `locked` trusts the rows only when the UPDATE raised exactly it.
+    `also(query, changed)` may add to the read what the caller wants with it (a checkout: the store)."""
     changed = update.returning(*(_carts.c[name] for name in _CART_COLUMNS)).cte("changed")
     seen = _carts.alias("seen")
-    return (_select(changed).add_columns(seen.c.version.label("seen_version"))
-            .join(seen, seen.c.id == changed.c.id).order_by(_lines.c.id))
+    query = _select(changed).add_columns(seen.c.version.label("seen_version")).join(seen, seen.c.id == changed.c.id)
+    return (query if also is None else also(query, changed)).order_by(_lines.c.id)
 
 
 def _line(row) -> SnapshotLine:
@@ -127,19 +129,21 @@ def load(cart_id: str) -> CartSnapshot | None:
     return _snapshot(rows) if rows else None
 
 
-def locked(statement, params: dict) -> tuple[bool, CartSnapshot | None]:
-    """Run a statement built by `after` (`params` with its `now`): (changed, snapshot).
-    (False, None): the UPDATE changed no row. (True, None): it did, but a change committed after
-    the statement's snapshot was taken (the version it raised is not one above the version the
-    read saw): the caller reads the cart again (`load`)."""
+def locked(statement, params: dict) -> tuple[bool, CartSnapshot | None, Row | None]:
+    """Run a statement built by `after` (`params` with its `now`): (changed, snapshot, its first
+    row, for what `also` added). (False, None, None): the UPDATE changed no row. (True, None, None):
+    it did, but a change committed after the statement's snapshot was taken (the version it raised
+    is not one above the version the read saw): the caller reads the cart again (`load`)."""
     session = db.session
     if session.autoflush:
         session.flush()
     with prepared(session):  # an UPDATE by key and key lookups, as the bump and `load`
         rows = session.connection().execute(statement, params).all()
     if not rows:
-        return False, None
-    return True, _snapshot(rows) if rows[0].version == rows[0].seen_version + 1 else None
+        return False, None, None
+    if rows[0].version != rows[0].seen_version + 1:
+        return True, None, None
+    return True, _snapshot(rows), rows[0]
 
 
 def load_many(cart_ids: list[str]) -> dict[str, CartSnapshot]:

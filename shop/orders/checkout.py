@@ -29,7 +29,7 @@ from shop.orders import states as order_states
 from shop.orders.models import Order
 from shop.payments import gateway as payments
 from shop.payments.models import Payment
-from stores.services import with_hours
+from stores.services import StoreHours, with_hours
 
 PAY_AT_STORE_HOLD_MARGIN = dt.timedelta(days=7)
 
@@ -45,10 +45,12 @@ def _contact(cart, data: dict) -> tuple[str, str | None, bool]:
     return email, phone, bool(phone and data.get("sms_updates"))
 
 
-def _store_for(cart, method: str):
+def _store_for(cart, method: str, store: StoreHours | None):
+    """The cart's pickup store with its hours (the promised time reads them): `store` when the
+    cart's read brought it (`carts.convert`), else read here; refused if it cannot take this order."""
     if cart.pickup_store_id is None:
         raise DomainError("pickup_store_required", "Choose a pickup store first.")
-    store = with_hours(cart.pickup_store_id)  # its hours: the promised time reads them
+    store = store or with_hours(cart.pickup_store_id)
     if not store.pickup_enabled:
         raise DomainError("pickup_disabled", f"{store.name} does not offer pickup.")
     if method == "pay_at_store" and not store.pay_at_store_enabled:
@@ -81,13 +83,13 @@ def intent_key(client_key: str, cart_id: str, amount: int, currency: str) -> str
     return f"pi-create-{digest[:48]}"
 
 
-def _checked(view: CartSnapshot, data: dict) -> tuple:
-    """Every rule a checkout must pass, on the cart as read: the store, the pickup contact, each
-    line (a product may have gone since it was added), the coupon; then the store, the contact
-    and the cart's figures."""
+def _checked(view: CartSnapshot, data: dict, store: StoreHours | None = None) -> tuple:
+    """Every rule a checkout must pass, on the cart as read (`store`: its pickup store, if read
+    with it): the store, the pickup contact, each line (a product may have gone since it was
+    added), the coupon; then the store, the contact and the cart's figures."""
     if not view.lines:
         raise DomainError("cart_empty", "The cart is empty.")
-    store = _store_for(view, data["payment_method"])
+    store = _store_for(view, data["payment_method"], store)
     contact = _contact(view, data)
     rules.check(view.lines)
     figures = priced(view)
@@ -129,8 +131,8 @@ def place(cart_id: str, actor: Actor, data: dict,
             raise ValueError("a card checkout needs the client's Idempotency-Key")
         intent = _start_payment(cart_id, figures, client_key)
 
-    cart = carts.convert(cart_id, actor)  # the lock (the version goes up by one, as on every change), read
-    store, (email, phone, sms), locked = _checked(cart, data)
+    cart, store = carts.convert(cart_id, actor)  # the lock (the version goes up by one, as on every change), read
+    store, (email, phone, sms), locked = _checked(cart, data, store)
     if figures is not None and (locked["version"] != figures["version"] + 1 or _total(locked) != _total(figures)):
         raise DomainError("cart_changed", "The cart changed while the order was being placed: "
                                           "check it and order again.", current_version=locked["version"] - 1)

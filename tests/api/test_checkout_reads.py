@@ -36,9 +36,9 @@ def test_the_promise_keeps_to_the_stores_exceptions(client, store_world, monkeyp
 
 
 @pytest.mark.postgres
-def test_a_guests_checkout_paid_at_the_store_is_5_statements(client, store_world):
-    # The cart's bump (which marks it converted) with its read (one statement,
-    # shop.carts.snapshot.after), the store with its hours, the order with its lines (one statement,
+def test_a_guests_checkout_paid_at_the_store_is_4_statements(client, store_world):
+    # The cart's bump (which marks it converted) with its read and the pickup store with its hours
+    # (one statement, shop.carts.snapshot.after), the order with its lines (one statement,
     # shop.orders.order_rows), the hold (one statement), and the order's hold id, the cart's and the
     # order's events, the "placed" message and the reply, which claims the Idempotency-Key (paid at
     # the store: shop.core.transactions._claimed_last), as one statement with the campaigns' check as
@@ -48,4 +48,4 @@ def test_a_guests_checkout_paid_at_the_store_is_5_statements(client, store_world
     db.session.expunge_all()
     with statements() as seen:
         assert checkout(client, cart_id).status_code == 201
-    assert len(seen) <= 5, "\n".join(seen)
+    assert len(seen) <= 4, "\n".join(seen)
